@@ -1,0 +1,137 @@
+/**
+ * Field-level schemas shared by the record schemas. Two temperaments:
+ * - strict ones (ids, timestamps, names, text the sync copies): a wrong value makes the whole
+ *   record invalid, because writing it would put wrong data in front of staff;
+ * - lenient ones (`lenient*`): fields the sync does not read; junk becomes `null`/`false`
+ *   instead of costing a reservation.
+ * Absent keys: valibot reports a missing key unless the schema is optional with a default or has
+ * a fallback, so every "may be absent" field below carries one.
+ */
+import * as v from 'valibot'
+import { parseTimestamp } from './timestamp.ts'
+
+const CANONICAL_ID = /^\d+$/
+
+/**
+ * Gingr ids are numeric strings, yet some payloads carry JSON numbers. Both come out as one
+ * canonical string ("0812", "812" and 812 name the same record), so de-duplication and joins
+ * cannot be fooled by the spelling.
+ */
+export function readId(value: unknown): string | null {
+  if (typeof value === 'number') {
+    return Number.isSafeInteger(value) && value >= 0 ? String(value) : null
+  }
+  if (typeof value === 'string' && CANONICAL_ID.test(value)) {
+    return value.replace(/^0+(?=\d)/, '')
+  }
+  return null
+}
+
+export const GingrId = v.pipe(
+  v.union([v.string(), v.number()]),
+  v.rawTransform(({ dataset, addIssue, NEVER }) => {
+    const id = readId(dataset.value)
+    if (id === null) {
+      addIssue({ message: `Invalid id: expected a non-negative integer, received ${JSON.stringify(dataset.value).slice(0, 40)}` })
+      return NEVER
+    }
+    return id
+  }),
+)
+
+/** A name the database stores NOT NULL: required, but an empty string is a name Gingr allows. */
+export const Name = v.pipe(
+  v.union([v.string(), v.number()]),
+  v.transform((value) => String(value)),
+)
+
+function textOrNull(value: string | number): string | null {
+  const text = String(value)
+  return text.trim() === '' ? null : text
+}
+
+/** Optional text: absent, `null`, `""` and blanks all mean "none"; numbers (phones!) become text. */
+export const Text = v.nullish(
+  v.pipe(v.union([v.string(), v.number()]), v.transform(textOrNull)),
+  null,
+)
+
+export const lenientText = v.fallback(Text, null)
+
+/** Timestamp with offset → the instant and the facility-local day as written. */
+export const Timestamp = v.pipe(
+  v.string(),
+  v.rawTransform(({ dataset, addIssue, NEVER }) => {
+    const parsed = parseTimestamp(dataset.value)
+    if (typeof parsed === 'string') {
+      addIssue({ message: parsed })
+      return NEVER
+    }
+    return parsed
+  }),
+)
+
+/**
+ * A status timestamp (confirmed, checked in, ...): the key must be there, because an absent
+ * `cancelled_date` would silently turn a cancelled stay into a confirmed one; `null` or `""` = not yet.
+ */
+export const StatusInstant = v.pipe(
+  v.nullable(v.string()),
+  v.rawTransform(({ dataset, addIssue, NEVER }) => {
+    if (dataset.value === null || dataset.value.trim() === '') return null
+    const parsed = parseTimestamp(dataset.value)
+    if (typeof parsed === 'string') {
+      addIssue({ message: parsed })
+      return NEVER
+    }
+    return parsed.instant
+  }),
+)
+
+export const lenientInstant = v.fallback(
+  v.pipe(
+    v.unknown(),
+    v.transform((value) => {
+      const parsed = typeof value === 'string' ? parseTimestamp(value) : null
+      return parsed !== null && typeof parsed !== 'string' ? parsed.instant : null
+    }),
+  ),
+  null,
+)
+
+/** Gingr's PHP backend writes booleans as "1"/"0", sometimes as JSON booleans or numbers. */
+export const Flag = v.optional(
+  v.pipe(
+    v.unknown(),
+    v.transform((value) => value === true || value === 1 || value === '1' || value === 'true'),
+  ),
+  false,
+)
+
+/** Prices and amounts: a number or a numeric string; anything else is unknown (`null`). */
+export const lenientNumber = v.fallback(
+  v.pipe(
+    v.unknown(),
+    v.transform((value) => {
+      const number = typeof value === 'string' && value.trim() !== '' ? Number(value) : value
+      return typeof number === 'number' && Number.isFinite(number) ? number : null
+    }),
+  ),
+  null,
+)
+
+export const lenientId = v.fallback(v.nullish(GingrId, null), null)
+
+/**
+ * PHP encodes an empty associative array as `[]`, so an object field with nothing in it arrives
+ * as `[]` (transaction, deposit, notes): that, `null` and absence all become `null`.
+ */
+export function objectOrEmpty<const TEntries extends v.ObjectEntries>(entries: TEntries) {
+  return v.nullish(
+    v.union([
+      v.pipe(v.array(v.unknown()), v.length(0), v.transform(() => null)),
+      v.object(entries),
+    ]),
+    null,
+  )
+}

@@ -1,0 +1,199 @@
+/**
+ * The Gingr payloads gingr-sync reads, as valibot schemas. Outputs keep Gingr's field names with
+ * normalised values (ids as canonical strings, timestamps as `Date`, `""` as `null`). Unknown
+ * fields are dropped, never rejected: Gingr adds fields without notice.
+ */
+import * as v from 'valibot'
+import {
+  Flag,
+  GingrId,
+  Name,
+  StatusInstant,
+  Text,
+  Timestamp,
+  lenientId,
+  lenientInstant,
+  lenientNumber,
+  lenientText,
+  objectOrEmpty,
+  readId,
+} from './fields.ts'
+
+/**
+ * Every answer is wrapped in this. `data` is an object keyed by id, an array, or `[]` (PHP's empty
+ * map); `error` is `false`, `true` (with `message`) or the error text itself.
+ */
+export const Envelope = v.object({
+  success: v.optional(v.boolean()),
+  error: v.optional(v.union([v.string(), v.boolean(), v.null()])),
+  message: v.optional(v.nullable(v.string())),
+  data: v.optional(v.union([v.array(v.unknown()), v.record(v.string(), v.unknown()), v.null()]), null),
+})
+export type Envelope = v.InferOutput<typeof Envelope>
+
+/** A reservation type as embedded in a reservation. */
+const ReservationTypeRef = v.object({ id: GingrId, type: Name })
+
+/** A row of `/reservation_types`; `status` "1" is active in Gingr's own UI. */
+export const ReservationType = v.object({
+  ...ReservationTypeRef.entries,
+  status: lenientText,
+  is_deleted: Flag,
+})
+export type ReservationType = v.InferOutput<typeof ReservationType>
+
+const ReservationAnimal = v.object({
+  id: GingrId,
+  name: Name,
+  breed: Text,
+  species_id: lenientId,
+})
+
+const ReservationOwner = v.object({
+  id: GingrId,
+  first_name: Name,
+  last_name: Name,
+  email: Text,
+  cell_phone: Text,
+  address_1: Text,
+  address_2: Text,
+  city: Text,
+  region: Text,
+})
+
+/** Absent notes (or PHP's `[]`) are three empty notes, so readers have one shape to handle. */
+const Notes = v.pipe(
+  objectOrEmpty({ reservation_notes: Text, animal_notes: Text, owner_notes: Text }),
+  v.transform((notes) => notes ?? { reservation_notes: null, animal_notes: null, owner_notes: null }),
+)
+
+const Service = v.object({
+  id: lenientId,
+  name: lenientText,
+  scheduled_at: lenientInstant,
+  scheduled_until: lenientInstant,
+  cost: lenientNumber,
+})
+
+export const Reservation = v.pipe(
+  v.object({
+    reservation_id: GingrId,
+    standing_reservation: Flag,
+    start_date: Timestamp,
+    end_date: Timestamp,
+    created_date: StatusInstant,
+    confirmed_date: StatusInstant,
+    check_in_date: StatusInstant,
+    check_out_date: StatusInstant,
+    cancelled_date: StatusInstant,
+    wait_list_date: StatusInstant,
+    reservation_type: ReservationTypeRef,
+    animal: ReservationAnimal,
+    owner: ReservationOwner,
+    notes: Notes,
+    warnings: v.fallback(objectOrEmpty({ medicines: lenientText, allergies: lenientText }), null),
+    services: v.fallback(v.array(Service), () => []),
+    transaction: v.fallback(objectOrEmpty({ pos_transaction_id: lenientId, price: lenientNumber }), null),
+    deposit: v.fallback(objectOrEmpty({ amount: lenientNumber }), null),
+  }),
+  v.transform(({ start_date, end_date, ...rest }) => ({
+    ...rest,
+    start_date: start_date.instant,
+    end_date: end_date.instant,
+    start_day: start_date.day,
+    end_day: end_date.day,
+  })),
+)
+export type Reservation = v.InferOutput<typeof Reservation>
+
+export const Owner = v.object({
+  id: GingrId,
+  first_name: Name,
+  last_name: Name,
+  email: Text,
+  cell_phone: Text,
+  home_phone: lenientText,
+  address_1: lenientText,
+  address_2: lenientText,
+  city: lenientText,
+  state: lenientText,
+  zip: lenientText,
+  emergency_contact_name: lenientText,
+  emergency_contact_phone: lenientText,
+  notes: lenientText,
+})
+export type Owner = v.InferOutput<typeof Owner>
+
+export const Animal = v.object({
+  id: GingrId,
+  owner_id: GingrId,
+  /** The pet's name (Gingr's column name). */
+  first_name: Name,
+  /** "1" dog, "2" cat, "3" other. */
+  species_id: lenientId,
+  breed_id: lenientId,
+  color: lenientText,
+  gender: lenientText,
+  /** Unix seconds as a string. */
+  birthday: v.fallback(
+    v.pipe(
+      lenientNumber,
+      v.transform((seconds) => (seconds === null || seconds <= 0 ? null : new Date(seconds * 1000))),
+    ),
+    null,
+  ),
+  weight: lenientNumber,
+  microchip: lenientText,
+  vet_id: lenientId,
+  medicines: lenientText,
+  allergies: lenientText,
+  notes: lenientText,
+  feeding_notes: lenientText,
+  grooming_notes: lenientText,
+  /** (sic) Gingr's spelling. */
+  temperment: lenientText,
+  fixed: Flag,
+  vip: Flag,
+  banned: Flag,
+  image: lenientText,
+})
+export type Animal = v.InferOutput<typeof Animal>
+
+/** A record that failed validation; the batch goes on without it. */
+export interface InvalidRecord {
+  /** The record's `reservation_id` when it is readable, even though something else is wrong. */
+  reservationId: string | null
+  /** `path: message`, e.g. `owner.first_name: Invalid type: Expected (string | number) but received null`. */
+  issue: string
+}
+
+/**
+ * Validates one record at a time: a bad record becomes an `InvalidRecord` and never costs the
+ * others. `abortEarly` stops at a record's first issue, which is all a report needs and keeps a
+ * 10k-record batch fast.
+ */
+export function parseRecords<const TSchema extends v.GenericSchema>(
+  schema: TSchema,
+  data: Envelope['data'],
+): { records: v.InferOutput<TSchema>[]; invalid: InvalidRecord[] } {
+  const items = data === null ? [] : Array.isArray(data) ? data : Object.values(data)
+  const records: v.InferOutput<TSchema>[] = []
+  const invalid: InvalidRecord[] = []
+  for (const item of items) {
+    const result = v.safeParse(schema, item, { abortEarly: true })
+    if (result.success) {
+      records.push(result.output)
+    } else {
+      const [issue] = result.issues
+      invalid.push({
+        reservationId: readReservationId(item),
+        issue: `${v.getDotPath(issue) ?? 'record'}: ${issue.message}`,
+      })
+    }
+  }
+  return { records, invalid }
+}
+
+function readReservationId(item: unknown): string | null {
+  return typeof item === 'object' && item !== null && 'reservation_id' in item ? readId(item.reservation_id) : null
+}
