@@ -123,15 +123,30 @@ export const lenientNumber = v.fallback(
 export const lenientId = v.fallback(v.nullish(GingrId, null), null)
 
 /**
+ * `v.object` takes any object, arrays included: this one refuses arrays, so that `["a"]` is not
+ * read as an object whose every field is absent.
+ */
+export function plainObject<const TEntries extends v.ObjectEntries>(entries: TEntries) {
+  return v.pipe(
+    v.custom<Record<string, unknown>>(
+      (value) => typeof value === 'object' && value !== null && !Array.isArray(value),
+      (issue) => `Invalid type: Expected Object but received ${issue.received}`,
+    ),
+    v.object(entries),
+  )
+}
+
+/**
  * PHP encodes an empty associative array as `[]`, so an object field with nothing in it arrives
  * as `[]` (transaction, deposit, notes): that, `null` and absence all become `null`.
  */
 export function objectOrEmpty<const TEntries extends v.ObjectEntries>(entries: TEntries) {
   return v.nullish(
-    v.union([
-      v.pipe(v.array(v.unknown()), v.length(0), v.transform(() => null)),
-      v.object(entries),
-    ]),
+    v.pipe(
+      v.unknown(),
+      v.transform((value) => (Array.isArray(value) && value.length === 0 ? null : value)),
+      v.nullable(plainObject(entries)),
+    ),
     null,
   )
 }

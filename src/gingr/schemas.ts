@@ -16,6 +16,7 @@ import {
   lenientNumber,
   lenientText,
   objectOrEmpty,
+  plainObject,
   readId,
 } from './fields.ts'
 
@@ -23,7 +24,7 @@ import {
  * Every answer is wrapped in this. `data` is an object keyed by id, an array, or `[]` (PHP's empty
  * map); `error` is `false`, `true` (with `message`) or the error text itself.
  */
-export const Envelope = v.object({
+export const Envelope = plainObject({
   success: v.optional(v.boolean()),
   error: v.optional(v.union([v.string(), v.boolean(), v.null()])),
   message: v.optional(v.nullable(v.string())),

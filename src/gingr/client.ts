@@ -1,0 +1,245 @@
+/**
+ * The Gingr v1 client. Everything is a form POST with the key in the body, so the key never lands
+ * in a URL (proxy and server access logs keep URLs). Every request has a timeout, every public call
+ * a deadline, and retries are bounded: the script this replaces hung forever on a silent server.
+ */
+import pkg from '../../package.json'
+import { splitIntoChunks, type DateRange } from './chunks.ts'
+import { GingrError, formatDuration, type GingrErrorKind } from './errors.ts'
+import { interpret, send, type Failure } from './http.ts'
+import {
+  Animal,
+  Owner,
+  Reservation,
+  ReservationType,
+  parseRecords,
+  type Envelope,
+  type InvalidRecord,
+} from './schemas.ts'
+
+export interface GingrClientOptions {
+  subdomain: string
+  apiKey: string
+  /** Overrides `https://{subdomain}.gingrapp.com/api/v1` (the simulator, GINGR_BASE_URL). */
+  baseUrl?: string
+  /** One request, body included. */
+  timeoutMs?: number
+  /** Per request (per chunk), the first attempt included. */
+  maxAttempts?: number
+  /** A whole public call (a whole window of chunks): attempts, waits and pauses included. */
+  deadlineMs?: number
+  backoffBaseMs?: number
+  backoffMaxMs?: number
+  /** Pause between two chunk requests: real clients keep about 150 ms between calls. */
+  paceMs?: number
+  userAgent?: string
+  /** Aborts everything at once (SIGTERM). */
+  signal?: AbortSignal
+}
+
+export interface ReservationWindow {
+  /** Merged over the chunks, one per reservation id (the last one seen wins). */
+  reservations: Reservation[]
+  invalid: InvalidRecord[]
+  /** HTTP requests made, retries included. */
+  requests: number
+  chunks: number
+}
+
+/** The deadline and request count shared by all attempts of one public call. */
+interface Budget {
+  deadlineAt: number
+  requests: number
+}
+
+interface Call {
+  endpoint: string
+  range?: DateRange
+}
+
+type OwnerQuery = Partial<Record<'id' | 'animal_id' | 'reservation_id' | 'phone' | 'email', string>>
+
+export class GingrClient {
+  readonly baseUrl: string
+  // Private (#) so that logging or inspecting the client cannot show the key.
+  readonly #apiKey: string
+  readonly #timeoutMs: number
+  readonly #maxAttempts: number
+  readonly #deadlineMs: number
+  readonly #backoffBaseMs: number
+  readonly #backoffMaxMs: number
+  readonly #paceMs: number
+  readonly #userAgent: string
+  readonly #signal: AbortSignal | undefined
+
+  constructor(options: GingrClientOptions) {
+    if (options.baseUrl === undefined && !/^[a-z0-9][a-z0-9-]*$/i.test(options.subdomain)) {
+      throw new RangeError(`"${options.subdomain}" is not a Gingr subdomain (letters, digits and dashes)`)
+    }
+    this.baseUrl = (options.baseUrl ?? `https://${options.subdomain}.gingrapp.com/api/v1`).replace(/\/+$/, '')
+    this.#apiKey = options.apiKey
+    this.#timeoutMs = options.timeoutMs ?? 30_000
+    this.#maxAttempts = Math.max(1, options.maxAttempts ?? 4)
+    this.#deadlineMs = options.deadlineMs ?? 5 * 60_000
+    this.#backoffBaseMs = options.backoffBaseMs ?? 1_000
+    this.#backoffMaxMs = options.backoffMaxMs ?? 30_000
+    this.#paceMs = options.paceMs ?? 150
+    this.#userAgent = options.userAgent ?? `gingr-sync/${pkg.version}`
+    this.#signal = options.signal
+  }
+
+  /**
+   * All reservations of an inclusive date range, fetched in chunks of at most 30 days (Gingr's
+   * limit), one after the other. A reservation spanning two chunks may come back in both.
+   */
+  async fetchReservationWindow(range: DateRange): Promise<ReservationWindow> {
+    const chunks = splitIntoChunks(range)
+    const budget = this.#budget()
+    const byId = new Map<string, Reservation>()
+    const invalid = new Map<string, InvalidRecord>()
+    for (const [index, chunk] of chunks.entries()) {
+      if (index > 0) await this.#sleep(Math.min(this.#paceMs, budget.deadlineAt - Date.now()))
+      const call = { endpoint: '/reservations', range: chunk }
+      const envelope = await this.#post(call, { start_date: chunk.from, end_date: chunk.to }, budget)
+      const parsed = parseRecords(Reservation, envelope.data)
+      for (const reservation of parsed.records) byId.set(reservation.reservation_id, reservation)
+      // The same broken record seen in two chunks is one problem, reported once.
+      for (const record of parsed.invalid) invalid.set(`${record.reservationId}\u0000${record.issue}`, record)
+    }
+    return { reservations: [...byId.values()], invalid: [...invalid.values()], requests: budget.requests, chunks: chunks.length }
+  }
+
+  /** The cheapest call Gingr has: what a health check uses to prove the URL and key work. */
+  async reservationTypes(): Promise<{ records: ReservationType[]; invalid: InvalidRecord[] }> {
+    const envelope = await this.#post({ endpoint: '/reservation_types' }, {}, this.#budget())
+    return parseRecords(ReservationType, envelope.data)
+  }
+
+  /** All owners, optionally filtered by column (`params[<column>]=<value>` in Gingr's terms). */
+  async owners(params: Record<string, string> = {}): Promise<{ records: Owner[]; invalid: InvalidRecord[] }> {
+    const envelope = await this.#post({ endpoint: '/owners' }, whereClauses(params), this.#budget())
+    return parseRecords(Owner, envelope.data)
+  }
+
+  /** All animals, optionally filtered by column. */
+  async animals(params: Record<string, string> = {}): Promise<{ records: Animal[]; invalid: InvalidRecord[] }> {
+    const envelope = await this.#post({ endpoint: '/animals' }, whereClauses(params), this.#budget())
+    return parseRecords(Animal, envelope.data)
+  }
+
+  /** One owner by id, animal, reservation, phone or email; `null` when Gingr knows none. */
+  async owner(query: OwnerQuery): Promise<Owner | null> {
+    const call = { endpoint: '/owner' }
+    const envelope = await this.#post(call, definedOnly(query), this.#budget())
+    const data = envelope.data
+    // `/owner` answers with the owner itself rather than a list of them.
+    const single = data !== null && !Array.isArray(data) && 'id' in data && typeof data.id !== 'object'
+    const { records, invalid } = parseRecords(Owner, single ? [data] : data)
+    if (invalid[0]) {
+      throw this.#error(call, { kind: 'shape', detail: `an owner that does not validate (${invalid[0].issue})` }, 1)
+    }
+    return records[0] ?? null
+  }
+
+  #budget(): Budget {
+    return { deadlineAt: Date.now() + this.#deadlineMs, requests: 0 }
+  }
+
+  /** One request, retried while it makes sense and the budget allows. */
+  async #post(call: Call, params: Record<string, string>, budget: Budget): Promise<Envelope> {
+    const init: RequestInit = {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8',
+        Accept: 'application/json',
+        'User-Agent': this.#userAgent,
+      },
+      body: new URLSearchParams({ key: this.#apiKey, ...params }).toString(),
+      // A redirect could carry the body, key included, to another host: never follow one.
+      redirect: 'manual',
+    }
+    let last: Failure | undefined
+    for (let attempt = 1; ; attempt += 1) {
+      const left = budget.deadlineAt - Date.now()
+      if (this.#signal?.aborted) throw this.#aborted(call, attempt - 1)
+      if (left <= 0) throw this.#deadline(call, attempt - 1, last)
+      const timeoutMs = Math.min(this.#timeoutMs, left)
+      budget.requests += 1
+      const outcome = await send(`${this.baseUrl}${call.endpoint}`, init, timeoutMs, this.#signal)
+      if (outcome.kind === 'aborted') throw this.#aborted(call, attempt)
+      const result = interpret(outcome)
+      if (!('retryable' in result)) return result
+      last = result
+      if (outcome.kind === 'timeout' && timeoutMs < this.#timeoutMs) throw this.#deadline(call, attempt, last)
+      if (!result.retryable || attempt >= this.#maxAttempts) throw this.#error(call, result, attempt)
+      const wait = result.retryAfterMs ?? this.#backoff(attempt)
+      if (wait >= budget.deadlineAt - Date.now()) {
+        if (result.retryAfterMs === undefined) throw this.#deadline(call, attempt, last)
+        const asked = `${result.detail} asking to retry after ${formatDuration(wait)}, beyond the ${formatDuration(this.#deadlineMs)} deadline`
+        throw this.#error(call, { ...result, kind: 'deadline', detail: asked }, attempt)
+      }
+      await this.#sleep(wait)
+    }
+  }
+
+  /** Exponential backoff with full jitter, so that retrying clients do not arrive in step. */
+  #backoff(attempt: number): number {
+    return Math.random() * Math.min(this.#backoffMaxMs, this.#backoffBaseMs * 2 ** (attempt - 1))
+  }
+
+  /** Waits, but returns at once when the caller aborts (the loop then reports the abort). */
+  #sleep(ms: number): Promise<void> {
+    const signal = this.#signal
+    if (ms <= 0 || signal?.aborted) return Promise.resolve()
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer)
+        signal?.removeEventListener('abort', done)
+        resolve()
+      }
+      const timer = setTimeout(done, ms)
+      signal?.addEventListener('abort', done, { once: true })
+    })
+  }
+
+  #error(call: Call, failure: Pick<Failure, 'kind' | 'detail' | 'status'>, attempts: number): GingrError {
+    const message = `Gingr ${describe(call)} failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${failure.detail}.`
+    return this.#gingrError(message, failure.kind, call, attempts, failure.status)
+  }
+
+  #deadline(call: Call, attempts: number, last: Failure | undefined): GingrError {
+    const lastSeen = last ? ` (last: ${last.detail})` : ''
+    const message = `Gingr ${describe(call)} gave up after ${attempts} attempt${attempts === 1 ? '' : 's'}: the ${formatDuration(this.#deadlineMs)} deadline ran out${lastSeen}.`
+    return this.#gingrError(message, 'deadline', call, attempts, last?.status)
+  }
+
+  #aborted(call: Call, attempts: number): GingrError {
+    return this.#gingrError(`Gingr ${describe(call)} was aborted (the sync is stopping).`, 'aborted', call, attempts)
+  }
+
+  #gingrError(message: string, kind: GingrErrorKind, call: Call, attempts: number, status?: number): GingrError {
+    return new GingrError(this.#scrub(message), { kind, endpoint: call.endpoint, range: call.range, status, attempts })
+  }
+
+  /** Gingr's own text is echoed in messages, and could in theory echo the key: never let it out. */
+  #scrub(text: string): string {
+    const key = this.#apiKey
+    if (key === '') return text
+    return [key, encodeURIComponent(key), new URLSearchParams({ k: key }).toString().slice(2)].reduce(
+      (scrubbed, form) => scrubbed.replaceAll(form, '[redacted]'),
+      text,
+    )
+  }
+}
+
+function describe(call: Call): string {
+  return call.range ? `${call.endpoint} ${call.range.from}..${call.range.to}` : call.endpoint
+}
+
+function whereClauses(params: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(params).map(([column, value]) => [`params[${column}]`, value]))
+}
+
+function definedOnly(query: OwnerQuery): Record<string, string> {
+  return Object.fromEntries(Object.entries(query).filter((entry): entry is [string, string] => entry[1] !== undefined))
+}
