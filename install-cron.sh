@@ -75,13 +75,14 @@ sh_quote() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 # written \% ; cron removes the backslash before /bin/sh sees the line.
 cron_escape() { printf '%s' "${1//%/\\%}"; }
 
-# systemd expands %specifiers and $VARIABLES in ExecStart and treats \ as an escape inside quotes.
+# For ExecStart: systemd expands %specifiers everywhere and treats \ as an escape inside quotes;
+# it expands $VARIABLES in the arguments, but not in the executable's path ($2 = executable).
 systemd_quote() {
   local s=$1
   s=${s//\\/\\\\}
   s=${s//\"/\\\"}
   s=${s//%/%%}
-  s=${s//\$/\$\$}
+  [[ ${2-} == executable ]] || s=${s//\$/\$\$}
   printf '"%s"' "$s"
 }
 
@@ -214,8 +215,12 @@ apply_crontab() {
     say "crontab: $2"
   elif [[ $DRY_RUN == 1 ]]; then
     say "would: crontab: $1"
-  else
+  elif [[ -s $WORK/crontab.new ]]; then
     crontab "$WORK/crontab.new" || die "crontab refused the new table"
+    say "crontab: $1"
+  else
+    # The entry was the whole table: remove the table, as there was none before the install.
+    crontab -r || die "crontab -r failed"
     say "crontab: $1"
   fi
 }
@@ -382,7 +387,7 @@ After=network-online.target
 
 [Service]
 Type=oneshot
-ExecStart=$(systemd_quote "$BINARY") --env-file $(systemd_quote "$ENV_FILE")
+ExecStart=$(systemd_quote "$BINARY" executable) --env-file $(systemd_quote "$ENV_FILE")
 StandardOutput=append:${LOG_FILE//%/%%}
 StandardError=inherit
 EOF
@@ -447,6 +452,8 @@ check_prerequisites() {
   if ((SYSTEMD == 1 && UNINSTALL == 0)); then
     on_calendar >/dev/null ||
       die "with --systemd the schedule is the default (hourly), @hourly or @daily; for another, edit OnCalendar= in $TIMER_UNIT after installing" 2
+    # No escaping helps here: systemd refuses to run an executable whose path holds these.
+    [[ $BINARY != *[\'\"\\]* ]] || die "systemd cannot run an executable whose path holds a quote or a backslash: choose another --binary" 2
   elif ((SYSTEMD == 0 && UNINSTALL == 0)); then
     command -v crontab >/dev/null ||
       die "crontab not found: install cron (e.g. apt-get install cron), or use --systemd" 2
