@@ -1,0 +1,78 @@
+#!/usr/bin/env bun
+import { defineCommand, renderUsage, runCommand, type CommandDef } from 'citty'
+import { describeDbError, isDbError } from './db/connect.ts'
+import { ExitCode, UsageError, errorMessage } from './errors.ts'
+import { redact } from './secrets.ts'
+import { COMMIT, VERSION } from './version.ts'
+import { assertKnownArgs, syncArgs } from './commands/_shared.ts'
+
+/** Loaded lazily: `status` should not pay for the sync's imports, nor `--help` for any. */
+const commands: Record<string, () => Promise<CommandDef<never>>> = {
+  sync: () => import('./commands/sync.ts').then((m) => m.default as CommandDef<never>),
+  migrate: () => import('./commands/migrate.ts').then((m) => m.default as CommandDef<never>),
+  status: () => import('./commands/status.ts').then((m) => m.default as CommandDef<never>),
+  doctor: () => import('./commands/doctor.ts').then((m) => m.default as CommandDef<never>),
+}
+
+const main = defineCommand({
+  meta: { name: 'gingr-sync', version: VERSION, description: 'Copy Gingr reservations into the Tailtown database, one transaction per tenant.' },
+  args: syncArgs,
+  subCommands: commands,
+})
+
+const EXIT_CODES = `EXIT CODES
+
+  0    every tenant synced (status: nothing stale; doctor: every check passed)
+  1    at least one tenant failed (status: a tenant is stale; doctor: a check failed)
+  2    usage or configuration error: nothing was done
+  3    every tenant synced, but some records were invalid and skipped
+  143  stopped by SIGTERM: the open transaction was rolled back`
+
+const verbose = process.argv.includes('--verbose')
+const jsonOutput = process.argv.includes('--json')
+
+async function usage(cmd: CommandDef<never>, isMain: boolean): Promise<string> {
+  const text = await renderUsage(cmd as CommandDef, isMain ? undefined : (main as CommandDef))
+  return isMain ? `${text}\n\n${EXIT_CODES}` : text
+}
+
+async function run(argv: string[]): Promise<number> {
+  const first = argv[0]
+  const named = first !== undefined && !first.startsWith('-')
+  const name = named ? first : 'sync'
+  const isMain = !named
+  if (!(name in commands)) throw new UsageError(`Unknown command "${name}". Commands: ${Object.keys(commands).join(', ')}.`)
+  const cmd = await commands[name]!()
+  const rawArgs = named ? argv.slice(1) : argv
+
+  if (rawArgs.includes('--help') || rawArgs.includes('-h')) {
+    process.stdout.write(`${await usage(isMain ? (main as CommandDef<never>) : cmd, isMain)}\n`)
+    return ExitCode.Ok
+  }
+  if (isMain && (rawArgs.includes('--version') || rawArgs.includes('-v'))) {
+    process.stdout.write(`gingr-sync ${VERSION} (${COMMIT})\n`)
+    return ExitCode.Ok
+  }
+  try {
+    assertKnownArgs(rawArgs, (cmd.args ?? {}) as never)
+  } catch (error) {
+    if (error instanceof UsageError) error.message += ` See: gingr-sync ${named ? `${name} ` : ''}--help`
+    throw error
+  }
+  const { result } = await runCommand(cmd, { rawArgs })
+  return typeof result === 'number' ? result : ExitCode.Ok
+}
+
+/** Every failure ends as one sentence on stderr and a documented exit code; the stack only with --verbose. */
+function fail(error: unknown): number {
+  const usage = error instanceof UsageError
+  const sentence = isDbError(error) ? describeDbError(error) : errorMessage(error)
+  process.stderr.write(redact(`${new Date().toISOString()} ERROR ${sentence}\n`))
+  if (verbose && error instanceof Error && error.stack) process.stderr.write(redact(`${error.stack}\n`))
+  if (jsonOutput) process.stdout.write(redact(JSON.stringify({ ok: false, error: sentence, tenants: [] })) + '\n')
+  return usage ? ExitCode.Usage : ExitCode.Failed
+}
+
+const code = await run(process.argv.slice(2)).catch(fail)
+// Flush and leave: no timer or socket may keep a cron job alive.
+process.exit(code)

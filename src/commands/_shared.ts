@@ -1,0 +1,88 @@
+import type { ArgsDef } from 'citty'
+import * as v from 'valibot'
+import { loadSettings, type Settings } from '../config.ts'
+import { connect, type Sql } from '../db/connect.ts'
+import { UsageError } from '../errors.ts'
+import { createLogger, type Logger } from '../log.ts'
+import { registerSecrets } from '../secrets.ts'
+
+/** Flags every command takes. */
+export const commonArgs = {
+  'env-file': { type: 'string', valueHint: 'path', description: 'Read KEY=VALUE settings from this file' },
+  config: { type: 'string', valueHint: 'path', description: 'JSON file with per-tenant Gingr accounts and windows (or GINGR_SYNC_CONFIG)' },
+  json: { type: 'boolean', description: 'Print one JSON object on stdout' },
+  verbose: { type: 'boolean', description: 'More detail, and stack traces on errors' },
+  quiet: { type: 'boolean', description: 'Only warnings and errors' },
+} as const satisfies ArgsDef
+
+/** The sync's own flags; the top-level command takes them too, since sync is its default. */
+export const syncArgs = {
+  tenant: { type: 'string', valueHint: 'id', description: 'Sync this tenant only (default: every enabled tenant)' },
+  'dry-run': { type: 'boolean', description: 'Do everything, then roll back: nothing written' },
+  'past-days': { type: 'string', valueHint: '7', description: 'Days before today in the window (0-365)' },
+  'future-days': { type: 'string', valueHint: '30', description: 'Days after today in the window (0-365)' },
+  timeout: { type: 'string', valueHint: '30', description: 'Seconds before one Gingr request is given up (1-600)' },
+  'ping-url': { type: 'string', valueHint: 'url', description: 'Healthchecks-style URL pinged at start, success, failure (or GINGR_SYNC_PING_URL)' },
+  ...commonArgs,
+} as const satisfies ArgsDef
+
+const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
+
+/**
+ * citty ignores flags it does not know and lets a string flag swallow the next flag as its value;
+ * an operator's typo must instead stop the run before anything happens.
+ */
+export function assertKnownArgs(rawArgs: readonly string[], args: ArgsDef): void {
+  const names = new Map(Object.entries(args).map(([name, def]) => [kebab(name), def]))
+  for (let i = 0; i < rawArgs.length; i++) {
+    const token = rawArgs[i] ?? ''
+    if (token === '--') throw new UsageError('Unexpected "--".')
+    if (!token.startsWith('-')) throw new UsageError(`Unexpected argument "${token}".`)
+    const [flag = '', inline] = token.replace(/^--?/, '').split(/=(.*)/s, 2)
+    const negated = flag.startsWith('no-') ? names.get(flag.slice(3)) : undefined
+    const def = names.get(flag) ?? negated
+    if (!def) throw new UsageError(`Unknown option ${token.split('=')[0]}.`)
+    if (def.type === 'boolean') {
+      if (inline !== undefined && !/^(true|false)$/.test(inline)) throw new UsageError(`--${flag} takes no value.`)
+      continue
+    }
+    if (inline !== undefined) {
+      if (inline === '') throw new UsageError(`--${flag} needs a value.`)
+      continue
+    }
+    const next = rawArgs[i + 1]
+    if (next === undefined || next.startsWith('--')) throw new UsageError(`--${flag} needs a value.`)
+    i++
+  }
+}
+
+/** A whole number within bounds, or a usage error that names the flag and what it got. */
+export function wholeNumber(flag: string, value: string | undefined, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined
+  const parsed = v.safeParse(v.pipe(v.string(), v.regex(/^\d+$/), v.transform(Number), v.minValue(min), v.maxValue(max)), value.trim())
+  if (!parsed.success) throw new UsageError(`--${flag} must be a whole number from ${min} to ${max}, not "${value}".`)
+  return parsed.output
+}
+
+export interface CommonFlags {
+  'env-file'?: string
+  config?: string
+  json?: boolean
+  verbose?: boolean
+  quiet?: boolean
+}
+
+/** What every command starts with: a logger on stderr and the settings, secrets registered first. */
+export function prepare(flags: CommonFlags): { log: Logger; settings: Settings } {
+  const log = createLogger({ verbose: flags.verbose, quiet: flags.quiet })
+  const settings = loadSettings({ envFile: flags['env-file'], configPath: flags.config })
+  registerSecrets(settings.secrets)
+  return { log, settings }
+}
+
+/** A database connection that counts the statements it sends. */
+export function openDatabase(url: string): { sql: Sql; statements: () => number } {
+  let count = 0
+  const sql = connect(url, { onQuery: () => count++ })
+  return { sql, statements: () => count }
+}

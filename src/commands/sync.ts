@@ -1,0 +1,163 @@
+import { defineCommand } from 'citty'
+import { gingrAccountFor, requireDatabaseUrl, windowDaysFor, type Settings } from '../config.ts'
+import { findTenant, listSyncableTenants, type Tenant } from '../db/tenants.ts'
+import { ExitCode, UsageError } from '../errors.ts'
+import type { Logger } from '../log.ts'
+import { ping } from '../ping.ts'
+import { redact } from '../secrets.ts'
+import { syncTenant, type ProgressEvent, type TenantResult } from '../sync/run.ts'
+import { isKnownTimeZone, syncWindow } from '../sync/window.ts'
+import { openDatabase, prepare, syncArgs, wholeNumber } from './_shared.ts'
+
+const MAX_INVALID_LINES = 20
+
+export default defineCommand({
+  meta: { name: 'sync', description: 'Copy the window of Gingr reservations into the database (the default command)' },
+  args: syncArgs,
+  async run({ args }) {
+    const flags = {
+      pastDays: wholeNumber('past-days', args['past-days'], 0, 365),
+      futureDays: wholeNumber('future-days', args['future-days'], 0, 365),
+      timeoutMs: (wholeNumber('timeout', args.timeout, 1, 600) ?? 30) * 1000,
+    }
+    const { log, settings } = prepare(args)
+    const databaseUrl = requireDatabaseUrl(settings)
+    const pingUrl = args['ping-url'] ?? (settings.env.GINGR_SYNC_PING_URL || undefined)
+    if (pingUrl && !URL.canParse(pingUrl)) throw new UsageError('The ping URL is not a URL.')
+    const dryRun = Boolean(args['dry-run'])
+
+    const { sql, statements } = openDatabase(databaseUrl)
+    const abort = new AbortController()
+    const stop = onSignals(log, abort, () => sql.end({ timeout: 0 }))
+    try {
+      const tenants = await selectTenants(sql, args.tenant, log)
+      // Every tenant's account and window are settled before anything runs: a missing setting is
+      // a configuration error (exit 2) with nothing done, not a string of failed tenants.
+      const plans = tenants.map((tenant) => planTenant(settings, tenant, flags))
+      await ping(pingUrl, 'start', log)
+
+      const results: TenantResult[] = []
+      for (const { tenant, window } of plans) {
+        if (abort.signal.aborted) break
+        printStart(log, tenant, dryRun)
+        const result = await syncTenant({
+          sql,
+          tenant,
+          window,
+          dryRun,
+          statements,
+          gingr: { ...gingrAccountFor(settings, tenant.id), timeoutMs: flags.timeoutMs, signal: abort.signal },
+          onProgress: (event) => printProgress(log, event),
+        })
+        printResult(log, result)
+        results.push(result)
+      }
+      if (results.length > 1) printSummary(log, results)
+      if (results.length === 0) log.info('No tenant has Gingr sync enabled (gingr_sync_enabled, "isActive", status ACTIVE): nothing to do.')
+
+      const code = exitCodeOf(results)
+      await ping(pingUrl, code === ExitCode.Failed ? 'fail' : 'success', log)
+      if (args.json) process.stdout.write(redact(JSON.stringify({ ok: code !== ExitCode.Failed, tenants: results })) + '\n')
+      return code
+    } finally {
+      stop()
+      await sql.end({ timeout: 5 })
+    }
+  },
+})
+
+async function selectTenants(sql: ReturnType<typeof openDatabase>['sql'], id: string | undefined, log: Logger): Promise<Tenant[]> {
+  if (id === undefined) return listSyncableTenants(sql)
+  const tenant = await findTenant(sql, id)
+  if (!tenant) throw new UsageError(`Tenant ${id} does not exist.`)
+  if (!(tenant.syncEnabled && tenant.isActive && tenant.status === 'ACTIVE')) {
+    log.warn(`⚠️  Tenant ${tenant.businessName} is not enabled for the hourly sync (gingr_sync_enabled, "isActive", status ACTIVE); syncing it because it was asked for.`)
+  }
+  return [tenant]
+}
+
+function planTenant(settings: Settings, tenant: Tenant, flags: { pastDays?: number; futureDays?: number }) {
+  gingrAccountFor(settings, tenant.id)
+  if (!isKnownTimeZone(tenant.timezone)) {
+    throw new UsageError(`Tenant ${tenant.businessName} (${tenant.id}) has an unknown time zone "${tenant.timezone}".`)
+  }
+  const { pastDays, futureDays } = windowDaysFor(settings, tenant.id, flags)
+  return { tenant, window: syncWindow(tenant.timezone, pastDays, futureDays) }
+}
+
+/** 1 when a tenant failed, else 3 when records were skipped, else 0. A locked tenant is not a failure. */
+export function exitCodeOf(results: readonly TenantResult[]): number {
+  if (results.some((r) => r.status === 'failed')) return ExitCode.Failed
+  if (results.some((r) => r.invalid.length > 0)) return ExitCode.Partial
+  return ExitCode.Ok
+}
+
+/**
+ * SIGTERM (systemd, a tired operator) ends the run at once: the fetch is aborted and the database
+ * connection closed, which makes PostgreSQL roll the open transaction back. Exit 143 as shells expect.
+ */
+function onSignals(log: Logger, abort: AbortController, closeDatabase: () => Promise<void>): () => void {
+  const handler = (signal: NodeJS.Signals) => {
+    const code = signal === 'SIGTERM' ? ExitCode.Terminated : 130
+    log.error(`❌ Stopped by ${signal}: the open transaction is rolled back, nothing of this run is kept.`)
+    abort.abort()
+    const exit = () => process.exit(code)
+    setTimeout(exit, 3000).unref()
+    closeDatabase().then(exit, exit)
+  }
+  process.on('SIGTERM', handler)
+  process.on('SIGINT', handler)
+  return () => {
+    process.off('SIGTERM', handler)
+    process.off('SIGINT', handler)
+  }
+}
+
+function printStart(log: Logger, tenant: Tenant, dryRun: boolean): void {
+  log.info(`🔄 Starting Incremental Gingr Sync${dryRun ? ' (dry run: nothing will be written)' : ''}`)
+  log.info(`   Tenant: ${tenant.businessName} (${tenant.id})`)
+}
+
+function printProgress(log: Logger, event: ProgressEvent): void {
+  if (event.step === 'fetching') {
+    log.info(`📅 Fetching reservations from ${event.window.from} to ${event.window.to}...`)
+    return
+  }
+  log.info(`   Found ${event.count} reservations in Gingr`)
+  for (const record of event.invalid.slice(0, MAX_INVALID_LINES)) {
+    log.warn(`⚠️  Skipped invalid reservation ${record.reservationId ?? '(no readable id)'}: ${record.issue}`)
+  }
+  if (event.invalid.length > MAX_INVALID_LINES) log.warn(`⚠️  ...and ${event.invalid.length - MAX_INVALID_LINES} more invalid reservations (see --json)`)
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`
+
+function printResult(log: Logger, r: TenantResult): void {
+  if (r.status === 'failed') {
+    log.error(`❌ Sync failed for ${r.businessName} (${r.tenantId}) after ${seconds(r.durationMs)}: ${r.error}`)
+    log.error('   Nothing was written for this tenant; last_gingr_sync_at is unchanged.')
+    return
+  }
+  if (r.status === 'locked') {
+    log.warn(`⏭️  Skipped ${r.businessName}: another gingr-sync run is syncing this tenant right now.`)
+    return
+  }
+  const c = r.reservations
+  log.info(`✅ Reservations: ${c.created} created, ${c.updated} updated, ${c.unchanged} unchanged, ${c.skipped} skipped, ${c.errors} errors`)
+  log.info(`   Customers: ${r.customersCreated} created · Pets: ${r.petsCreated} created · Services: ${r.servicesCreated} created`)
+  if (r.dryRun) log.info('🧪 Dry run: every change above was rolled back; nothing was written.')
+  log.info(`✅ Sync complete in ${seconds(r.durationMs)}`)
+}
+
+function printSummary(log: Logger, results: readonly TenantResult[]): void {
+  log.info('📋 Summary')
+  for (const r of results) {
+    const c = r.reservations
+    const detail = r.status === 'synced'
+      ? `${c.created} created, ${c.updated} updated, ${c.unchanged} unchanged, ${c.skipped} skipped`
+      : r.status === 'locked' ? 'held by another run' : `ERROR: ${r.error}`
+    const line = `   ${r.businessName}: ${r.status} (${detail}) in ${seconds(r.durationMs)}`
+    if (r.status === 'failed') log.error(line)
+    else log.info(line)
+  }
+}

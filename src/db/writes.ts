@@ -1,0 +1,267 @@
+import type { TransactionSql } from 'postgres'
+
+/**
+ * The set-based writes of one tenant's window. Each entity is written by one statement that takes
+ * the whole window as a single JSON parameter (`jsonb_to_recordset`), so the number of statements is
+ * fixed whatever the window's size, and PostgreSQL, not a loop here, matches rows.
+ *
+ * The Tailtown schema's traps, handled here once:
+ * - `id` and `"updatedAt"` have no database default: every insert supplies both.
+ * - timestamps are `timestamp(3) without time zone` holding UTC wall time: values travel as ISO
+ *   instants and are converted with `AT TIME ZONE 'UTC'`, which is right whatever the session zone.
+ * - enum columns need explicit casts from text.
+ * - `"updatedAt"` (Prisma's @updatedAt) is set to `now() AT TIME ZONE 'UTC'` by every write.
+ * - there is no unique index on customers' or reservations' `"externalId"`, and production tables
+ *   hold duplicates: lookups pick the oldest row deterministically, updates keep every duplicate
+ *   consistent, and inserts happen only where no row stands for that Gingr id.
+ */
+
+export type ServiceCategory = 'BOARDING' | 'DAYCARE' | 'GROOMING' | 'TRAINING' | 'OTHER'
+export type PetType = 'DOG' | 'CAT' | 'BIRD' | 'RABBIT' | 'REPTILE' | 'OTHER'
+export type ReservationStatus = 'PENDING' | 'CONFIRMED' | 'CHECKED_IN' | 'CHECKED_OUT' | 'CANCELLED' | 'NO_SHOW' | 'COMPLETED'
+
+export interface ServiceRow {
+  externalId: string
+  name: string
+  category: ServiceCategory
+  /** Minutes; the column is NOT NULL and Gingr's type carries no duration. */
+  duration: number
+}
+
+export interface CustomerRow {
+  externalId: string
+  firstName: string
+  lastName: string
+  email: string | null
+  phone: string | null
+  address: string | null
+  city: string | null
+  state: string | null
+}
+
+export interface PetRow {
+  externalId: string
+  ownerExternalId: string
+  name: string
+  type: PetType
+  breed: string | null
+  notes: string | null
+}
+
+export interface ReservationRow {
+  externalId: string
+  customerExternalId: string
+  petExternalId: string
+  serviceExternalId: string
+  serviceName: string
+  startDate: Date
+  endDate: Date
+  status: ReservationStatus
+  notes: string | null
+  checkInDate: Date | null
+  checkOutDate: Date | null
+  cancelDate: Date | null
+}
+
+export interface WindowRows {
+  services: ServiceRow[]
+  customers: CustomerRow[]
+  pets: PetRow[]
+  reservations: ReservationRow[]
+}
+
+export interface WriteCounts {
+  servicesCreated: number
+  customersLinked: number
+  customersCreated: number
+  petsCreated: number
+  reservationsCreated: number
+  reservationsUpdated: number
+}
+
+/** Writes one window inside the caller's transaction. Five statements, whatever the window holds. */
+export async function writeWindow(tx: TransactionSql, tenantId: string, rows: WindowRows): Promise<WriteCounts> {
+  const servicesCreated = await insertMissingServices(tx, tenantId, rows.services)
+  const customersLinked = await linkCustomersByEmail(tx, tenantId, rows.customers)
+  const customersCreated = await insertMissingCustomers(tx, tenantId, rows.customers)
+  const petsCreated = await insertMissingPets(tx, tenantId, rows.pets)
+  const { created, updated } = await upsertReservations(tx, tenantId, rows.reservations)
+  return { servicesCreated, customersLinked, customersCreated, petsCreated, reservationsCreated: created, reservationsUpdated: updated }
+}
+
+async function countOf(query: Promise<readonly { n: number }[]>): Promise<number> {
+  const [row] = await query
+  return row?.n ?? 0
+}
+
+/** A service is found by `"externalId"`, then by name, and reused; only the rest are created. */
+function insertMissingServices(tx: TransactionSql, tenantId: string, services: ServiceRow[]): Promise<number> {
+  if (services.length === 0) return Promise.resolve(0)
+  return countOf(tx<{ n: number }[]>`
+    WITH input AS (
+      SELECT * FROM jsonb_to_recordset(${JSON.stringify(services)}::jsonb)
+        AS x("externalId" text, name text, category text, duration integer)
+    ), inserted AS (
+      INSERT INTO services (id, "tenantId", name, duration, price, "serviceCategory", "externalId", "updatedAt")
+      SELECT gen_random_uuid()::text, ${tenantId}, i.name, i.duration, 0, i.category::"ServiceCategory",
+             i."externalId", (now() AT TIME ZONE 'UTC')
+      FROM input i
+      WHERE NOT EXISTS (
+        SELECT 1 FROM services s
+        WHERE s."tenantId" = ${tenantId} AND (s."externalId" = i."externalId" OR s.name = i.name)
+      )
+      RETURNING 1
+    )
+    SELECT count(*)::int AS n FROM inserted`)
+}
+
+/**
+ * An owner with no customer of its own yet, whose email an existing customer of the tenant holds
+ * with no `"externalId"`, is that customer: link it (set its `"externalId"`) rather than create a
+ * twin. Nothing else of the customer is touched. When several owners share the email, the lowest id
+ * gets the link; the others become customers of their own with a placeholder email.
+ */
+function linkCustomersByEmail(tx: TransactionSql, tenantId: string, customers: CustomerRow[]): Promise<number> {
+  if (customers.length === 0) return Promise.resolve(0)
+  return countOf(tx<{ n: number }[]>`
+    WITH input AS (
+      SELECT * FROM jsonb_to_recordset(${JSON.stringify(customers)}::jsonb) AS x("externalId" text, email text)
+    ), candidates AS (
+      SELECT DISTINCT ON (lower(i.email)) i."externalId", lower(i.email) AS email
+      FROM input i
+      WHERE i.email IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM customers c WHERE c."tenantId" = ${tenantId} AND c."externalId" = i."externalId"
+      )
+      ORDER BY lower(i.email), length(i."externalId"), i."externalId"
+    ), targets AS (
+      SELECT DISTINCT ON (k.email) c.id, k."externalId"
+      FROM candidates k
+      JOIN customers c ON c."tenantId" = ${tenantId} AND lower(c.email) = k.email AND c."externalId" IS NULL
+      ORDER BY k.email, c."createdAt", c.id
+    ), linked AS (
+      UPDATE customers c SET "externalId" = t."externalId", "updatedAt" = (now() AT TIME ZONE 'UTC')
+      FROM targets t WHERE c.id = t.id
+      RETURNING 1
+    )
+    SELECT count(*)::int AS n FROM linked`)
+}
+
+/**
+ * Creates the owners that no customer stands for. The email is the owner's own unless it has none,
+ * or another customer of the tenant already holds it (case-insensitively, which is stricter than the
+ * unique index), or an owner with a lower id in this batch claims it: then a placeholder that can
+ * never reach anyone, unique per owner.
+ */
+function insertMissingCustomers(tx: TransactionSql, tenantId: string, customers: CustomerRow[]): Promise<number> {
+  if (customers.length === 0) return Promise.resolve(0)
+  return countOf(tx<{ n: number }[]>`
+    WITH input AS (
+      SELECT * FROM jsonb_to_recordset(${JSON.stringify(customers)}::jsonb) AS x(
+        "externalId" text, "firstName" text, "lastName" text, email text,
+        phone text, address text, city text, state text)
+    ), missing AS (
+      SELECT i.*, row_number() OVER (PARTITION BY lower(i.email) ORDER BY length(i."externalId"), i."externalId") AS claim
+      FROM input i
+      WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c."tenantId" = ${tenantId} AND c."externalId" = i."externalId")
+    ), taken AS (
+      SELECT lower(c.email) AS email FROM customers c WHERE c."tenantId" = ${tenantId} GROUP BY 1
+    ), inserted AS (
+      INSERT INTO customers (id, "tenantId", email, "firstName", "lastName", phone, address, city, state, "externalId", "updatedAt")
+      SELECT gen_random_uuid()::text, ${tenantId},
+             CASE WHEN m.email IS NULL OR m.claim > 1 OR t.email IS NOT NULL
+                  THEN 'gingr-owner-' || m."externalId" || '@no-email.invalid'
+                  ELSE m.email END,
+             m."firstName", m."lastName", m.phone, m.address, m.city, m.state, m."externalId", (now() AT TIME ZONE 'UTC')
+      FROM missing m LEFT JOIN taken t ON t.email = lower(m.email)
+      RETURNING 1
+    )
+    SELECT count(*)::int AS n FROM inserted`)
+}
+
+/**
+ * Creates the animals that no pet stands for, under their owner's customer. Older imports named a
+ * Gingr animal `<id>-tailtown`: both forms count as the same animal.
+ */
+function insertMissingPets(tx: TransactionSql, tenantId: string, pets: PetRow[]): Promise<number> {
+  if (pets.length === 0) return Promise.resolve(0)
+  return countOf(tx<{ n: number }[]>`
+    WITH input AS (
+      SELECT * FROM jsonb_to_recordset(${JSON.stringify(pets)}::jsonb) AS x(
+        "externalId" text, "ownerExternalId" text, name text, type text, breed text, notes text)
+    ), inserted AS (
+      INSERT INTO pets (id, "tenantId", name, type, breed, notes, "externalId", "customerId", "updatedAt")
+      SELECT gen_random_uuid()::text, ${tenantId}, i.name, i.type::"PetType", i.breed, i.notes, i."externalId",
+             (SELECT c.id FROM customers c
+              WHERE c."tenantId" = ${tenantId} AND c."externalId" = i."ownerExternalId"
+              ORDER BY c."createdAt", c.id LIMIT 1),
+             (now() AT TIME ZONE 'UTC')
+      FROM input i
+      WHERE NOT EXISTS (
+        SELECT 1 FROM pets p
+        WHERE p."tenantId" = ${tenantId} AND p."externalId" IN (i."externalId", i."externalId" || '-tailtown')
+      )
+      RETURNING 1
+    )
+    SELECT count(*)::int AS n FROM inserted`)
+}
+
+/**
+ * One statement: resolve each reservation's customer, pet and service, update the rows that stand for
+ * it only where a synced column differs (every duplicate row alike), insert the ones with no row.
+ * Unchanged rows are not written at all, so an hourly rerun leaves no dead tuples behind.
+ */
+async function upsertReservations(tx: TransactionSql, tenantId: string, reservations: ReservationRow[]) {
+  if (reservations.length === 0) return { created: 0, updated: 0 }
+  const [row] = await tx<{ created: number; updated: number }[]>`
+    WITH input AS (
+      SELECT * FROM jsonb_to_recordset(${JSON.stringify(reservations)}::jsonb) AS x(
+        "externalId" text, "customerExternalId" text, "petExternalId" text, "serviceExternalId" text,
+        "serviceName" text, "startDate" timestamptz, "endDate" timestamptz, status text, notes text,
+        "checkInDate" timestamptz, "checkOutDate" timestamptz, "cancelDate" timestamptz)
+    ), resolved AS (
+      SELECT i."externalId",
+        (SELECT c.id FROM customers c
+         WHERE c."tenantId" = ${tenantId} AND c."externalId" = i."customerExternalId"
+         ORDER BY c."createdAt", c.id LIMIT 1) AS "customerId",
+        (SELECT p.id FROM pets p
+         WHERE p."tenantId" = ${tenantId} AND p."externalId" IN (i."petExternalId", i."petExternalId" || '-tailtown')
+         ORDER BY p."externalId" = i."petExternalId" DESC LIMIT 1) AS "petId",
+        (SELECT s.id FROM services s
+         WHERE s."tenantId" = ${tenantId} AND (s."externalId" = i."serviceExternalId" OR s.name = i."serviceName")
+         ORDER BY s."externalId" IS NOT DISTINCT FROM i."serviceExternalId" DESC, s."createdAt", s.id LIMIT 1) AS "serviceId",
+        i."startDate" AT TIME ZONE 'UTC' AS "startDate",
+        i."endDate" AT TIME ZONE 'UTC' AS "endDate",
+        i.status::"ReservationStatus" AS status,
+        i.notes,
+        i."checkInDate" AT TIME ZONE 'UTC' AS "checkInDate",
+        i."checkOutDate" AT TIME ZONE 'UTC' AS "checkOutDate",
+        i."cancelDate" AT TIME ZONE 'UTC' AS "cancelDate"
+      FROM input i
+    ), updated AS (
+      UPDATE reservations r SET
+        "customerId" = x."customerId", "petId" = x."petId", "serviceId" = x."serviceId",
+        "startDate" = x."startDate", "endDate" = x."endDate", status = x.status, notes = x.notes,
+        "checkInDate" = x."checkInDate", "checkOutDate" = x."checkOutDate", "cancelDate" = x."cancelDate",
+        "updatedAt" = (now() AT TIME ZONE 'UTC')
+      FROM resolved x
+      WHERE r."tenantId" = ${tenantId} AND r."externalId" = x."externalId"
+        AND (r."customerId", r."petId", r."serviceId", r."startDate", r."endDate", r.status, r.notes,
+             r."checkInDate", r."checkOutDate", r."cancelDate")
+            IS DISTINCT FROM
+            (x."customerId", x."petId", x."serviceId", x."startDate", x."endDate", x.status, x.notes,
+             x."checkInDate", x."checkOutDate", x."cancelDate")
+      RETURNING r."externalId"
+    ), inserted AS (
+      INSERT INTO reservations (id, "tenantId", "externalId", "customerId", "petId", "serviceId", "startDate",
+                                "endDate", status, notes, "checkInDate", "checkOutDate", "cancelDate", "updatedAt")
+      SELECT gen_random_uuid()::text, ${tenantId}, x."externalId", x."customerId", x."petId", x."serviceId",
+             x."startDate", x."endDate", x.status, x.notes, x."checkInDate", x."checkOutDate", x."cancelDate",
+             (now() AT TIME ZONE 'UTC')
+      FROM resolved x
+      WHERE NOT EXISTS (SELECT 1 FROM reservations r WHERE r."tenantId" = ${tenantId} AND r."externalId" = x."externalId")
+      RETURNING 1
+    )
+    SELECT (SELECT count(*)::int FROM inserted) AS created,
+           (SELECT count(DISTINCT "externalId")::int FROM updated) AS updated`
+  return { created: row?.created ?? 0, updated: row?.updated ?? 0 }
+}

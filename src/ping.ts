@@ -1,0 +1,28 @@
+import { errorMessage } from './errors.ts'
+import type { Logger } from './log.ts'
+import { VERSION } from './version.ts'
+
+export type PingEvent = 'start' | 'success' | 'fail'
+
+const PING_TIMEOUT_MS = 5000
+
+/**
+ * Healthchecks-style monitoring: `<url>/start` when a run begins, `<url>` when it ends well,
+ * `<url>/fail` when it does not. A ping is a courtesy to the monitor: it is short, and its failure
+ * never fails the sync.
+ */
+export async function ping(url: string | undefined, event: PingEvent, log: Logger): Promise<void> {
+  if (!url) return
+  const target = event === 'success' ? url : `${url.replace(/\/+$/, '')}/${event}`
+  try {
+    const response = await fetch(target, {
+      method: 'POST',
+      signal: AbortSignal.timeout(PING_TIMEOUT_MS),
+      headers: { 'user-agent': `gingr-sync/${VERSION}` },
+    })
+    await response.body?.cancel()
+    if (!response.ok) log.warn(`⚠️  The monitoring ping (${event}) was answered with HTTP ${response.status}; the sync is not affected.`)
+  } catch (error) {
+    log.warn(`⚠️  The monitoring ping (${event}) failed: ${errorMessage(error)}; the sync is not affected.`)
+  }
+}

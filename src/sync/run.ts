@@ -1,0 +1,169 @@
+import type { Sql } from '../db/connect.ts'
+import { recordRun, type RunRecord } from '../db/runs.ts'
+import { stampTenantSynced, type Tenant } from '../db/tenants.ts'
+import { writeWindow, type WriteCounts } from '../db/writes.ts'
+import type { DateRange } from '../gingr/chunks.ts'
+import { GingrClient, type GingrClientOptions } from '../gingr/client.ts'
+import type { InvalidRecord } from '../gingr/schemas.ts'
+import { errorMessage } from '../errors.ts'
+import { mapWindow } from './map.ts'
+
+export type TenantStatus = 'synced' | 'failed' | 'locked'
+
+/** One tenant's outcome: the `tenants[]` entry of `--json`, and what the log block prints. */
+export interface TenantResult {
+  tenantId: string
+  businessName: string
+  status: TenantStatus
+  dryRun: boolean
+  window: DateRange
+  fetched: number
+  reservations: { created: number; updated: number; unchanged: number; skipped: number; errors: number }
+  customersCreated: number
+  petsCreated: number
+  servicesCreated: number
+  durationMs: number
+  statements: number
+  error?: string
+  invalid: InvalidRecord[]
+}
+
+export interface TenantRunOptions {
+  sql: Sql
+  tenant: Pick<Tenant, 'id' | 'businessName'>
+  gingr: GingrClientOptions
+  window: DateRange
+  dryRun: boolean
+  /** Counts the statements sent on `sql`, for the report and the benchmarks. */
+  statements?: () => number
+  /** Told of each step, for the progress lines. */
+  onProgress?: (event: ProgressEvent) => void
+}
+
+export type ProgressEvent =
+  | { step: 'fetching'; window: DateRange }
+  | { step: 'fetched'; count: number; invalid: InvalidRecord[] }
+
+/** Thrown inside the transaction to roll a dry run back after it did everything a real run does. */
+class DryRunRollback extends Error {}
+
+/**
+ * One tenant's run: fetch and validate the whole window first (a failed fetch writes nothing), then
+ * one transaction that takes the tenant's lock, writes the window set-based, stamps the tenant and
+ * records the run. Any error rolls all of it back; the failure is then recorded on its own.
+ */
+export async function syncTenant(options: TenantRunOptions): Promise<TenantResult> {
+  const started = new Date()
+  const startedMs = performance.now()
+  const statementsAtStart = options.statements?.() ?? 0
+  const result: TenantResult = {
+    tenantId: options.tenant.id,
+    businessName: options.tenant.businessName,
+    status: 'failed',
+    dryRun: options.dryRun,
+    window: options.window,
+    fetched: 0,
+    reservations: { created: 0, updated: 0, unchanged: 0, skipped: 0, errors: 0 },
+    customersCreated: 0,
+    petsCreated: 0,
+    servicesCreated: 0,
+    durationMs: 0,
+    statements: 0,
+    invalid: [],
+  }
+  const finish = () => {
+    result.durationMs = Math.round(performance.now() - startedMs)
+    result.statements = (options.statements?.() ?? 0) - statementsAtStart
+    return result
+  }
+
+  try {
+    options.onProgress?.({ step: 'fetching', window: options.window })
+    const fetched = await new GingrClient(options.gingr).fetchReservationWindow(options.window)
+    result.fetched = fetched.reservations.length + fetched.invalid.length
+    result.invalid = fetched.invalid
+    result.reservations.skipped = fetched.invalid.length
+    options.onProgress?.({ step: 'fetched', count: result.fetched, invalid: fetched.invalid })
+
+    const rows = mapWindow(fetched.reservations)
+    const outcome = await writeInTransaction(options, rows, (counts) => {
+      applyCounts(result, counts, fetched.reservations.length)
+      result.status = 'synced'
+      return runRecord(result, started, finish())
+    })
+    if (outcome === 'locked') result.status = 'locked'
+    return finish()
+  } catch (error) {
+    result.status = 'failed'
+    result.error = errorMessage(error)
+    finish()
+    if (!options.dryRun) await recordFailure(options.sql, runRecord(result, started, result))
+    return result
+  }
+}
+
+function applyCounts(result: TenantResult, counts: WriteCounts, valid: number): void {
+  result.reservations.created = counts.reservationsCreated
+  result.reservations.updated = counts.reservationsUpdated
+  result.reservations.unchanged = valid - counts.reservationsCreated - counts.reservationsUpdated
+  result.customersCreated = counts.customersCreated
+  result.petsCreated = counts.petsCreated
+  result.servicesCreated = counts.servicesCreated
+}
+
+async function writeInTransaction(
+  options: TenantRunOptions,
+  rows: ReturnType<typeof mapWindow>,
+  complete: (counts: WriteCounts) => RunRecord,
+): Promise<'written' | 'locked'> {
+  try {
+    return await options.sql.begin(async (tx) => {
+      // Two-key form: a namespace of our own, so other users of advisory locks never collide with us.
+      const [lock] = await tx<{ locked: boolean }[]>`
+        SELECT pg_try_advisory_xact_lock(hashtext('gingr-sync'), hashtext(${options.tenant.id})) AS locked`
+      if (!lock?.locked) return 'locked' as const
+      // The connection already asks for UTC; SET LOCAL makes it true even behind a pooler.
+      await tx`SET LOCAL TimeZone = 'UTC'`
+      const counts = await writeWindow(tx, options.tenant.id, rows)
+      await stampTenantSynced(tx, options.tenant.id)
+      await recordRun(tx, complete(counts))
+      if (options.dryRun) throw new DryRunRollback()
+      return 'written' as const
+    })
+  } catch (error) {
+    if (error instanceof DryRunRollback) return 'written'
+    throw error
+  }
+}
+
+function runRecord(result: TenantResult, started: Date, done: TenantResult): RunRecord {
+  return {
+    tenantId: result.tenantId,
+    startedAt: started,
+    finishedAt: new Date(),
+    dryRun: result.dryRun,
+    status: result.status === 'synced' ? 'synced' : 'failed',
+    windowFrom: result.window.from,
+    windowTo: result.window.to,
+    fetched: result.fetched,
+    created: result.reservations.created,
+    updated: result.reservations.updated,
+    unchanged: result.reservations.unchanged,
+    skipped: result.reservations.skipped,
+    customersCreated: result.customersCreated,
+    petsCreated: result.petsCreated,
+    servicesCreated: result.servicesCreated,
+    durationMs: done.durationMs,
+    statements: done.statements,
+    error: result.error ?? null,
+  }
+}
+
+/** A failure is recorded in a statement of its own, after the rollback; if even that fails, so be it. */
+async function recordFailure(sql: Sql, run: RunRecord): Promise<void> {
+  try {
+    await recordRun(sql, run)
+  } catch {
+    // The database is likely the reason the run failed; the log and the exit code still tell.
+  }
+}
