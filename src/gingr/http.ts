@@ -106,9 +106,10 @@ function interpretBody(answer: Extract<Outcome, { kind: 'answer' }>): Envelope |
   return envelope.output
 }
 
+/** A page, not a PHP notice glued before JSON (that one is "invalid JSON", and may pass). */
 function isHtml(answer: Extract<Outcome, { kind: 'answer' }>): boolean {
   const type = answer.headers.get('content-type') ?? ''
-  return type.includes('text/html') || /^\s*</.test(answer.text)
+  return type.includes('text/html') || /^\s*<(!doctype|html)/i.test(answer.text)
 }
 
 /** Gingr's own words from a JSON error body (`error` text, else `message`), if there are any. */
