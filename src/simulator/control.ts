@@ -1,0 +1,136 @@
+/**
+ * The control API, for a standalone simulator driven by another process (the demo, benchmarks,
+ * a shell). It lives beside /api/v1 on the same origin, needs no key and is never recorded in
+ * `requests` nor subject to faults. All bodies are JSON.
+ *
+ *   POST   /_sim/faults    a FaultRule without `when`, plus optional `nth` (apply to the nth
+ *                          request to that endpoint since start) → 201 { live }
+ *   DELETE /_sim/faults    remove every rule → 200 { live: 0 }
+ *   POST   /_sim/mutate    { action: 'add', start?, end?, typeId?, animalId?, notes? }
+ *                          { action: 'change', id, patch }   (patch applied as is, unchecked)
+ *                          { action: 'move', id, start, end }
+ *                          { action: 'checkin' | 'checkout' | 'cancel', id, at? }
+ *                          { action: 'delete', id }
+ *                          dates are ISO 8601 strings → 200 the reservation ({ id } for delete);
+ *                          404 for an unknown id, 400 for a body that does not parse
+ *   GET    /_sim/state     { baseUrl, timeZone, today, match, owners, animals, reservations,
+ *                            reservationTypes, liveFaults, requests } (counts)
+ *   GET    /_sim/requests  every recorded API request (SimRequest[])
+ */
+import * as v from 'valibot'
+import { ControlRuleSchema } from './faults.ts'
+import { type Answer, errorString, jsonAnswer } from './serialize.ts'
+import type { ServerState } from './server.ts'
+import type { WireReservation } from './wire.ts'
+
+const Instant = v.pipe(
+  v.string(),
+  v.check((text) => !Number.isNaN(Date.parse(text)), 'Expected an ISO 8601 date and time'),
+  v.transform((text) => new Date(text)),
+)
+const Id = v.pipe(v.string(), v.minLength(1))
+
+const MutationSchema = v.variant('action', [
+  v.strictObject({
+    action: v.literal('add'),
+    start: v.optional(Instant),
+    end: v.optional(Instant),
+    typeId: v.optional(v.string()),
+    animalId: v.optional(v.string()),
+    notes: v.optional(v.nullable(v.string())),
+  }),
+  v.strictObject({ action: v.literal('change'), id: Id, patch: v.record(v.string(), v.unknown()) }),
+  v.strictObject({ action: v.literal('move'), id: Id, start: Instant, end: Instant }),
+  v.strictObject({ action: v.picklist(['checkin', 'checkout', 'cancel']), id: Id, at: v.optional(Instant) }),
+  v.strictObject({ action: v.literal('delete'), id: Id }),
+])
+type Mutation = v.InferOutput<typeof MutationSchema>
+
+function json(status: number, value: unknown): Answer {
+  return jsonAnswer(status, JSON.stringify(value))
+}
+
+function mutate(state: ServerState, mutation: Mutation): unknown {
+  const { account } = state
+  const reservation = (id: string): WireReservation | undefined => account.reservations.get(id)
+  switch (mutation.action) {
+    case 'add': {
+      const { action: _action, ...spec } = mutation
+      return account.addReservation(spec)
+    }
+    case 'change':
+      // Unchecked on purpose: a test may plant a malformed field to see the client skip it.
+      return account.changeReservation(mutation.id, mutation.patch as Partial<WireReservation>)
+    case 'move':
+      return account.moveReservation(mutation.id, mutation.start, mutation.end)
+    case 'checkin':
+      account.checkIn(mutation.id, mutation.at)
+      return reservation(mutation.id)
+    case 'checkout':
+      account.checkOut(mutation.id, mutation.at)
+      return reservation(mutation.id)
+    case 'cancel':
+      account.cancelReservation(mutation.id, mutation.at)
+      return reservation(mutation.id)
+    case 'delete':
+      account.deleteReservation(mutation.id)
+      return { id: mutation.id }
+  }
+}
+
+async function readJson(req: Request): Promise<unknown> {
+  try {
+    return await req.json()
+  } catch {
+    return undefined
+  }
+}
+
+function invalid(issues: [v.BaseIssue<unknown>, ...v.BaseIssue<unknown>[]]): Answer {
+  return json(400, { error: v.summarize(issues) })
+}
+
+export async function handleControl(req: Request, url: URL, state: ServerState, baseUrl: string): Promise<Answer> {
+  const route = `${req.method} ${url.pathname}`
+  switch (route) {
+    case 'POST /_sim/faults': {
+      const parsed = v.safeParse(ControlRuleSchema, await readJson(req))
+      if (!parsed.success) return invalid(parsed.issues)
+      const { nth, ...rule } = parsed.output
+      state.faults.add(nth === undefined ? rule : { ...rule, when: ({ n }) => n === nth })
+      return json(201, { live: state.faults.live })
+    }
+    case 'DELETE /_sim/faults':
+      state.faults.clear()
+      return json(200, { live: 0 })
+    case 'POST /_sim/mutate': {
+      const parsed = v.safeParse(MutationSchema, await readJson(req))
+      if (!parsed.success) return invalid(parsed.issues)
+      try {
+        return json(200, mutate(state, parsed.output))
+      } catch (error) {
+        if (error instanceof RangeError) return json(404, { error: error.message })
+        throw error
+      }
+    }
+    case 'GET /_sim/state': {
+      const { account } = state
+      return json(200, {
+        baseUrl,
+        timeZone: account.timeZone,
+        today: account.today,
+        match: account.match,
+        owners: account.owners.size,
+        animals: account.animals.size,
+        reservations: account.reservations.size,
+        reservationTypes: account.reservationTypes.size,
+        liveFaults: state.faults.live,
+        requests: state.requests.length,
+      })
+    }
+    case 'GET /_sim/requests':
+      return json(200, state.requests)
+    default:
+      return jsonAnswer(404, errorString(`No control route ${route}`))
+  }
+}

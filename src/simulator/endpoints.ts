@@ -1,0 +1,119 @@
+/**
+ * The /api/v1 endpoints as pure functions of the request parameters and the account. Errors in
+ * the parameters answer HTTP 200 with `{"success":false,"error":true,"message":...}`, the
+ * "JSON error with HTTP 200" that Gingr is known for.
+ */
+import type { Account } from './account.ts'
+import { type Answer, errorMessage, isAnswer, jsonAnswer, type Payload } from './serialize.ts'
+import type { WireOwner } from './wire.ts'
+import { daysBetween, isCalendarDay } from './zone.ts'
+
+export type Params = Record<string, string>
+export type Handler = (params: Params, account: Account) => Payload | Answer
+
+/** The documented maximum: 2024-01-01 to 2024-01-31 is allowed, one more day is not. */
+export const MAX_RANGE_DAYS = 30
+
+function paramError(message: string): Answer {
+  return jsonAnswer(200, errorMessage(message))
+}
+
+function isTrue(value: string | undefined): boolean {
+  return value === 'true' || value === '1'
+}
+
+function readRange(params: Params): { from: string; to: string } | Answer {
+  const from = params.start_date
+  const to = params.end_date
+  if (!from || !to) return paramError('start_date and end_date are required.')
+  if (!isCalendarDay(from) || !isCalendarDay(to)) return paramError('start_date and end_date must be dates written YYYY-MM-DD.')
+  if (to < from) return paramError('end_date must not be before start_date.')
+  if (daysBetween(from, to) > MAX_RANGE_DAYS) return paramError(`The date range cannot span more than ${MAX_RANGE_DAYS} days.`)
+  return { from, to }
+}
+
+/** The account has one location, "1"; any other location has no reservations. */
+function otherLocation(params: Params): boolean {
+  const location = params.location_id
+  return location !== undefined && location !== '' && location !== 'null' && location !== '1'
+}
+
+const reservations: Handler = (params, account) => {
+  if (isTrue(params.checked_in)) return { kind: 'reservations', records: account.checkedIn() }
+  const range = readRange(params)
+  if (isAnswer(range)) return range
+  return { kind: 'reservations', records: otherLocation(params) ? [] : account.matching(range.from, range.to) }
+}
+
+const recentlyCancelled: Handler = (params, account) => {
+  const range = readRange(params)
+  if (isAnswer(range)) return range
+  return { kind: 'reservations', records: otherLocation(params) ? [] : account.cancelledBetween(range.from, range.to) }
+}
+
+/**
+ * `params[column]=value` where-clauses, compared like MySQL's default collation does: case-
+ * insensitively, and NULL equals nothing (not even "").
+ */
+function filtered<T extends object>(rows: readonly T[], params: Params): T[] | Answer {
+  const clauses: [string, string][] = []
+  for (const [name, value] of Object.entries(params)) {
+    const column = /^params\[(\w+)\]$/.exec(name)?.[1]
+    if (column !== undefined) clauses.push([column, value.toLowerCase()])
+  }
+  const columns = rows[0] === undefined ? [] : Object.keys(rows[0])
+  const unknown = clauses.find(([column]) => rows.length > 0 && !columns.includes(column))
+  if (unknown) return paramError(`Unknown column '${unknown[0]}' in 'where clause'`)
+  return rows.filter((row) =>
+    clauses.every(([column, value]) => {
+      const cell: unknown = (row as Record<string, unknown>)[column]
+      return cell !== null && cell !== undefined && String(cell).toLowerCase() === value
+    }),
+  )
+}
+
+function listOf<T extends object>(rows: readonly T[], params: Params): Payload | Answer {
+  const found = filtered(rows, params)
+  return isAnswer(found) ? found : { kind: 'rows', rows: found }
+}
+
+const digits = (text: string | null): string => (text ?? '').replace(/\D/g, '').slice(-10)
+
+/** `/owner`: the first of id, animal_id, reservation_id, phone, email that is given decides. */
+function findOwner(params: Params, account: Account): WireOwner | null | Answer {
+  const owners = account.owners
+  if (params.id) return owners.get(params.id) ?? null
+  if (params.animal_id) return owners.get(account.animals.get(params.animal_id)?.owner_id ?? '') ?? null
+  if (params.reservation_id) return owners.get(account.reservations.get(params.reservation_id)?.owner.id ?? '') ?? null
+  const all = [...owners.values()]
+  if (params.phone) {
+    const wanted = digits(params.phone)
+    return all.find((owner) => wanted !== '' && (digits(owner.cell_phone) === wanted || digits(owner.home_phone) === wanted)) ?? null
+  }
+  // Owners may share an email: the lowest id wins, the others cannot be found this way.
+  if (params.email) return all.find((owner) => owner.email?.toLowerCase() === params.email?.toLowerCase()) ?? null
+  return paramError('One of id, animal_id, reservation_id, phone or email is required.')
+}
+
+const owner: Handler = (params, account) => {
+  const found = findOwner(params, account)
+  return found !== null && isAnswer(found) ? found : { kind: 'one', row: found }
+}
+
+const reservationTypes: Handler = (params, account) => {
+  const rows = [...account.reservationTypes.values()].filter(
+    (type) =>
+      (params.id === undefined || params.id === '' || type.id === params.id) &&
+      (!isTrue(params.active_only) || (type.status === '1' && type.is_deleted === '0')),
+  )
+  return { kind: 'rows', rows }
+}
+
+export const ROUTES: Readonly<Record<string, { methods: readonly string[]; handle: Handler }>> = {
+  '/reservations': { methods: ['POST'], handle: reservations },
+  '/recently_cancelled_reservations': { methods: ['POST'], handle: recentlyCancelled },
+  '/owners': { methods: ['GET', 'POST'], handle: (params, account) => listOf([...account.owners.values()], params) },
+  '/animals': { methods: ['GET', 'POST'], handle: (params, account) => listOf([...account.animals.values()], params) },
+  '/owner': { methods: ['GET', 'POST'], handle: owner },
+  '/reservation_types': { methods: ['GET', 'POST'], handle: reservationTypes },
+}
