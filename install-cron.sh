@@ -189,7 +189,7 @@ cron_entry() {
 # Reads the current crontab into $WORK/crontab.old (empty when the user has none).
 read_crontab() {
   local rc=0
-  crontab -l >"$WORK/crontab.old" 2>"$WORK/crontab.err" || rc=$?
+  LC_ALL=C crontab -l >"$WORK/crontab.old" 2>"$WORK/crontab.err" || rc=$?
   if ((rc != 0)); then
     grep -qi 'no crontab' "$WORK/crontab.err" ||
       die "crontab -l failed: $(tr '\n' ' ' <"$WORK/crontab.err")"
@@ -460,6 +460,31 @@ check_prerequisites() {
     command -v flock >/dev/null ||
       die "flock not found (it keeps two runs from overlapping): install util-linux, which provides it" 2
   fi
+  if ((UNINSTALL == 0)); then
+    # The lock's folder too: each run creates the lock file there.
+    local dirs=("$(dirname -- "$LOG_FILE")" "$(dirname -- "$LOCK_FILE")")
+    [[ ! -f $DIST_BINARY ]] || dirs+=("$(dirname -- "$BINARY")")
+    [[ -e $ENV_FILE ]] || dirs+=("$(dirname -- "$ENV_FILE")")
+    [[ ! -d $LOGROTATE_DIR ]] || dirs+=("$LOGROTATE_DIR")
+    ((SYSTEMD == 0)) || dirs+=("$UNIT_DIR")
+    check_writable "${dirs[@]}"
+  fi
+}
+
+# The nearest folder that exists on the way up to $1: where its missing parts would be made.
+existing_parent() {
+  local path=$1
+  while [[ ! -e $path ]]; do path=$(dirname -- "$path"); done
+  printf '%s' "$path"
+}
+
+# Refuses, before any change, folders this user cannot write (the usual cause: not run as root).
+check_writable() {
+  local dir at
+  for dir in "$@"; do
+    at=$(existing_parent "$dir")
+    [[ -w $at ]] || die "cannot write in $at: run as a user who can, e.g. sudo ./$PROG ..." 2
+  done
 }
 
 run_doctor() {

@@ -423,6 +423,23 @@ describe('command line', () => {
   })
 })
 
+const canDropRoot = process.getuid?.() === 0 && Bun.which('setpriv') !== null
+describe('an unprivileged user', () => {
+  test.skipIf(!canDropRoot)('is refused before any change when a folder to write in is not theirs: exit 2', () => {
+    const s = sandbox()
+    chmodSync(s.dir, 0o755) // so that nobody may run the script copy, and nothing more
+    const before = snapshotTree(s.dir)
+    const asNobody = Bun.spawnSync({
+      cmd: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', s.paths.script, ...s.pathFlags],
+      env: s.env,
+      cwd: '/',
+    })
+    expect(asNobody.exitCode).toBe(2)
+    expect(asNobody.stderr.toString()).toContain(`cannot write in ${s.machine}: run as a user who can, e.g. sudo`)
+    expect(snapshotTree(s.dir)).toEqual(before)
+  })
+})
+
 describe('cronCommandOf', () => {
   test.each([
     [`0 * * * * 'a b' --x '\\%y' ${CRON_MARKER}\n`, `'a b' --x '%y' ${CRON_MARKER}`],
