@@ -330,7 +330,8 @@ ensure_log_file() {
 
 logrotate_rule() {
   # No copytruncate: every run opens the log anew, so a plain rename loses nothing, whereas
-  # copytruncate drops whatever is written between its copy and its truncate.
+  # copytruncate drops whatever is written between its copy and its truncate. delaycompress: a run
+  # still writing to the renamed file is not compressed under its feet.
   cat <<EOF
 $MARKER
 "$LOG_FILE" {
