@@ -278,6 +278,16 @@ describe('parseTimestamp', () => {
     ['2025-13-01T00:00:00Z', null],
     ['2025-11-17T13:60:00Z', null],
     ['2025-11-17T13:00:00+07:60', null],
+    ['2025-11-17t13:00:00z', '2025-11-17T13:00:00.000Z'],
+    ['1969-12-31T23:59:59Z', '1969-12-31T23:59:59.000Z'],
+    ['2000-02-29T12:00:00+01:00', '2000-02-29T11:00:00.000Z'],
+    ['1900-02-29T12:00:00Z', null],
+    ['2025-11-17T13:00:00.Z', null],
+    ['2025-11-17T13:00:00.1234567890Z', null],
+    ['2025-11-17T13:00:00-07:00 ', null],
+    ['2025-11-17T13:00:00-07:', null],
+    ['2025-11-17T13:00:00+', null],
+    ['2025-11-17X13:00:00Z', null],
     ['17/11/2025 13:00', null],
     ['', null],
   ]
@@ -287,6 +297,24 @@ describe('parseTimestamp', () => {
       expect(typeof parsed).toBe('string')
     } else {
       expect(typeof parsed === 'string' ? parsed : parsed.instant.toISOString()).toBe(expected)
+    }
+  })
+
+  test('agrees with Date.parse on 2,000 random instants and offsets', () => {
+    let seed = 7
+    const random = (n: number) => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31
+      return seed % n
+    }
+    const pad = (n: number, width = 2) => String(n).padStart(width, '0')
+    for (let i = 0; i < 2_000; i += 1) {
+      const instant = new Date(Date.UTC(1990, 0, 1) + random(60 * 365) * 86_400_000 + random(86_400) * 1000 + random(1000))
+      const offset = (random(2) ? 1 : -1) * (random(15) * 60 + [0, 30, 45][random(3)]!)
+      const wall = new Date(instant.getTime() + offset * 60_000).toISOString().slice(0, 23)
+      const text = `${wall}${offset < 0 ? '-' : '+'}${pad(Math.floor(Math.abs(offset) / 60))}:${pad(Math.abs(offset) % 60)}`
+      const parsed = parseTimestamp(text)
+      expect(typeof parsed === 'string' ? parsed : parsed.instant.getTime()).toBe(Date.parse(text))
+      expect(typeof parsed === 'string' ? parsed : parsed.day).toBe(wall.slice(0, 10))
     }
   })
 })

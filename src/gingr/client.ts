@@ -130,13 +130,14 @@ export class GingrClient {
   /** One owner by id, animal, reservation, phone or email; `null` when Gingr knows none. */
   async owner(query: OwnerQuery): Promise<Owner | null> {
     const call = { endpoint: '/owner' }
-    const envelope = await this.#post(call, definedOnly(query), this.#budget())
+    const budget = this.#budget()
+    const envelope = await this.#post(call, definedOnly(query), budget)
     const data = envelope.data
     // `/owner` answers with the owner itself rather than a list of them.
     const single = data !== null && !Array.isArray(data) && 'id' in data && typeof data.id !== 'object'
     const { records, invalid } = parseRecords(Owner, single ? [data] : data)
     if (invalid[0]) {
-      throw this.#error(call, { kind: 'shape', detail: `an owner that does not validate (${invalid[0].issue})` }, 1)
+      throw this.#error(call, { kind: 'shape', detail: `an owner that does not validate (${invalid[0].issue})` }, budget.requests)
     }
     return records[0] ?? null
   }

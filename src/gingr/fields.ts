@@ -45,9 +45,12 @@ export const Name = v.pipe(
   v.transform((value) => String(value)),
 )
 
+const NOT_BLANK = /\S/
+
 function textOrNull(value: string | number): string | null {
-  const text = String(value)
-  return text.trim() === '' ? null : text
+  if (typeof value === 'number') return String(value)
+  // A regex test, not `trim()`: notes run to 30 KB and trim would copy each one.
+  return NOT_BLANK.test(value) ? value : null
 }
 
 /** Optional text: absent, `null`, `""` and blanks all mean "none"; numbers (phones!) become text. */
@@ -78,7 +81,7 @@ export const Timestamp = v.pipe(
 export const StatusInstant = v.pipe(
   v.nullable(v.string()),
   v.rawTransform(({ dataset, addIssue, NEVER }) => {
-    if (dataset.value === null || dataset.value.trim() === '') return null
+    if (dataset.value === null || !NOT_BLANK.test(dataset.value)) return null
     const parsed = parseTimestamp(dataset.value)
     if (typeof parsed === 'string') {
       addIssue({ message: parsed })
