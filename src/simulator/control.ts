@@ -4,7 +4,7 @@
  * `requests` nor subject to faults. All bodies are JSON.
  *
  *   POST   /_sim/faults    a FaultRule without `when`, plus optional `nth` (apply to the nth
- *                          request to that endpoint since start) → 201 { live }
+ *                          request to that endpoint since start, once) → 201 { live }
  *   DELETE /_sim/faults    remove every rule → 200 { live: 0 }
  *   POST   /_sim/mutate    { action: 'add', start?, end?, typeId?, animalId?, notes? }
  *                          { action: 'change', id, patch }   (patch applied as is, unchecked)
@@ -97,7 +97,8 @@ export async function handleControl(req: Request, url: URL, state: ServerState, 
       const parsed = v.safeParse(ControlRuleSchema, await readJson(req))
       if (!parsed.success) return invalid(parsed.issues)
       const { nth, ...rule } = parsed.output
-      state.faults.add(nth === undefined ? rule : { ...rule, when: ({ n }) => n === nth })
+      // An nth rule can match once only, so it is spent once it has.
+      state.faults.add(nth === undefined ? rule : { times: 1, ...rule, when: ({ n }) => n === nth })
       return json(201, { live: state.faults.live })
     }
     case 'DELETE /_sim/faults':

@@ -48,7 +48,8 @@ function email(rng: Random, index: number, first: string, last: string, previous
   if (index === 3) return ''
   const shared = previous?.email
   if (shared && (index === 1 || rng.chance(0.03))) return shared
-  const kind = rng.weighted(EMAIL_KINDS)
+  // Owner 0 always has an address, for owner 1 to share.
+  const kind = index === 0 ? 'normal' : rng.weighted(EMAIL_KINDS)
   if (kind === 'missing') return null
   if (kind === 'empty') return ''
   const address = `${emailPart(first)}.${emailPart(last)}${rng.int(1, 99)}@${rng.pick(DOMAINS)}`

@@ -1,0 +1,68 @@
+/**
+ * `bun run sim -- --port 8080 --reservations 500`: the simulator as a process of its own, for
+ * the demo, benchmarks and manual runs. stdout gets two `NAME=value` lines (the base URL and
+ * the key, both made up for the simulator), ready for an env file; everything else goes to
+ * stderr. SIGINT and SIGTERM stop it cleanly. Drive it with the control API (see control.ts).
+ */
+import { defineCommand, runMain } from 'citty'
+import { createConsola } from 'consola'
+import * as v from 'valibot'
+import { startSimulator } from './index.ts'
+
+const Whole = v.optional(v.pipe(v.string(), v.regex(/^\d+$/, 'Expected a whole number'), v.transform(Number)))
+
+const ArgsSchema = v.object({
+  port: Whole,
+  seed: Whole,
+  owners: Whole,
+  animals: Whole,
+  reservations: Whole,
+  'time-zone': v.optional(v.string()),
+  today: v.optional(v.string()),
+  match: v.optional(v.picklist(['overlap', 'start'])),
+})
+
+const log = createConsola({ stdout: process.stderr })
+
+const main = defineCommand({
+  meta: { name: 'sim', description: 'Run the Gingr v1 simulator on 127.0.0.1' },
+  args: {
+    port: { type: 'string', description: 'Port (default: a free one)' },
+    seed: { type: 'string', description: 'Seed of the generated account (default 1)' },
+    owners: { type: 'string', description: 'Owners to generate (default 40)' },
+    animals: { type: 'string', description: 'Animals to generate (default 60)' },
+    reservations: { type: 'string', description: 'Reservations to generate (default 120)' },
+    'time-zone': { type: 'string', description: "The facility's IANA zone (default America/Denver)" },
+    today: { type: 'string', description: 'YYYY-MM-DD (default: today in the zone)' },
+    match: { type: 'string', description: 'How /reservations matches a range: overlap (default) or start' },
+  },
+  async run({ args }) {
+    const parsed = v.safeParse(ArgsSchema, args)
+    if (!parsed.success) {
+      log.error(v.summarize(parsed.issues))
+      process.exitCode = 2
+      return
+    }
+    const options = parsed.output
+    const sim = await startSimulator({
+      port: options.port,
+      seed: options.seed,
+      owners: options.owners,
+      animals: options.animals,
+      reservations: options.reservations,
+      timeZone: options['time-zone'],
+      today: options.today,
+      match: options.match,
+    })
+    process.stdout.write(`GINGR_BASE_URL=${sim.baseUrl}\nGINGR_API_KEY=${sim.apiKey}\n`)
+    log.info(`${sim.account.reservations.size} reservations for ${sim.account.today} (${sim.account.timeZone}); control API at ${sim.baseUrl.replace(/\/api\/v1$/, '/_sim')}`)
+    const stop = (signal: string): void => {
+      log.info(`${signal}: stopping`)
+      void sim.stop()
+    }
+    process.once('SIGINT', stop)
+    process.once('SIGTERM', stop)
+  },
+})
+
+await runMain(main)
