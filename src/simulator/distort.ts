@@ -6,6 +6,7 @@
  */
 import type { Fault } from './faults.ts'
 import { arrayJson, envelope, type Payload, payloadBody } from './serialize.ts'
+import type { WireReservation } from './wire.ts'
 
 /** Ids of invented invalid records: far above anything the generator or the mutations hand out. */
 const INVALID_ID_BASE = 99_000_000
@@ -32,8 +33,9 @@ function defect<T>(defects: readonly T[], index: number): T {
   return chosen
 }
 
-function invalidReservations(payload: Extract<Payload, { kind: 'reservations' }>, count: number): [string, unknown][] {
-  const template: Row = { ...payload.records[0] }
+/** Copies of the first record (if any), each with one defect and an id of its own. */
+function invalidReservations(valid: readonly WireReservation[], count: number): [string, unknown][] {
+  const template: Row = { ...valid[0] }
   return Array.from({ length: count }, (_, index) => {
     const id = String(INVALID_ID_BASE + index + 1)
     return [id, defect(RESERVATION_DEFECTS, index)({ ...template, reservation_id: id })]
@@ -69,12 +71,15 @@ function records(payload: Payload): object[] {
   }
 }
 
+/** A keyed `data` object from [id, value] pairs; `[]` when there are none, as PHP writes it. */
 function keyedParts(entries: readonly [string, unknown][]): string {
-  return entries.length === 0 ? '[]' : `{${entries.map(([id, row]) => `${JSON.stringify(id)}:${JSON.stringify(row)}`).join(',')}}`
+  if (entries.length === 0) return '[]'
+  return `{${entries.map(([id, row]) => `${JSON.stringify(id)}:${JSON.stringify(row)}`).join(',')}}`
 }
 
 /** The full answer body for a data-shape fault; other faults leave the payload alone. */
 export function distortedBody(payload: Payload, fault: Fault): string | Uint8Array {
+  // /owner answers one object: there is no list to reshape, only ids to turn into numbers.
   if (payload.kind === 'one' && fault.kind !== 'numeric-ids') return payloadBody(payload)
   switch (fault.kind) {
     case 'array-data':
@@ -85,9 +90,12 @@ export function distortedBody(payload: Payload, fault: Fault): string | Uint8Arr
     }
     case 'invalid-records': {
       const count = fault.count ?? 2
-      if (payload.kind !== 'reservations') return envelope(JSON.stringify([...records(payload), ...invalidRows(records(payload), count)]))
-      const valid = payload.records.map((record): [string, unknown] => [record.reservation_id, record])
-      return envelope(keyedParts([...valid, ...invalidReservations(payload, count)]))
+      if (payload.kind === 'reservations') {
+        const valid = payload.records.map((record): [string, unknown] => [record.reservation_id, record])
+        return envelope(keyedParts([...valid, ...invalidReservations(payload.records, count)]))
+      }
+      const rows = records(payload)
+      return envelope(JSON.stringify([...rows, ...invalidRows(rows, count)]))
     }
     case 'numeric-ids': {
       if (payload.kind === 'one') return envelope(JSON.stringify(numericIds(payload.row ?? [])))

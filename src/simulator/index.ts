@@ -53,7 +53,13 @@
  * rate-limit, html, json-error, hang) answers even a request with a bad key; body faults
  * (truncated, malformed) damage whatever the normal answer was; data faults only change successful
  * answers. 'hang' and 'delay' end when the client aborts or stop() is called (the connection is
- * reset, no response is written). The control API for other processes is documented in control.ts.
+ * reset, no response is written). `n` in `when` counts requests per endpoint since start; a
+ * request that hangs or is refused still counts. Error bodies: 404/405/401 carry
+ * `{"success":false,"error":"<sentence>"}`, a 'status' fault `{"success":false,"error":"HTTP 502"}`.
+ * Performance: records are encoded once (in the background right after start, in slices that let
+ * requests through) and answers are a copy of those bytes.
+ * The control API for other processes (`/_sim/...`, no key) is documented in control.ts; the
+ * standalone process (`bun run sim -- --port 8080 ...`) in main.ts.
  */
 import { Account, type MatchMode } from './account.ts'
 import { FaultBook } from './faults.ts'

@@ -91,13 +91,12 @@ export function startServer(state: ServerState, port: number): RunningServer {
   const counts = new Map<string, number>()
 
   /** The normal answer for a known endpoint (after the key check), shaped by a data fault if any. */
-  function normalAnswer(endpoint: string, method: string, incoming: Incoming, fault: Fault | null): Answer {
+  function normalAnswer({ endpoint, method, params, keyValid }: SimRequest, fault: Fault | null): Answer {
     const route = ROUTES[endpoint]
     if (route === undefined) return jsonAnswer(404, errorString(`Unknown endpoint ${endpoint}`))
     if (!route.methods.includes(method)) return jsonAnswer(405, errorString(`${method} is not allowed here; use ${route.methods.join(' or ')}.`))
-    const keyValid = incoming.keys.length > 0 && incoming.keys.every((key) => key === state.apiKey)
     if (!keyValid) return jsonAnswer(401, errorString('Invalid API key.'))
-    const result = route.handle(incoming.params, state.account)
+    const result = route.handle(params, state.account)
     if (isAnswer(result)) return result
     return jsonAnswer(200, fault === null ? payloadBody(result) : distortedBody(result, fault))
   }
@@ -109,6 +108,7 @@ export function startServer(state: ServerState, port: number): RunningServer {
       endpoint,
       method: req.method,
       params: incoming.params,
+      // Every copy given must be right: a stale key in the URL is not saved by a good one in the body.
       keyValid: incoming.keys.length > 0 && incoming.keys.every((key) => key === state.apiKey),
       keyInUrl: incoming.keyInUrl,
       userAgent: req.headers.get('user-agent'),
@@ -120,16 +120,18 @@ export function startServer(state: ServerState, port: number): RunningServer {
     const n = (counts.get(endpoint) ?? 0) + 1
     counts.set(endpoint, n)
     const fault = state.faults.take({ endpoint, params: incoming.params, n })
-    const unanswered = new Response(null, { status: 503 })
 
+    // A hang ends only when the client gives up or stop() resets the socket; a delay ends early
+    // then too. Either way the socket is gone, so what is returned here reaches no one.
+    const ended = [req.signal, stopping.signal]
     if (fault?.kind === 'hang') {
-      await wait(null, [req.signal, stopping.signal])
-      return unanswered
+      await wait(null, ended)
+      return new Response(null, { status: 503 })
     }
-    if (fault?.kind === 'delay' && !(await wait(fault.ms, [req.signal, stopping.signal]))) return unanswered
+    if (fault?.kind === 'delay' && !(await wait(fault.ms, ended))) return new Response(null, { status: 503 })
 
     const replaced = fault === null ? null : replacingAnswer(fault)
-    const answer = replaced ?? normalAnswer(endpoint, req.method, incoming, fault)
+    const answer = replaced ?? normalAnswer(record, fault)
     if (fault !== null) answer.body = damageBody(fault, answer.body)
     record.status = answer.status
     return toResponse(answer)
