@@ -593,3 +593,33 @@ describe('the control API', () => {
     }
   })
 })
+
+describe('the standalone process', () => {
+  test.each(['SIGTERM', 'SIGINT'] as const)('prints its base URL and key, serves, and stops cleanly on %s', async (signal) => {
+    const child = Bun.spawn([process.execPath, `${import.meta.dir}/../src/simulator/main.ts`, '--port', '0', '--seed', '8', '--reservations', '50', '--today', TODAY], {
+      stdout: 'pipe',
+      stderr: 'pipe',
+    })
+    try {
+      let printed = ''
+      const reader = child.stdout.getReader()
+      while (!printed.includes('GINGR_API_KEY=')) {
+        const { value, done } = await reader.read()
+        if (done) break
+        printed += new TextDecoder().decode(value)
+      }
+      const env = Object.fromEntries(printed.trim().split('\n').map((line) => line.split('=', 2)))
+      expect(env.GINGR_API_KEY).toBe('sim-key-8')
+      const answer = await fetch(`${env.GINGR_BASE_URL}/reservations`, {
+        method: 'POST',
+        body: new URLSearchParams({ key: env.GINGR_API_KEY ?? '', start_date: TODAY, end_date: TODAY }),
+      })
+      expect(((await answer.json()) as Json).success).toBe(true)
+      child.kill(signal)
+      const code = await Promise.race([child.exited, Bun.sleep(10_000).then(() => 'still running')])
+      expect(code).toBe(0)
+    } finally {
+      child.kill('SIGKILL')
+    }
+  })
+})
