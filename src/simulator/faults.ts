@@ -95,7 +95,6 @@ export class FaultBook implements SimFaults {
   }
 }
 
-const JSON_TYPE = 'application/json; charset=utf-8'
 const HTML_TYPE = 'text/html; charset=utf-8'
 
 const LOGIN_PAGE = `<!DOCTYPE html>
@@ -121,15 +120,11 @@ export function replacingAnswer(fault: Fault): Answer | null {
   switch (fault.kind) {
     case 'status':
       return statusAnswer(fault.status, fault.body)
-    case 'rate-limit':
-      return {
-        status: 429,
-        body: errorString('Too many requests, slow down.'),
-        headers: {
-          'content-type': JSON_TYPE,
-          ...(fault.retryAfter === undefined ? {} : { 'retry-after': String(fault.retryAfter) }),
-        },
-      }
+    case 'rate-limit': {
+      const answer = jsonAnswer(429, errorString('Too many requests, slow down.'))
+      if (fault.retryAfter !== undefined) answer.headers['retry-after'] = String(fault.retryAfter)
+      return answer
+    }
     case 'html':
       return { status: 200, body: LOGIN_PAGE, headers: { 'content-type': HTML_TYPE } }
     case 'json-error':
