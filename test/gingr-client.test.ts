@@ -32,7 +32,8 @@ function client(options: Partial<GingrClientOptions> = {}): GingrClient {
     subdomain: 'happytails',
     apiKey: sim.apiKey,
     baseUrl: sim.baseUrl,
-    timeoutMs: 600,
+    // Generous: only tests of hangs use short timeouts, a hang cannot finish early by accident.
+    timeoutMs: 2_000,
     backoffBaseMs: 20,
     backoffMaxMs: 50,
     paceMs: 0,
@@ -143,8 +144,8 @@ describe('fetchReservationWindow: data shapes', () => {
 })
 
 describe('fetchReservationWindow: faults and retries', () => {
-  // [name, fault, times (undefined = always), requests expected, error kind or null for success, message]
-  const cases: Array<[string, Fault, number | undefined, number, GingrErrorKind | null, RegExp | null]> = [
+  // [name, fault, times (undefined = always), requests expected, error kind or null for success, message, options]
+  const cases: Array<[string, Fault, number | undefined, number, GingrErrorKind | null, RegExp | null, Partial<GingrClientOptions>?]> = [
     ['503 twice, then fine', { kind: 'status', status: 503 }, 2, 4, null, null],
     ['502 for ever', { kind: 'status', status: 502 }, undefined, 4, 'http', /failed after 4 attempts: HTTP 502 \(Bad Gateway: "HTTP 502"\)\.$/],
     ['503 with Gingr\'s words', { kind: 'status', status: 503, body: { success: false, error: 'down for maintenance' } }, undefined, 4, 'http',
@@ -160,14 +161,14 @@ describe('fetchReservationWindow: faults and retries', () => {
     ['404 is not retried', { kind: 'status', status: 404 }, undefined, 1, 'http', /after 1 attempt: HTTP 404/],
     ['400 says what Gingr said', { kind: 'status', status: 400, body: { error: true, message: 'Bad range' } }, undefined, 1, 'http', /HTTP 400 \(Bad Request: "Bad range"\)/],
     ['a slow answer within the timeout', { kind: 'delay', ms: 200 }, undefined, 2, null, null],
-    ['a hang, once', { kind: 'hang' }, 1, 3, null, null],
-    ['a hang for ever', { kind: 'hang' }, undefined, 4, 'timeout', /after 4 attempts: timed out after 600 ms\.$/],
+    ['a hang, once', { kind: 'hang' }, 1, 3, null, null, { timeoutMs: 800 }],
+    ['a hang for ever', { kind: 'hang' }, undefined, 4, 'timeout', /after 4 attempts: timed out after 500 ms\.$/, { timeoutMs: 500 }],
     ['JSON that is not an envelope', { kind: 'status', status: 200, body: ['not', 'an', 'envelope'] }, undefined, 1, 'shape', /JSON that is not Gingr's envelope/],
   ]
-  test.each(cases)('%s', async (_name, fault, times, requests, kind, message) => {
+  test.each(cases)('%s', async (_name, fault, times, requests, kind, message, options = {}) => {
     sim.faults.add({ endpoint: '/reservations', fault, ...(times === undefined ? {} : { times }) })
     const started = Date.now()
-    const call = client().fetchReservationWindow(WINDOW)
+    const call = client(options).fetchReservationWindow(WINDOW)
     if (kind === null) {
       const window = await call
       expect(window.requests).toBe(requests)
@@ -183,7 +184,7 @@ describe('fetchReservationWindow: faults and retries', () => {
     }
     expect(sim.requests).toHaveLength(requests)
     expectWellFormed(sim.requests)
-    // 4 timeouts of 1 s plus short backoffs is the worst case here.
+    // 4 timeouts of 500 ms plus short backoffs is the slowest case here.
     expect(Date.now() - started).toBeLessThan(10_000)
   })
 
@@ -272,7 +273,7 @@ describe('the deadline bounds everything', () => {
     expect(elapsed).toBeGreaterThanOrEqual(900)
     expect(elapsed).toBeLessThan(4_000)
     expect(error).toMatchObject({ kind: 'deadline', attempts: 1 })
-    expect(error.message).toMatch(/gave up after 1 attempt: the 1 s deadline ran out \(last: timed out after 1 s\)\.$/)
+    expect(error.message).toBe('Gingr /reservations 2025-11-10..2025-12-09 gave up after 1 attempt: the 1 s deadline ran out while waiting for an answer.')
   })
 
   test('many Retry-After answers end at the deadline', async () => {
@@ -285,15 +286,16 @@ describe('the deadline bounds everything', () => {
   })
 
   test('slow chunks share one deadline for the window', async () => {
-    sim.faults.add({ endpoint: '/reservations', fault: { kind: 'delay', ms: 700 } })
+    // Each chunk takes 1 s: the first fits in the 1.5 s deadline, the second cannot.
+    sim.faults.add({ endpoint: '/reservations', fault: { kind: 'delay', ms: 1_000 } })
     const started = Date.now()
     const error = await failure(
-      client({ timeoutMs: 5_000, deadlineMs: 1_000 }).fetchReservationWindow({ from: '2025-11-01', to: '2026-01-29' }),
+      client({ timeoutMs: 5_000, deadlineMs: 1_500 }).fetchReservationWindow({ from: '2025-11-01', to: '2026-01-29' }),
     )
-    expect(Date.now() - started).toBeLessThan(4_000)
+    expect(Date.now() - started).toBeLessThan(4_500)
     expect(error.kind).toBe('deadline')
-    // The first chunk fits in the deadline; the second one does not.
     expect(error.range).toEqual({ from: '2025-12-01', to: '2025-12-30' })
+    expect(error.message).toBe('Gingr /reservations 2025-12-01..2025-12-30 gave up after 1 attempt: the 1.5 s deadline ran out while waiting for an answer.')
   })
 })
 

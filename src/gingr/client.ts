@@ -170,8 +170,9 @@ export class GingrClient {
       if (outcome.kind === 'aborted') throw this.#aborted(call, attempt)
       const result = interpret(outcome)
       if (!('retryable' in result)) return result
+      // Cut short by the deadline rather than by its own timeout: the deadline is the news.
+      if (outcome.kind === 'timeout' && timeoutMs < this.#timeoutMs) throw this.#deadline(call, attempt, last, 'while waiting for an answer')
       last = result
-      if (outcome.kind === 'timeout' && timeoutMs < this.#timeoutMs) throw this.#deadline(call, attempt, last)
       if (!result.retryable || attempt >= this.#maxAttempts) throw this.#error(call, result, attempt)
       const wait = result.retryAfterMs ?? this.#backoff(attempt)
       if (wait >= budget.deadlineAt - Date.now()) {
@@ -208,9 +209,10 @@ export class GingrClient {
     return this.#gingrError(message, failure.kind, call, attempts, failure.status)
   }
 
-  #deadline(call: Call, attempts: number, last: Failure | undefined): GingrError {
-    const lastSeen = last ? ` (last: ${last.detail})` : ''
-    const message = `Gingr ${describe(call)} gave up after ${attempts} attempt${attempts === 1 ? '' : 's'}: the ${formatDuration(this.#deadlineMs)} deadline ran out${lastSeen}.`
+  #deadline(call: Call, attempts: number, last: Failure | undefined, doing = ''): GingrError {
+    const ranOut = `the ${formatDuration(this.#deadlineMs)} deadline ran out${doing ? ` ${doing}` : ''}`
+    const lastSeen = last ? ` (before that: ${last.detail})` : ''
+    const message = `Gingr ${describe(call)} gave up after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${ranOut}${lastSeen}.`
     return this.#gingrError(message, 'deadline', call, attempts, last?.status)
   }
 
