@@ -137,6 +137,13 @@ describe('fetchReservationWindow: data shapes', () => {
     expect(window.invalid.map((r) => r.issue.split(':')[0])).toEqual(['start_date', 'reservation_type', 'animal', 'end_date'])
   })
 
+  test('the same broken reservation in two chunks is reported once', async () => {
+    sim.faults.add({ endpoint: '/reservations', fault: { kind: 'invalid-records', count: 2 } })
+    const window = await client().fetchReservationWindow(WINDOW)
+    expect(window.requests).toBe(2)
+    expect(window.invalid.map((r) => r.reservationId)).toEqual(['99000001', '99000002'])
+  })
+
   test('an empty range is [] and gives no reservations', async () => {
     const window = await client().fetchReservationWindow({ from: '2031-01-01', to: '2031-01-05' })
     expect(window).toEqual({ reservations: [], invalid: [], requests: 1, chunks: 1 })

@@ -96,17 +96,24 @@ export class GingrClient {
     const chunks = splitIntoChunks(range)
     const budget = this.#budget()
     const byId = new Map<string, Reservation>()
-    const invalid = new Map<string, InvalidRecord>()
+    const invalid: InvalidRecord[] = []
+    const reported = new Set<string>()
     for (const [index, chunk] of chunks.entries()) {
       if (index > 0) await this.#sleep(Math.min(this.#paceMs, budget.deadlineAt - Date.now()))
       const call = { endpoint: '/reservations', range: chunk }
       const envelope = await this.#post(call, { start_date: chunk.from, end_date: chunk.to }, budget)
       const parsed = parseRecords(Reservation, envelope.data)
       for (const reservation of parsed.records) byId.set(reservation.reservation_id, reservation)
-      // The same broken record seen in two chunks is one problem, reported once.
-      for (const record of parsed.invalid) invalid.set(`${record.reservationId}\u0000${record.issue}`, record)
+      // A broken reservation spanning two chunks is one problem, reported once; without a
+      // readable id two reports cannot be told apart, so both stay.
+      for (const record of parsed.invalid) {
+        const key = record.reservationId === null ? null : `${record.reservationId}\u0000${record.issue}`
+        if (key !== null && reported.has(key)) continue
+        if (key !== null) reported.add(key)
+        invalid.push(record)
+      }
     }
-    return { reservations: [...byId.values()], invalid: [...invalid.values()], requests: budget.requests, chunks: chunks.length }
+    return { reservations: [...byId.values()], invalid, requests: budget.requests, chunks: chunks.length }
   }
 
   /** The cheapest call Gingr has: what a health check uses to prove the URL and key work. */
