@@ -1,0 +1,235 @@
+import { statSync } from 'node:fs'
+import { gingrAccountFor, requireDatabaseUrl, type Settings } from '../config.ts'
+import { connect, describeDbError, isDbError, redactUrl, type Sql } from '../db/connect.ts'
+import { checkSchema } from '../db/migrate.ts'
+import { listTenants, type Tenant } from '../db/tenants.ts'
+import { errorMessage } from '../errors.ts'
+import { GingrClient } from '../gingr/client.ts'
+import { GingrError } from '../gingr/errors.ts'
+import { isSyncEnabled } from './status.ts'
+import { isKnownTimeZone } from './window.ts'
+
+/**
+ * `gingr-sync doctor`: the questions an operator asks when the hourly job fails, answered in the
+ * order they depend on each other. A check whose premise failed is skipped, never crashed into, so
+ * that one run names every problem it can see.
+ */
+
+export type CheckState = 'pass' | 'fail' | 'skip'
+
+export interface Check {
+  name: string
+  state: CheckState
+  /** What was found (pass, fail) or why the check could not run (skip). Never a secret. */
+  detail: string
+  /** On a failure: what to do about it. */
+  fix?: string
+}
+
+export interface DoctorReport {
+  ok: boolean
+  checks: Check[]
+}
+
+export interface DoctorOptions {
+  settings: Settings
+  /** The `--env-file` given, whose permissions are checked. */
+  envFile?: string
+  /** The config file read, checked too when it holds API keys. */
+  configPath?: string
+  /** Short on purpose: a doctor that hangs for the driver's default 30 s is no help. */
+  connectTimeoutSeconds?: number
+  gingrTimeoutMs?: number
+  gingrAttempts?: number
+}
+
+const MAX_SCHEMA_PROBLEMS = 2
+
+const pass = (name: string, detail: string): Check => ({ name, state: 'pass', detail })
+const fail = (name: string, detail: string, fix: string): Check => ({ name, state: 'fail', detail, fix })
+const skip = (name: string, detail: string): Check => ({ name, state: 'skip', detail })
+
+export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
+  const { settings } = options
+  const checks: Check[] = []
+  const database = checkDatabaseSetting(settings)
+  const gingr = checkGingrSettings(settings)
+  checks.push(database.check, gingr)
+
+  if (database.url === undefined) {
+    checks.push(skip('Database reachable', 'DATABASE_URL is not usable'), skip('Database schema', 'DATABASE_URL is not usable'))
+    checks.push(skip('Gingr credentials', 'the tenants are read from the database'))
+  } else {
+    checks.push(...(await checkDatabaseAndTenants(database.url, { ...options, probeGingr: gingr.state === 'pass' })))
+  }
+  checks.push(...checkFilePermissions(options))
+  return { ok: checks.every((c) => c.state !== 'fail'), checks }
+}
+
+function checkDatabaseSetting(settings: Settings): { check: Check; url?: string } {
+  const name = 'DATABASE_URL'
+  try {
+    const url = requireDatabaseUrl(settings)
+    return { check: pass(name, redactUrl(url)), url }
+  } catch (error) {
+    return { check: fail(name, errorMessage(error), 'Add DATABASE_URL=postgres://user:password@host:5432/database to the env file.') }
+  }
+}
+
+/**
+ * The shared account (GINGR_API_KEY with GINGR_SUBDOMAIN or GINGR_BASE_URL), or at least one
+ * tenant with an account of its own in the config file. Whether every enabled tenant has one is
+ * told per tenant, once the tenants are known.
+ */
+function checkGingrSettings(settings: Settings): Check {
+  const name = 'Gingr settings'
+  const { env, config } = settings
+  const key = Boolean(env.GINGR_API_KEY)
+  const where = Boolean(env.GINGR_SUBDOMAIN || env.GINGR_BASE_URL)
+  if (env.GINGR_BASE_URL && !URL.canParse(env.GINGR_BASE_URL)) {
+    return fail(name, 'GINGR_BASE_URL is not a URL.', 'Set GINGR_BASE_URL to https://<subdomain>.gingrapp.com/api/v1, or remove it and set GINGR_SUBDOMAIN.')
+  }
+  if (key && where) return pass(name, `shared account ${env.GINGR_BASE_URL ? hostOf(env.GINGR_BASE_URL) : `${env.GINGR_SUBDOMAIN}.gingrapp.com`}`)
+  const own = Object.entries(config.tenants).filter(([, t]) => (t.apiKey || key) && (t.subdomain || t.baseUrl || where))
+  if (own.length > 0) return pass(name, `per-tenant accounts in the config file for ${own.map(([id]) => id).join(', ')}`)
+  const missing = [key ? null : 'GINGR_API_KEY', where ? null : 'GINGR_SUBDOMAIN (or GINGR_BASE_URL)'].filter(Boolean)
+  return fail(name, `${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set.`, 'Add them to the env file, or give each tenant its account in the config file (--config).')
+}
+
+function hostOf(url: string): string {
+  return new URL(url).host
+}
+
+/** `probeGingr` is false when no Gingr account is configured at all: every tenant would fail alike. */
+type TenantCheckOptions = DoctorOptions & { probeGingr: boolean }
+
+async function checkDatabaseAndTenants(url: string, options: TenantCheckOptions): Promise<Check[]> {
+  const sql = connect(url, { connectTimeoutSeconds: options.connectTimeoutSeconds ?? 5 })
+  try {
+    const reachable = await checkReachable(sql, url)
+    if (reachable.state !== 'pass') {
+      return [reachable, skip('Database schema', 'the database is not reachable'), skip('Gingr credentials', 'the tenants are read from the database')]
+    }
+    const schema = await checkSchemaCompatible(sql)
+    return [reachable, schema, ...(await checkTenants(sql, url, options))]
+  } finally {
+    await sql.end({ timeout: 1 })
+  }
+}
+
+async function checkReachable(sql: Sql, url: string): Promise<Check> {
+  const name = 'Database reachable'
+  try {
+    const [row] = await sql<{ version: string }[]>`SELECT current_setting('server_version') AS version`
+    return pass(name, `PostgreSQL ${row?.version ?? '(unknown version)'}`)
+  } catch (error) {
+    const target = new URL(url)
+    return fail(name, dbSentence(error, url),
+      `Check that PostgreSQL is running and accepts connections at ${target.hostname}:${target.port || 5432}, and the user, password and database name in DATABASE_URL.`)
+  }
+}
+
+function dbSentence(error: unknown, url: string): string {
+  return isDbError(error) ? describeDbError(error, url) : errorMessage(error)
+}
+
+async function checkSchemaCompatible(sql: Sql): Promise<Check> {
+  const name = 'Database schema'
+  const problems = await checkSchema(sql)
+  if (problems.length === 0) return pass(name, 'the Tailtown tables and gingr_sync_runs are as the sync expects')
+  // A fresh database lacks a dozen objects: the first few tell the story, migrate prints the rest.
+  const shown = problems.slice(0, MAX_SCHEMA_PROBLEMS).join(' ')
+  const more = problems.length > MAX_SCHEMA_PROBLEMS ? ` (and ${problems.length - MAX_SCHEMA_PROBLEMS} more)` : ''
+  // migrate never adds a required column to a table that exists: then it is the wrong database.
+  const fix = problems.every((p) => p.includes('gingr-sync migrate'))
+    ? 'Run `gingr-sync migrate` with the same settings (safe to run again).'
+    : 'Check that DATABASE_URL names the Tailtown database; migrate cannot complete this schema on its own.'
+  return fail(name, shown + more, fix)
+}
+
+async function checkTenants(sql: Sql, url: string, options: TenantCheckOptions): Promise<Check[]> {
+  let tenants: Tenant[]
+  try {
+    tenants = (await listTenants(sql)).filter(isSyncEnabled)
+  } catch (error) {
+    return [skip('Gingr credentials', `the tenants could not be read: ${dbSentence(error, url)}`)]
+  }
+  if (tenants.length === 0) {
+    return [fail('Enabled tenants', 'no tenant has gingr_sync_enabled, "isActive" and status ACTIVE: the hourly sync has nothing to do.',
+      `Enable one: UPDATE tenants SET gingr_sync_enabled = true WHERE id = '<tenant id>';`)]
+  }
+  if (!options.probeGingr) return tenants.map((t) => skip(tenantName(t), 'no Gingr account is configured (see Gingr settings)'))
+  const probes = new Map<string, Promise<Probe>>()
+  const checks: Check[] = []
+  for (const tenant of tenants) checks.push(await checkTenant(tenant, options, probes))
+  return checks
+}
+
+const tenantName = (tenant: Tenant) => `Tenant ${tenant.businessName} (${tenant.id})`
+
+/** One tenant's time zone and Gingr account; tenants sharing an account share one call to Gingr. */
+async function checkTenant(tenant: Tenant, options: DoctorOptions, probes: Map<string, Promise<Probe>>): Promise<Check> {
+  const name = tenantName(tenant)
+  if (!isKnownTimeZone(tenant.timezone)) {
+    return fail(name, `its time zone "${tenant.timezone}" is unknown.`, `Set an IANA zone: UPDATE tenants SET timezone = 'America/Denver' WHERE id = '${tenant.id}';`)
+  }
+  let client: GingrClient
+  let apiKey: string
+  try {
+    const account = gingrAccountFor(options.settings, tenant.id)
+    apiKey = account.apiKey
+    client = new GingrClient({ ...account, timeoutMs: options.gingrTimeoutMs ?? 10_000, maxAttempts: options.gingrAttempts ?? 2, backoffBaseMs: 500 })
+  } catch (error) {
+    return fail(name, errorMessage(error), 'Set GINGR_API_KEY and GINGR_SUBDOMAIN (or GINGR_BASE_URL) in the env file, or give the tenant its account in the config file.')
+  }
+  const key = `${client.baseUrl}\u0000${apiKey}`
+  const probe = probes.get(key) ?? probeGingr(client)
+  probes.set(key, probe)
+  const { state, detail, fix } = await probe
+  return state === 'pass' ? pass(name, detail) : fail(name, detail, fix ?? '')
+}
+
+type Probe = Pick<Check, 'state' | 'detail' | 'fix'>
+
+/** The cheapest authenticated call Gingr has: it proves the URL, the network and the key. */
+async function probeGingr(client: GingrClient): Promise<Probe> {
+  const host = hostOf(client.baseUrl)
+  try {
+    const { records } = await client.reservationTypes()
+    return { state: 'pass', detail: `Gingr at ${host} accepted the API key (${records.length} reservation types)` }
+  } catch (error) {
+    const fix = error instanceof GingrError ? gingrFix(error, host) : 'Run doctor again with --verbose for more.'
+    return { state: 'fail', detail: errorMessage(error), fix }
+  }
+}
+
+function gingrFix(error: GingrError, host: string): string {
+  if (error.status === 401 || error.status === 403) return 'Check the API key (GINGR_API_KEY, or the tenant\'s apiKey in the config file): Gingr rejected it.'
+  if (error.kind === 'html') return `${host} answers with a web page, not the API: check GINGR_SUBDOMAIN (or GINGR_BASE_URL).`
+  if (error.kind === 'network' || error.kind === 'timeout' || error.kind === 'deadline') {
+    return `Check that this server can reach ${host} (DNS, firewall, proxy) and that GINGR_SUBDOMAIN (or GINGR_BASE_URL) is right.`
+  }
+  if (error.status !== undefined && error.status >= 500) return 'Gingr is having trouble on its side: run doctor again later.'
+  return 'Check the Gingr account settings; run doctor again with --verbose for more.'
+}
+
+/** Files holding secrets must be the owner's alone: cron logs and backups are read by others. */
+function checkFilePermissions(options: DoctorOptions): Check[] {
+  const files: { path: string; what: string }[] = []
+  if (options.envFile) files.push({ path: options.envFile, what: 'Env file' })
+  const keyInConfig = Object.values(options.settings.config.tenants).some((t) => t.apiKey)
+  if (options.configPath && keyInConfig) files.push({ path: options.configPath, what: 'Config file' })
+  return files.map(({ path, what }) => checkPrivate(path, `${what} permissions`))
+}
+
+function checkPrivate(path: string, name: string): Check {
+  let mode: number
+  try {
+    mode = statSync(path).mode & 0o777
+  } catch (error) {
+    return fail(name, `${path} cannot be read: ${errorMessage(error)}`, `Check the path ${path}.`)
+  }
+  const octal = mode.toString(8).padStart(3, '0')
+  if ((mode & 0o077) === 0) return pass(name, `${path} is private (mode ${octal})`)
+  return fail(name, `${path} holds secrets and is open to group or others (mode ${octal}).`, `chmod 600 ${path}`)
+}

@@ -1,0 +1,80 @@
+import type { Queryable } from '../db/connect.ts'
+import { latestRealRuns, type RunRecord } from '../db/runs.ts'
+import { listTenants, type Tenant } from '../db/tenants.ts'
+
+/**
+ * `gingr-sync status`: is every enabled tenant synced recently enough? The answer is meant for
+ * monitoring (Nagios-style checks branch on the exit code), so "stale" is decided here, once.
+ */
+
+/** Two missed hourly runs and a half: one slow or failed run alone does not page anyone. */
+export const DEFAULT_MAX_AGE_MINUTES = 150
+
+/** What the run history says of a tenant's latest real run. */
+export type LastRun = Omit<RunRecord, 'tenantId' | 'dryRun'>
+
+export interface TenantStatusEntry {
+  tenantId: string
+  businessName: string
+  /** Synced by the hourly job: gingr_sync_enabled AND "isActive" AND status ACTIVE. */
+  enabled: boolean
+  /** tenants.last_gingr_sync_at: the last successful sync, whoever made it. */
+  lastSyncAt: Date | null
+  /** Whole minutes since lastSyncAt, rounded down; null when it never synced. */
+  minutesSinceSync: number | null
+  /** Enabled, and no successful sync within maxAgeMinutes (or none ever). */
+  stale: boolean
+  lastRun: LastRun | null
+}
+
+export interface StatusReport {
+  /** False when a tenant is stale. */
+  ok: boolean
+  maxAgeMinutes: number
+  tenants: TenantStatusEntry[]
+}
+
+export interface StatusOptions {
+  maxAgeMinutes?: number
+  now?: Date
+}
+
+export function isSyncEnabled(tenant: Pick<Tenant, 'syncEnabled' | 'isActive' | 'status'>): boolean {
+  return tenant.syncEnabled && tenant.isActive && tenant.status === 'ACTIVE'
+}
+
+/**
+ * Every tenant gingr-sync has to do with: enabled ones, and any that was switched on, synced or
+ * run before (a tenant switched off keeps its history in view). Tailtown's other tenants are not
+ * listed: they were never Gingr customers.
+ */
+export async function readStatus(sql: Queryable, options: StatusOptions = {}): Promise<StatusReport> {
+  const maxAgeMinutes = options.maxAgeMinutes ?? DEFAULT_MAX_AGE_MINUTES
+  const now = options.now ?? new Date()
+  const [tenants, runs] = await Promise.all([listTenants(sql), latestRealRuns(sql)])
+  const runByTenant = new Map(runs.map((run) => [run.tenantId, run]))
+  const entries = tenants
+    .filter((t) => t.syncEnabled || t.lastSyncAt !== null || runByTenant.has(t.id))
+    .map((t) => statusOf(t, runByTenant.get(t.id), maxAgeMinutes, now))
+  return { ok: entries.every((e) => !e.stale), maxAgeMinutes, tenants: entries }
+}
+
+function statusOf(tenant: Tenant, run: RunRecord | undefined, maxAgeMinutes: number, now: Date): TenantStatusEntry {
+  const enabled = isSyncEnabled(tenant)
+  // A stamp a little ahead of this clock (the database's clock drifts) counts as just now.
+  const ageMs = tenant.lastSyncAt === null ? null : Math.max(0, now.getTime() - tenant.lastSyncAt.getTime())
+  return {
+    tenantId: tenant.id,
+    businessName: tenant.businessName,
+    enabled,
+    lastSyncAt: tenant.lastSyncAt,
+    minutesSinceSync: ageMs === null ? null : Math.floor(ageMs / 60_000),
+    stale: enabled && (ageMs === null || ageMs > maxAgeMinutes * 60_000),
+    lastRun: run ? lastRunOf(run) : null,
+  }
+}
+
+function lastRunOf(run: RunRecord): LastRun {
+  const { tenantId: _tenant, dryRun: _dryRun, ...rest } = run
+  return rest
+}
