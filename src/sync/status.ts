@@ -51,7 +51,10 @@ export function isSyncEnabled(tenant: Pick<Tenant, 'syncEnabled' | 'isActive' | 
 export async function readStatus(sql: Queryable, options: StatusOptions = {}): Promise<StatusReport> {
   const maxAgeMinutes = options.maxAgeMinutes ?? DEFAULT_MAX_AGE_MINUTES
   const now = options.now ?? new Date()
-  const [tenants, runs] = await Promise.all([listTenants(sql), latestRealRuns(sql)])
+  // One after the other: with the database down, a second query still queued would hold the
+  // pool's shutdown for its whole timeout after the first had already failed.
+  const tenants = await listTenants(sql)
+  const runs = await latestRealRuns(sql)
   const runByTenant = new Map(runs.map((run) => [run.tenantId, run]))
   const entries = tenants
     .filter((t) => t.syncEnabled || t.lastSyncAt !== null || runByTenant.has(t.id))
