@@ -1,0 +1,80 @@
+import type { Queryable } from './connect.ts'
+
+/** One tenant's run, as `gingr_sync_runs` keeps it. */
+export interface RunRecord {
+  tenantId: string
+  startedAt: Date
+  finishedAt: Date
+  dryRun: boolean
+  status: 'synced' | 'failed'
+  /** The window's facility-local calendar dates (YYYY-MM-DD); null when the run failed before it had one. */
+  windowFrom: string | null
+  windowTo: string | null
+  fetched: number
+  created: number
+  updated: number
+  unchanged: number
+  skipped: number
+  customersCreated: number
+  petsCreated: number
+  servicesCreated: number
+  durationMs: number
+  statements: number
+  error: string | null
+}
+
+export interface TenantRuns {
+  tenantId: string
+  latest: RunRecord
+  /** The latest run that synced for real (not a dry run); null if there never was one. */
+  latestSynced: RunRecord | null
+}
+
+export async function recordRun(sql: Queryable, run: RunRecord): Promise<void> {
+  await sql`
+    INSERT INTO gingr_sync_runs (
+      tenant_id, started_at, finished_at, dry_run, status, window_from, window_to,
+      fetched, created, updated, unchanged, skipped, customers_created, pets_created, services_created,
+      duration_ms, statements, error)
+    VALUES (
+      ${run.tenantId}, ${run.startedAt}, ${run.finishedAt}, ${run.dryRun}, ${run.status}, ${run.windowFrom}, ${run.windowTo},
+      ${run.fetched}, ${run.created}, ${run.updated}, ${run.unchanged}, ${run.skipped},
+      ${run.customersCreated}, ${run.petsCreated}, ${run.servicesCreated},
+      ${Math.round(run.durationMs)}, ${run.statements}, ${run.error})`
+}
+
+/** The columns as RunRecord names them; dates as text, since they are calendar dates, not instants. */
+function runColumns(sql: Queryable) {
+  return sql`
+    tenant_id AS "tenantId", started_at AS "startedAt", finished_at AS "finishedAt", dry_run AS "dryRun",
+    status, window_from::text AS "windowFrom", window_to::text AS "windowTo",
+    fetched, created, updated, unchanged, skipped, customers_created AS "customersCreated",
+    pets_created AS "petsCreated", services_created AS "servicesCreated",
+    duration_ms AS "durationMs", statements, error`
+}
+
+/** Per tenant that ever ran: its latest run, and its latest real successful one. */
+export async function lastRuns(sql: Queryable): Promise<TenantRuns[]> {
+  // DISTINCT ON keeps the first row per tenant in ORDER BY order, the newest, as the
+  // (tenant_id, started_at DESC) index serves it; `id` breaks ties between equal start times.
+  const latest = await sql<RunRecord[]>`
+    SELECT DISTINCT ON (tenant_id) ${runColumns(sql)} FROM gingr_sync_runs
+    ORDER BY tenant_id, started_at DESC, id DESC`
+  const synced = await sql<RunRecord[]>`
+    SELECT DISTINCT ON (tenant_id) ${runColumns(sql)} FROM gingr_sync_runs
+    WHERE status = 'synced' AND NOT dry_run
+    ORDER BY tenant_id, started_at DESC, id DESC`
+  const syncedByTenant = new Map(synced.map((run) => [run.tenantId, run]))
+  return latest.map((run) => ({ tenantId: run.tenantId, latest: run, latestSynced: syncedByTenant.get(run.tenantId) ?? null }))
+}
+
+/**
+ * Per tenant that ever ran for real: its latest run, whatever its outcome. Dry runs leave no row
+ * today, but a row that says `dry_run` never stands for what the hourly job last did.
+ */
+export async function latestRealRuns(sql: Queryable): Promise<RunRecord[]> {
+  return [...(await sql<RunRecord[]>`
+    SELECT DISTINCT ON (tenant_id) ${runColumns(sql)} FROM gingr_sync_runs
+    WHERE NOT dry_run
+    ORDER BY tenant_id, started_at DESC, id DESC`)]
+}

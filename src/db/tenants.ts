@@ -1,0 +1,54 @@
+import type { Queryable } from './connect.ts'
+import type { ENUMS } from './schema.ts'
+
+export type TenantStatus = (typeof ENUMS.TenantStatus)[number]
+
+export interface Tenant {
+  id: string
+  businessName: string
+  /** The business's own IANA zone: it decides which calendar days the sync window covers. */
+  timezone: string
+  status: TenantStatus
+  isActive: boolean
+  syncEnabled: boolean
+  /** The last successful sync. */
+  lastSyncAt: Date | null
+}
+
+/** The columns, renamed once; `status` as text, since an enum column comes back as an unknown type. */
+function selectTenants(sql: Queryable) {
+  return sql<Tenant[]>`
+    SELECT id, "businessName", timezone, status::text AS status, "isActive",
+           gingr_sync_enabled AS "syncEnabled", last_gingr_sync_at AS "lastSyncAt"
+    FROM tenants`
+}
+
+export async function findTenant(sql: Queryable, id: string): Promise<Tenant | null> {
+  const [tenant] = await sql<Tenant[]>`${selectTenants(sql)} WHERE id = ${id}`
+  return tenant ?? null
+}
+
+/** Every tenant, synced or not, for `status`. */
+export async function listTenants(sql: Queryable): Promise<Tenant[]> {
+  return [...(await sql<Tenant[]>`${selectTenants(sql)} ORDER BY "businessName", id`)]
+}
+
+/** The tenants an hourly run syncs, in a stable order so logs read the same every hour. */
+export async function listSyncableTenants(sql: Queryable): Promise<Tenant[]> {
+  return [...(await sql<Tenant[]>`
+    ${selectTenants(sql)}
+    WHERE gingr_sync_enabled AND "isActive" AND status = 'ACTIVE'
+    ORDER BY "businessName", id`)]
+}
+
+/**
+ * Records a successful sync. `now() AT TIME ZONE 'UTC'` is UTC wall time whatever the session's
+ * zone; inside the tenant's transaction, `now()` is that transaction's start.
+ * `"updatedAt"` has no database default and every write sets it.
+ */
+export async function stampTenantSynced(sql: Queryable, id: string): Promise<void> {
+  await sql`
+    UPDATE tenants
+    SET last_gingr_sync_at = now() AT TIME ZONE 'UTC', "updatedAt" = now() AT TIME ZONE 'UTC'
+    WHERE id = ${id}`
+}
