@@ -110,7 +110,7 @@ async function checkDatabaseAndTenants(url: string, options: TenantCheckOptions)
     if (reachable.state !== 'pass') {
       return [reachable, skip('Database schema', 'the database is not reachable'), skip('Gingr credentials', 'the tenants are read from the database')]
     }
-    const schema = await checkSchemaCompatible(sql)
+    const schema = await checkSchemaCompatible(sql, url)
     return [reachable, schema, ...(await checkTenants(sql, url, options))]
   } finally {
     await sql.end({ timeout: 1 })
@@ -133,9 +133,14 @@ function dbSentence(error: unknown, url: string): string {
   return isDbError(error) ? describeDbError(error, url) : errorMessage(error)
 }
 
-async function checkSchemaCompatible(sql: Sql): Promise<Check> {
+async function checkSchemaCompatible(sql: Sql, url: string): Promise<Check> {
   const name = 'Database schema'
-  const problems = await checkSchema(sql)
+  let problems: string[]
+  try {
+    problems = await checkSchema(sql)
+  } catch (error) {
+    return fail(name, `the catalog could not be read: ${dbSentence(error, url)}`, 'Check that the DATABASE_URL user may read the database\'s catalog.')
+  }
   if (problems.length === 0) return pass(name, 'the Tailtown tables and gingr_sync_runs are as the sync expects')
   // A fresh database lacks a dozen objects: the first few tell the story, migrate prints the rest.
   const shown = problems.slice(0, MAX_SCHEMA_PROBLEMS).join(' ')
@@ -158,8 +163,8 @@ async function checkTenants(sql: Sql, url: string, options: TenantCheckOptions):
     return [fail('Enabled tenants', 'no tenant has gingr_sync_enabled, "isActive" and status ACTIVE: the hourly sync has nothing to do.',
       `Enable one: UPDATE tenants SET gingr_sync_enabled = true WHERE id = '<tenant id>';`)]
   }
-  if (!options.probeGingr) return tenants.map((t) => skip(tenantName(t), 'no Gingr account is configured (see Gingr settings)'))
-  const probes = new Map<string, Promise<Probe>>()
+  if (!options.probeGingr) return tenants.map((t) => skip(tenantName(t), 'no Gingr account is configured, see Gingr settings'))
+  const probes = new Map<string, Promise<Finding>>()
   const checks: Check[] = []
   for (const tenant of tenants) checks.push(await checkTenant(tenant, options, probes))
   return checks
@@ -168,7 +173,7 @@ async function checkTenants(sql: Sql, url: string, options: TenantCheckOptions):
 const tenantName = (tenant: Tenant) => `Tenant ${tenant.businessName} (${tenant.id})`
 
 /** One tenant's time zone and Gingr account; tenants sharing an account share one call to Gingr. */
-async function checkTenant(tenant: Tenant, options: DoctorOptions, probes: Map<string, Promise<Probe>>): Promise<Check> {
+async function checkTenant(tenant: Tenant, options: DoctorOptions, probes: Map<string, Promise<Finding>>): Promise<Check> {
   const name = tenantName(tenant)
   if (!isKnownTimeZone(tenant.timezone)) {
     return fail(name, `its time zone "${tenant.timezone}" is unknown.`, `Set an IANA zone: UPDATE tenants SET timezone = 'America/Denver' WHERE id = '${tenant.id}';`)
@@ -185,20 +190,20 @@ async function checkTenant(tenant: Tenant, options: DoctorOptions, probes: Map<s
   const key = `${client.baseUrl}\u0000${apiKey}`
   const probe = probes.get(key) ?? probeGingr(client)
   probes.set(key, probe)
-  const { state, detail, fix } = await probe
-  return state === 'pass' ? pass(name, detail) : fail(name, detail, fix ?? '')
+  return { name, ...(await probe) }
 }
 
-type Probe = Pick<Check, 'state' | 'detail' | 'fix'>
+/** A check's outcome before it is named: one probe answers for every tenant of an account. */
+type Finding = Omit<Check, 'name'>
 
 /** The cheapest authenticated call Gingr has: it proves the URL, the network and the key. */
-async function probeGingr(client: GingrClient): Promise<Probe> {
+async function probeGingr(client: GingrClient): Promise<Finding> {
   const host = hostOf(client.baseUrl)
   try {
     const { records } = await client.reservationTypes()
     return { state: 'pass', detail: `Gingr at ${host} accepted the API key (${records.length} reservation types)` }
   } catch (error) {
-    const fix = error instanceof GingrError ? gingrFix(error, host) : 'Run doctor again with --verbose for more.'
+    const fix = error instanceof GingrError ? gingrFix(error, host) : 'Check GINGR_SUBDOMAIN (or GINGR_BASE_URL) and the API key.'
     return { state: 'fail', detail: errorMessage(error), fix }
   }
 }
@@ -210,7 +215,7 @@ function gingrFix(error: GingrError, host: string): string {
     return `Check that this server can reach ${host} (DNS, firewall, proxy) and that GINGR_SUBDOMAIN (or GINGR_BASE_URL) is right.`
   }
   if (error.status !== undefined && error.status >= 500) return 'Gingr is having trouble on its side: run doctor again later.'
-  return 'Check the Gingr account settings; run doctor again with --verbose for more.'
+  return 'Check GINGR_SUBDOMAIN (or GINGR_BASE_URL) and the API key: Gingr did not answer as its API does.'
 }
 
 /** Files holding secrets must be the owner's alone: cron logs and backups are read by others. */
