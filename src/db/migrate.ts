@@ -83,10 +83,10 @@ async function readCatalog(sql: Queryable): Promise<Catalog> {
       JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
       WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')`,
     // Expression columns come back as NULL, so they never pass for a plain column. Partial
-    // indexes are left out: they do not serve every lookup.
+    // indexes are left out: they do not serve every lookup. (json: arrays are not parsed, see connect.)
     sql<{ name: string; table: string; columns: (string | null)[] }[]>`
       SELECT ix.relname AS name, t.relname AS table,
-             array_agg(a.attname ORDER BY k.ord) AS columns
+             json_agg(a.attname ORDER BY k.ord) AS columns
       FROM pg_index i
       JOIN pg_class ix ON ix.oid = i.indexrelid
       JOIN pg_class t ON t.oid = i.indrelid

@@ -1,0 +1,242 @@
+/**
+ * The connection: UTC both ways whatever the process's and the database's zone, the URL never
+ * shown with its password, and database failures told as one sentence.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { createServer, type AddressInfo, type Server } from 'node:net'
+import postgres from 'postgres'
+import { connect, describeDbError, isDbError, redactUrl, type Sql } from '../src/db/connect.ts'
+import { DATABASE_TIME_ZONE, freshDatabase, serverUrl, withDatabase, type TestDatabase } from './_db.ts'
+
+const PASSWORD = 'Sup3r-Secret-pw'
+let db: TestDatabase
+const processZone = process.env.TZ
+
+beforeAll(async () => {
+  db = await freshDatabase()
+  await db.sql`CREATE TABLE stamps (label text PRIMARY KEY, at timestamp(3) without time zone NOT NULL)`
+  // bun test runs in UTC by default; the cron host may not. A zone-less timestamp parsed as local
+  // time would move by 6 or 7 hours here.
+  process.env.TZ = 'America/Denver'
+})
+afterAll(async () => {
+  process.env.TZ = processZone
+  await db?.drop()
+})
+
+describe('UTC round trip of timestamp(3) without time zone', () => {
+  // Either side of Denver's switch to summer time (2024-03-10 09:00 UTC), and a winter value.
+  const cases = [
+    { label: 'winter', at: new Date('2024-01-15T23:30:00.123Z'), wall: '2024-01-15 23:30:00.123' },
+    { label: 'before DST', at: new Date('2024-03-10T08:59:59.999Z'), wall: '2024-03-10 08:59:59.999' },
+    { label: 'after DST', at: new Date('2024-03-10T09:00:00.000Z'), wall: '2024-03-10 09:00:00' },
+    { label: 'summer', at: new Date('2024-07-04T05:15:00.500Z'), wall: '2024-07-04 05:15:00.5' },
+  ]
+
+  test('the conditions are the hostile ones: process and database default zones are not UTC', async () => {
+    expect(new Date(2024, 6, 1).getTimezoneOffset()).toBe(360)
+    const raw = postgres(db.url, { max: 1, onnotice: () => {} })
+    try {
+      const [row] = await raw<{ zone: string }[]>`SELECT current_setting('TimeZone') AS zone`
+      expect(row?.zone).toBe(DATABASE_TIME_ZONE)
+    } finally {
+      await raw.end()
+    }
+    const [session] = await db.sql<{ zone: string }[]>`SELECT current_setting('TimeZone') AS zone`
+    expect(session?.zone).toBe('UTC')
+  })
+
+  test.each(cases)('$label: a Date is stored as its UTC wall time and read back unchanged', async ({ label, at, wall }) => {
+    await db.sql`INSERT INTO stamps (label, at) VALUES (${label}, ${at})`
+    const [row] = await db.sql<{ at: Date; wall: string }[]>`
+      SELECT at, at::text AS wall FROM stamps WHERE label = ${label}`
+    expect(row?.wall).toBe(wall)
+    expect(row?.at).toBeInstanceOf(Date)
+    expect(row?.at.toISOString()).toBe(at.toISOString())
+  })
+
+  test('without the UTC parser, the driver would read the same value 6 hours off', async () => {
+    const raw = postgres(db.url, { max: 1, onnotice: () => {}, connection: { TimeZone: 'UTC' } })
+    try {
+      const [row] = await raw<{ at: Date }[]>`SELECT at FROM stamps WHERE label = 'summer'`
+      expect(row?.at.getTime()).not.toBe(new Date('2024-07-04T05:15:00.500Z').getTime())
+    } finally {
+      await raw.end()
+    }
+  })
+
+  test('a value written by SQL in UTC wall time reads as the instant it names', async () => {
+    const [row] = await db.sql<{ at: Date }[]>`SELECT '2024-11-03 08:00:00.250'::timestamp(3) AS at`
+    expect(row?.at.toISOString()).toBe('2024-11-03T08:00:00.250Z')
+  })
+})
+
+describe('connection options', () => {
+  test('every statement is reported to onQuery, and only those', async () => {
+    const seen: string[] = []
+    const sql = connect(db.url, { onQuery: (query) => seen.push(query) })
+    try {
+      await sql`SELECT 1`
+      await sql`SELECT ${'two'}::text`
+      await sql.begin(async (tx) => tx`SELECT 3`)
+      expect(seen.filter((query) => /SELECT/.test(query))).toEqual(['SELECT 1', 'SELECT $1::text', 'SELECT 3'])
+      expect(seen.filter((query) => !/^(SELECT|begin|commit)/i.test(query))).toEqual([])
+    } finally {
+      await sql.end()
+    }
+  })
+
+  test('statementTimeoutMs and the application name reach the session', async () => {
+    const sql = connect(db.url, { statementTimeoutMs: 1500 })
+    try {
+      const [row] = await sql<{ timeout: string; app: string }[]>`
+        SELECT current_setting('statement_timeout') AS timeout, current_setting('application_name') AS app`
+      expect(row).toEqual({ timeout: '1500ms', app: 'gingr-sync' })
+    } finally {
+      await sql.end()
+    }
+  })
+
+  test("Prisma's URL parameters are understood or left out, not sent to PostgreSQL", async () => {
+    const sql = connect(`${db.url}?schema=public&connection_limit=5&pool_timeout=10`)
+    try {
+      const [row] = await sql<{ schema: string }[]>`SELECT current_schema() AS schema`
+      expect(row?.schema).toBe('public')
+    } finally {
+      await sql.end()
+    }
+  })
+})
+
+describe('redactUrl', () => {
+  test.each([
+    ['postgres://gingr:s3cret@db.example:5432/tailtown', 'postgres://gingr:***@db.example:5432/tailtown'],
+    ['postgresql://gingr:p%40ss%2Fw@db:5432/t?sslmode=require', 'postgresql://gingr:***@db:5432/t?sslmode=require'],
+    ['postgres://gingr:p@ss/w@db:5432/t', 'postgres://gingr:***@db:5432/t'],
+    ['postgres://:only-password@db/t', 'postgres://:***@db/t'],
+    ['postgres://gingr@db:5432/t', 'postgres://gingr@db:5432/t'],
+    ['postgres://db:5432/t?user=gingr&password=s3cret&sslmode=require', 'postgres://db:5432/t?user=gingr&password=***&sslmode=require'],
+    ['postgres://gingr:s3cret@h1:5432,h2:5433/t', 'postgres://gingr:***@h1:5432,h2:5433/t'],
+  ])('%s', (url, expected) => {
+    expect(redactUrl(url)).toBe(expected)
+  })
+})
+
+describe('describeDbError', () => {
+  let admin: Sql
+  let silent: Server
+  beforeAll(async () => {
+    admin = connect(await serverUrl(), { max: 2 })
+    silent = createServer(() => {}).listen(0, '127.0.0.1')
+  })
+  afterAll(async () => {
+    await admin?.end()
+    silent?.close()
+  })
+
+  /** The URL with a password in it: the server's own if it checks one, else ours (trust ignores it). */
+  function withPassword(url: string): string {
+    const parsed = new URL(url)
+    parsed.password ||= PASSWORD
+    return parsed.toString()
+  }
+
+  async function failure(url: string, run: (sql: Sql) => Promise<unknown>, options = {}): Promise<unknown> {
+    const sql = connect(url, { connectTimeoutSeconds: 2, ...options })
+    try {
+      await run(sql)
+    } catch (error) {
+      return error
+    } finally {
+      await sql.end({ timeout: 1 })
+    }
+    throw new Error('expected a failure')
+  }
+
+  const cases: { name: string; error: () => Promise<{ error: unknown; url: string }>; says: RegExp }[] = [
+    {
+      name: 'connection refused',
+      says: /refused the connection/,
+      error: async () => {
+        const url = `postgres://gingr:${PASSWORD}@127.0.0.1:${await closedPort()}/tailtown`
+        return { url, error: await failure(url, (sql) => sql`SELECT 1`) }
+      },
+    },
+    {
+      name: 'database missing',
+      says: /has no such database .*gingr_sync_no_such_db/,
+      error: async () => {
+        const url = withPassword(withDatabase(await serverUrl(), 'gingr_sync_no_such_db'))
+        return { url, error: await failure(url, (sql) => sql`SELECT 1`) }
+      },
+    },
+    {
+      name: 'connect timeout',
+      says: /did not answer within the connect timeout/,
+      error: async () => {
+        const url = `postgres://gingr:${PASSWORD}@127.0.0.1:${(silent.address() as AddressInfo).port}/tailtown`
+        return { url, error: await failure(url, (sql) => sql`SELECT 1`, { connectTimeoutSeconds: 1 }) }
+      },
+    },
+    {
+      name: 'statement timeout',
+      says: /longer than the statement timeout/,
+      error: async () => {
+        const url = withPassword(db.url)
+        return { url, error: await failure(url, (sql) => sql`SELECT pg_sleep(5)`, { statementTimeoutMs: 50 }) }
+      },
+    },
+    {
+      name: 'terminated connection',
+      says: /was terminated/,
+      error: async () => {
+        const url = withPassword(db.url)
+        const error = await failure(url, async (sql) => {
+          const [{ pid }] = await sql<[{ pid: number }]>`SELECT pg_backend_pid() AS pid`
+          await sql.begin(async (tx) => {
+            await admin`SELECT pg_terminate_backend(${pid})`
+            await tx`SELECT 1`
+          })
+        }, { max: 1 })
+        return { url, error }
+      },
+    },
+  ]
+
+  test.each(cases)('$name: one sentence, never the password', async ({ error: make, says }) => {
+    const { error, url } = await make()
+    const password = decodeURIComponent(new URL(url).password)
+    expect(password.length).toBeGreaterThan(0)
+    expect(isDbError(error)).toBe(true)
+    for (const sentence of [describeDbError(error, url), describeDbError(error)]) {
+      expect(sentence).toMatch(says)
+      expect(sentence).not.toContain(password)
+      expect(sentence).not.toContain('\n')
+    }
+  })
+
+  // Trust authentication (the machine's server) accepts any password: only a server that checks
+  // one, like the embedded one, can refuse it.
+  test.skipIf(Boolean(process.env.TEST_DATABASE_URL || process.env.DATABASE_URL))('authentication failed', async () => {
+    const url = new URL(await serverUrl())
+    url.password = 'wrong-password-1234'
+    const error = await failure(url.toString(), (sql) => sql`SELECT 1`)
+    expect(describeDbError(error, url.toString())).toMatch(/rejected the login .*password authentication failed/)
+    expect(describeDbError(error, url.toString())).not.toContain('wrong-password-1234')
+  })
+
+  test('an error that is not the database is not described as one', () => {
+    expect(isDbError(new Error('Gingr said no'))).toBe(false)
+    expect(isDbError('plain text')).toBe(false)
+  })
+})
+
+/** A port nothing listens on: taken from the OS, then released. */
+function closedPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo
+      probe.close(() => resolve(port))
+    })
+  })
+}
