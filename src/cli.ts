@@ -1,5 +1,5 @@
 #!/usr/bin/env bun
-import { defineCommand, renderUsage, runCommand, type CommandDef } from 'citty'
+import { defineCommand, renderUsage, runCommand, type ArgsDef, type CommandDef } from 'citty'
 import { describeDbError, isDbError } from './db/connect.ts'
 import { ExitCode, UsageError, errorMessage } from './errors.ts'
 import { redact } from './secrets.ts'
@@ -7,11 +7,12 @@ import { COMMIT, VERSION } from './version.ts'
 import { assertKnownArgs, syncArgs } from './commands/_shared.ts'
 
 /** Loaded lazily: `status` should not pay for the sync's imports, nor `--help` for any. */
-const commands: Record<string, () => Promise<CommandDef<never>>> = {
-  sync: () => import('./commands/sync.ts').then((m) => m.default as CommandDef<never>),
-  migrate: () => import('./commands/migrate.ts').then((m) => m.default as CommandDef<never>),
-  status: () => import('./commands/status.ts').then((m) => m.default as CommandDef<never>),
-  doctor: () => import('./commands/doctor.ts').then((m) => m.default as CommandDef<never>),
+type AnyCommand = CommandDef<ArgsDef>
+const commands: Record<string, () => Promise<AnyCommand>> = {
+  sync: () => import('./commands/sync.ts').then((m) => m.default as unknown as AnyCommand),
+  migrate: () => import('./commands/migrate.ts').then((m) => m.default as unknown as AnyCommand),
+  status: () => import('./commands/status.ts').then((m) => m.default as unknown as AnyCommand),
+  doctor: () => import('./commands/doctor.ts').then((m) => m.default as unknown as AnyCommand),
 }
 
 const main = defineCommand({
@@ -31,8 +32,8 @@ const EXIT_CODES = `EXIT CODES
 const verbose = process.argv.includes('--verbose')
 const jsonOutput = process.argv.includes('--json')
 
-async function usage(cmd: CommandDef<never>, isMain: boolean): Promise<string> {
-  const text = await renderUsage(cmd as CommandDef, isMain ? undefined : (main as CommandDef))
+async function usage(cmd: AnyCommand, isMain: boolean): Promise<string> {
+  const text = await renderUsage(cmd, isMain ? undefined : (main as unknown as AnyCommand))
   return isMain ? `${text}\n\n${EXIT_CODES}` : text
 }
 
@@ -46,7 +47,7 @@ async function run(argv: string[]): Promise<number> {
   const rawArgs = named ? argv.slice(1) : argv
 
   if (rawArgs.includes('--help') || rawArgs.includes('-h')) {
-    process.stdout.write(`${await usage(isMain ? (main as CommandDef<never>) : cmd, isMain)}\n`)
+    process.stdout.write(`${await usage(isMain ? (main as unknown as AnyCommand) : cmd, isMain)}\n`)
     return ExitCode.Ok
   }
   if (isMain && (rawArgs.includes('--version') || rawArgs.includes('-v'))) {
@@ -54,7 +55,7 @@ async function run(argv: string[]): Promise<number> {
     return ExitCode.Ok
   }
   try {
-    assertKnownArgs(rawArgs, (cmd.args ?? {}) as never)
+    assertKnownArgs(rawArgs, (cmd.args ?? {}) as ArgsDef)
   } catch (error) {
     if (error instanceof UsageError) error.message += ` See: gingr-sync ${named ? `${name} ` : ''}--help`
     throw error

@@ -99,7 +99,7 @@ function insertMissingServices(tx: TransactionSql, tenantId: string, services: S
   if (services.length === 0) return Promise.resolve(0)
   return countOf(tx<{ n: number }[]>`
     WITH input AS (
-      SELECT * FROM jsonb_to_recordset(${JSON.stringify(services)}::jsonb)
+      SELECT * FROM jsonb_to_recordset(${JSON.stringify(services)}::text::jsonb)
         AS x("externalId" text, name text, category text, duration integer)
     ), inserted AS (
       INSERT INTO services (id, "tenantId", name, duration, price, "serviceCategory", "externalId", "updatedAt")
@@ -125,7 +125,7 @@ function linkCustomersByEmail(tx: TransactionSql, tenantId: string, customers: C
   if (customers.length === 0) return Promise.resolve(0)
   return countOf(tx<{ n: number }[]>`
     WITH input AS (
-      SELECT * FROM jsonb_to_recordset(${JSON.stringify(customers)}::jsonb) AS x("externalId" text, email text)
+      SELECT * FROM jsonb_to_recordset(${JSON.stringify(customers)}::text::jsonb) AS x("externalId" text, email text)
     ), candidates AS (
       SELECT DISTINCT ON (lower(i.email)) i."externalId", lower(i.email) AS email
       FROM input i
@@ -156,7 +156,7 @@ function insertMissingCustomers(tx: TransactionSql, tenantId: string, customers:
   if (customers.length === 0) return Promise.resolve(0)
   return countOf(tx<{ n: number }[]>`
     WITH input AS (
-      SELECT * FROM jsonb_to_recordset(${JSON.stringify(customers)}::jsonb) AS x(
+      SELECT * FROM jsonb_to_recordset(${JSON.stringify(customers)}::text::jsonb) AS x(
         "externalId" text, "firstName" text, "lastName" text, email text,
         phone text, address text, city text, state text)
     ), missing AS (
@@ -186,7 +186,7 @@ function insertMissingPets(tx: TransactionSql, tenantId: string, pets: PetRow[])
   if (pets.length === 0) return Promise.resolve(0)
   return countOf(tx<{ n: number }[]>`
     WITH input AS (
-      SELECT * FROM jsonb_to_recordset(${JSON.stringify(pets)}::jsonb) AS x(
+      SELECT * FROM jsonb_to_recordset(${JSON.stringify(pets)}::text::jsonb) AS x(
         "externalId" text, "ownerExternalId" text, name text, type text, breed text, notes text)
     ), inserted AS (
       INSERT INTO pets (id, "tenantId", name, type, breed, notes, "externalId", "customerId", "updatedAt")
@@ -214,7 +214,7 @@ async function upsertReservations(tx: TransactionSql, tenantId: string, reservat
   if (reservations.length === 0) return { created: 0, updated: 0 }
   const [row] = await tx<{ created: number; updated: number }[]>`
     WITH input AS (
-      SELECT * FROM jsonb_to_recordset(${JSON.stringify(reservations)}::jsonb) AS x(
+      SELECT * FROM jsonb_to_recordset(${JSON.stringify(reservations)}::text::jsonb) AS x(
         "externalId" text, "customerExternalId" text, "petExternalId" text, "serviceExternalId" text,
         "serviceName" text, "startDate" timestamptz, "endDate" timestamptz, status text, notes text,
         "checkInDate" timestamptz, "checkOutDate" timestamptz, "cancelDate" timestamptz)
