@@ -3,11 +3,15 @@
  * lazily, on the first test that asks for a database; this file makes sure it is stopped, and the
  * databases dropped, once the run ends: passed, failed or interrupted.
  */
-import { afterAll } from 'bun:test'
+import { afterAll, setDefaultTimeout } from 'bun:test'
 import { shutdownTestDatabases } from './_db.ts'
 
 /** An interrupted run still cleans up, but never hangs on a server that does not answer. */
 const CLEANUP_LIMIT_MS = 15_000
+
+// Tests that start servers or build the binary need more than Bun's 5 s on a loaded 2-core machine;
+// a hang still fails within a minute.
+setDefaultTimeout(60_000)
 
 // A hook in a preloaded file spans the whole run, not one test file.
 afterAll(shutdownTestDatabases)

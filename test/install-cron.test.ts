@@ -6,6 +6,10 @@
 import { afterEach, describe, expect, test } from 'bun:test'
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
+import { startSimulator } from '../src/simulator/index.ts'
+import { binary } from './_binary.ts'
+import { migratedDatabase } from './_db.ts'
+import { insertTenant } from './fixtures/tailtown.ts'
 import {
   CRON_MARKER,
   createInstallSandbox,
@@ -440,10 +444,36 @@ describe('an unprivileged user', () => {
   })
 })
 
-// Waits for the real binary: install with createInstallSandbox({ dist: await binary() }), fill the
-// env file with the simulator and PostgreSQL, runCronCommand(), then check exit 0, the log and
-// the reservations in the database (see the header of install-cron-sandbox.ts).
-test.todo('the installed cron line, run by sh -c, syncs the simulator into PostgreSQL with the real binary')
+test('the installed cron line, run by sh -c, syncs the simulator into PostgreSQL with the real binary', async () => {
+  const sim = await startSimulator({ seed: 41, reservations: 80, owners: 30, animals: 40 })
+  const db = await migratedDatabase()
+  try {
+    await insertTenant(db.sql, { id: 'cron-tenant', businessName: 'Cron Kennels', timezone: 'America/Denver' })
+    const box = sandbox({ dist: await binary() })
+    const installed = box.install()
+    expect(installed.exitCode).toBe(0)
+    writeFileSync(box.paths.envFile, [
+      `DATABASE_URL=${db.url}`, 'GINGR_SUBDOMAIN=cron-kennels', `GINGR_API_KEY=${sim.apiKey}`, `GINGR_BASE_URL=${sim.baseUrl}`, '',
+    ].join('\n'), { mode: 0o600 })
+
+    // The binary's work happens in another process: run cron's line without blocking the simulator.
+    const proc = Bun.spawn(['sh', '-c', box.cronCommand()], { env: { PATH: '/usr/bin:/bin', HOME: box.dir }, cwd: box.dir })
+    expect(await proc.exited).toBe(0)
+
+    const log = readFileSync(box.paths.log, 'utf8')
+    const lines = log.trim().split('\n')
+    for (const line of lines) expect(line).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (INFO |WARN |ERROR) /)
+    expect(log).toContain('Tenant: Cron Kennels (cron-tenant)')
+    expect(log).toContain('✅ Sync complete')
+    expect(log).not.toContain(sim.apiKey)
+    const [row] = await db.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM reservations WHERE "tenantId" = 'cron-tenant'`
+    expect(row?.n).toBeGreaterThan(0)
+    expect(readFileSync(box.paths.crontab, 'utf8')).not.toContain(sim.apiKey)
+  } finally {
+    await sim.stop()
+    await db.drop()
+  }
+})
 
 describe('cronCommandOf', () => {
   test.each([
