@@ -1,4 +1,5 @@
 #!/usr/bin/env bun
+import { stripVTControlCharacters } from 'node:util'
 import { defineCommand, renderUsage, runCommand, type ArgsDef, type CommandDef } from 'citty'
 import { describeDbError, isDbError } from './db/connect.ts'
 import { ExitCode, UsageError, errorMessage } from './errors.ts'
@@ -47,7 +48,9 @@ async function run(argv: string[]): Promise<number> {
   const rawArgs = named ? argv.slice(1) : argv
 
   if (rawArgs.includes('--help') || rawArgs.includes('-h')) {
-    process.stdout.write(`${await usage(isMain ? (main as unknown as AnyCommand) : cmd, isMain)}\n`)
+    const text = await usage(isMain ? (main as unknown as AnyCommand) : cmd, isMain)
+    // citty colours its usage text; a pipe or a file gets it plain.
+    process.stdout.write(`${process.stdout.isTTY ? text : stripVTControlCharacters(text)}\n`)
     return ExitCode.Ok
   }
   if (isMain && (rawArgs.includes('--version') || rawArgs.includes('-v'))) {
