@@ -22,20 +22,36 @@ export default defineCommand({
     }
     const { log, settings } = prepare(args)
     const databaseUrl = requireDatabaseUrl(settings)
+    const dryRun = Boolean(args['dry-run'])
     const pingUrl = args['ping-url'] ?? (settings.env.GINGR_SYNC_PING_URL || undefined)
     if (pingUrl && !URL.canParse(pingUrl)) throw new UsageError('The ping URL is not a URL.')
-    const dryRun = Boolean(args['dry-run'])
+    // A dry run by hand must not tell the monitor that the hourly job is alive.
+    const monitor = dryRun ? undefined : pingUrl
 
     const { sql, statements } = openDatabase(databaseUrl)
     const abort = new AbortController()
     const stop = onSignals(log, abort, () => sql.end({ timeout: 0 }))
+    await ping(monitor, 'start', log)
     try {
+      const results = await syncAll()
+      const code = exitCodeOf(results)
+      await ping(monitor, code === ExitCode.Failed ? 'fail' : 'success', log)
+      if (args.json) process.stdout.write(redact(JSON.stringify({ ok: code !== ExitCode.Failed, tenants: results })) + '\n')
+      return code
+    } catch (error) {
+      // The database is down, a tenant is unknown...: the monitor hears of it too.
+      await ping(monitor, 'fail', log)
+      throw error
+    } finally {
+      stop()
+      await sql.end({ timeout: 5 })
+    }
+
+    async function syncAll(): Promise<TenantResult[]> {
       const tenants = await selectTenants(sql, args.tenant, log)
       // Every tenant's account and window are settled before anything runs: a missing setting is
       // a configuration error (exit 2) with nothing done, not a string of failed tenants.
       const plans = tenants.map((tenant) => planTenant(settings, tenant, flags))
-      await ping(pingUrl, 'start', log)
-
       const results: TenantResult[] = []
       for (const { tenant, window } of plans) {
         if (abort.signal.aborted) break
@@ -54,14 +70,7 @@ export default defineCommand({
       }
       if (results.length > 1) printSummary(log, results)
       if (results.length === 0) log.info('No tenant has Gingr sync enabled (gingr_sync_enabled, "isActive", status ACTIVE): nothing to do.')
-
-      const code = exitCodeOf(results)
-      await ping(pingUrl, code === ExitCode.Failed ? 'fail' : 'success', log)
-      if (args.json) process.stdout.write(redact(JSON.stringify({ ok: code !== ExitCode.Failed, tenants: results })) + '\n')
-      return code
-    } finally {
-      stop()
-      await sql.end({ timeout: 5 })
+      return results
     }
   },
 })
