@@ -4,7 +4,7 @@
  * or downloaded. Never part of the production binary (only dev entry points import this file).
  */
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -16,9 +16,17 @@ export interface EmbeddedServer {
   stop(): Promise<void>
 }
 
-export async function startEmbeddedPostgres(): Promise<EmbeddedServer> {
+export interface EmbeddedOptions {
+  /** Start of the data directory's name in the temporary folder; default `gingr-sync-pg-`. */
+  prefix?: string
+}
+
+/** How long stop() waits for the server to go before its directory is removed anyway. */
+const STOP_LIMIT_MS = 10_000
+
+export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Promise<EmbeddedServer> {
   const EmbeddedPostgres = await importWithoutExitHooks()
-  const dir = mkdtempSync(join(tmpdir(), 'gingr-sync-pg-'))
+  const dir = mkdtempSync(join(tmpdir(), options.prefix ?? 'gingr-sync-pg-'))
   const port = await freePort()
   const password = randomBytes(12).toString('hex')
   const log: string[] = []
@@ -39,8 +47,11 @@ export async function startEmbeddedPostgres(): Promise<EmbeddedServer> {
     onError: (error) => log.push(String(error)),
   })
   const stop = async () => {
-    await pg.stop()
-    rmSync(dir, { recursive: true, force: true })
+    try {
+      await Promise.race([pg.stop(), serverGone(dir)])
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   }
   try {
     await pg.initialise()
@@ -68,6 +79,18 @@ async function importWithoutExitHooks() {
     }
   }
   return EmbeddedPostgres
+}
+
+/**
+ * Ctrl-C in a terminal signals the whole process group, the server included: it shuts down by
+ * itself, and the library's stop() then waits forever for an 'exit' event that has already been
+ * emitted. PostgreSQL removes postmaster.pid as the last step of any clean shutdown, so its absence
+ * says the server is gone either way; a server killed outright leaves the file, hence the limit.
+ */
+async function serverGone(dir: string): Promise<void> {
+  const pidFile = join(dir, 'postmaster.pid')
+  const deadline = Date.now() + STOP_LIMIT_MS
+  while (existsSync(pidFile) && Date.now() < deadline) await Bun.sleep(50)
 }
 
 function freePort(): Promise<number> {
