@@ -23,8 +23,9 @@ mkdir -p dist
 build "" dist/gingr-sync
 
 if [ "${1:-}" = "all" ]; then
-  for target in linux-x64 linux-x64-baseline linux-arm64; do
+  targets=(linux-x64 linux-x64-baseline linux-arm64)
+  for target in "${targets[@]}"; do
     build "bun-$target" "dist/gingr-sync-$target"
   done
-  (cd dist && sha256sum gingr-sync-linux-* > sha256sums.txt && echo "wrote dist/sha256sums.txt")
+  (cd dist && sha256sum "${targets[@]/#/gingr-sync-}" > sha256sums.txt && echo "wrote dist/sha256sums.txt")
 fi
