@@ -48,7 +48,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
   })
   const stop = async () => {
     try {
-      await Promise.race([pg.stop(), serverGone(dir)])
+      if (serverRunning(dir)) await withinLimit(pg.stop())
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
@@ -83,14 +83,26 @@ async function importWithoutExitHooks() {
 
 /**
  * Ctrl-C in a terminal signals the whole process group, the server included: it shuts down by
- * itself, and the library's stop() then waits forever for an 'exit' event that has already been
- * emitted. PostgreSQL removes postmaster.pid as the last step of any clean shutdown, so its absence
- * says the server is gone either way; a server killed outright leaves the file, hence the limit.
+ * itself, and the library's stop() would then wait forever for an 'exit' event already emitted.
+ * PostgreSQL removes postmaster.pid as the last step of any shutdown, so without it there is
+ * nothing to stop. (A server killed outright leaves the file behind: hence stop()'s time limit.)
  */
-async function serverGone(dir: string): Promise<void> {
-  const pidFile = join(dir, 'postmaster.pid')
-  const deadline = Date.now() + STOP_LIMIT_MS
-  while (existsSync(pidFile) && Date.now() < deadline) await Bun.sleep(50)
+function serverRunning(dir: string): boolean {
+  return existsSync(join(dir, 'postmaster.pid'))
+}
+
+/** The promise, or nothing once the limit is reached; the timer never keeps the process alive. */
+async function withinLimit(work: Promise<void>): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const limit = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, STOP_LIMIT_MS)
+    timer.unref()
+  })
+  try {
+    await Promise.race([work, limit])
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 function freePort(): Promise<number> {
