@@ -126,6 +126,21 @@ export function gingrAccountFor(settings: Settings, tenantId: string): GingrAcco
   return { subdomain: subdomain ?? '', apiKey, ...(baseUrl ? { baseUrl } : {}) }
 }
 
+/**
+ * GINGR_SYNC_STATEMENT_TIMEOUT: seconds PostgreSQL lets one statement run, waiting for a lock
+ * included, before it cancels it (and the run fails, rolled back). Unset: no limit, the server's own.
+ * A setting of its own rather than a DATABASE_URL parameter, since that URL is often Prisma's too.
+ */
+export function statementTimeoutMs(settings: Settings): number | undefined {
+  const value = settings.env.GINGR_SYNC_STATEMENT_TIMEOUT?.trim()
+  if (!value) return undefined
+  const seconds = /^\d+$/.test(value) ? Number(value) : Number.NaN
+  if (!(seconds >= 1 && seconds <= 86_400)) {
+    throw new UsageError(`GINGR_SYNC_STATEMENT_TIMEOUT must be a whole number of seconds from 1 to 86400, not "${value}".`)
+  }
+  return seconds * 1000
+}
+
 /** The window's size for a tenant: the command line, then the tenant's config, then the file's, then 7/30. */
 export function windowDaysFor(settings: Settings, tenantId: string, flags: { pastDays?: number; futureDays?: number }) {
   const own = settings.config.tenants[tenantId] ?? {}

@@ -81,8 +81,8 @@ export function prepare(flags: CommonFlags): { log: Logger; settings: Settings }
 }
 
 /** A database connection that counts the statements it sends. */
-export function openDatabase(url: string): { sql: Sql; statements: () => number } {
+export function openDatabase(url: string, options: { statementTimeoutMs?: number } = {}): { sql: Sql; statements: () => number } {
   let count = 0
-  const sql = connect(url, { onQuery: () => count++ })
+  const sql = connect(url, { onQuery: () => count++, statementTimeoutMs: options.statementTimeoutMs })
   return { sql, statements: () => count }
 }

@@ -1,5 +1,5 @@
 import { defineCommand } from 'citty'
-import { gingrAccountFor, requireDatabaseUrl, windowDaysFor, type Settings } from '../config.ts'
+import { gingrAccountFor, requireDatabaseUrl, statementTimeoutMs, windowDaysFor, type Settings } from '../config.ts'
 import { findTenant, listSyncableTenants, type Tenant } from '../db/tenants.ts'
 import { ExitCode, UsageError } from '../errors.ts'
 import type { Logger } from '../log.ts'
@@ -28,7 +28,7 @@ export default defineCommand({
     // A dry run by hand must not tell the monitor that the hourly job is alive.
     const monitor = dryRun ? undefined : pingUrl
 
-    const { sql, statements } = openDatabase(databaseUrl)
+    const { sql, statements } = openDatabase(databaseUrl, { statementTimeoutMs: statementTimeoutMs(settings) })
     const abort = new AbortController()
     const stop = onSignals(log, abort, () => sql.end({ timeout: 0 }))
     await ping(monitor, 'start', log)
