@@ -5,8 +5,9 @@
  * shell may hold a production URL.
  */
 import { randomBytes } from 'node:crypto'
-import { connect, redactUrl, type Sql } from '../db/connect.ts'
+import { connect, describeDbError, isDbError, redactUrl, type Sql } from '../db/connect.ts'
 import { startEmbeddedPostgres } from '../dev/embedded-postgres.ts'
+import { DemoFailure } from './run-cli.ts'
 
 /** The embedded server's data directory starts with this, in the system's temporary folder. */
 export const DEMO_DIR_PREFIX = 'gingr-sync-demo-'
@@ -26,20 +27,35 @@ export interface DemoDatabase {
 export type Defer = (undo: () => Promise<void>) => void
 
 export async function openDemoDatabase(given: string | undefined, defer: Defer): Promise<DemoDatabase> {
+  if (given !== undefined && !/^postgres(ql)?:\/\/./.test(given)) throw new DemoFailure('DEMO_DATABASE_URL is not a postgres:// URL.')
+  try {
+    return await createDemoDatabase(given, defer)
+  } catch (error) {
+    if (given === undefined || !isDbError(error)) throw error
+    // The CLI's sentences point at DATABASE_URL; here the URL came from DEMO_DATABASE_URL.
+    const sentence = describeDbError(error, given).replace(/\bDATABASE_URL\b/g, 'DEMO_DATABASE_URL')
+    throw new DemoFailure(sentence.includes('DEMO_DATABASE_URL') ? sentence : `DEMO_DATABASE_URL: ${sentence}`)
+  }
+}
+
+async function createDemoDatabase(given: string | undefined, defer: Defer): Promise<DemoDatabase> {
   let serverUrl = given
   if (serverUrl === undefined) {
-    const server = await startEmbeddedPostgres({ prefix: DEMO_DIR_PREFIX })
-    defer(server.stop)
-    serverUrl = server.url
+    // Registered before the start is awaited: a Ctrl-C during initdb must still stop the server
+    // once it is up. A start that failed has removed its directory already.
+    const starting = startEmbeddedPostgres({ prefix: DEMO_DIR_PREFIX })
+    defer(() => starting.then((server) => server.stop(), () => {}))
+    serverUrl = (await starting).url
   }
   const admin = connect(serverUrl, { max: 1 })
   defer(() => admin.end({ timeout: 5 }))
   const [{ version = '?' } = {}] = await admin<{ version: string }[]>`SELECT current_setting('server_version') AS version`
   const name = `${DEMO_DATABASE_PREFIX}${randomBytes(4).toString('hex')}`
+  // The embedded server goes with its directory; a given server must get its database dropped.
+  // Registered first: the one connection runs the drop after a CREATE still under way.
+  if (given !== undefined) defer(async () => void await admin.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`))
   // template0 accepts no connections, so a session left open on template1 cannot block the copy.
   await admin.unsafe(`CREATE DATABASE "${name}" TEMPLATE template0 ENCODING 'UTF8'`)
-  // The embedded server goes with its directory; a given server must get its database dropped.
-  if (given !== undefined) defer(async () => void await admin.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`))
   const url = withDatabase(serverUrl, name)
   const sql = connect(url, { max: 1 })
   defer(() => sql.end({ timeout: 5 }))
