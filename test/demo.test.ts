@@ -5,11 +5,12 @@
  */
 import { describe, expect, test } from 'bun:test'
 import { spawn } from 'node:child_process'
-import { readdirSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import { connect } from '../src/db/connect.ts'
 import { DEMO_DATABASE_PREFIX, DEMO_DIR_PREFIX } from '../src/demo/database.ts'
+import { startEmbeddedPostgres } from '../src/dev/embedded-postgres.ts'
 import { serverUrl } from './_db.ts'
 
 const ROOT = resolve(import.meta.dir, '..')
@@ -135,4 +136,21 @@ describe('bun run demo', () => {
     expect(result.output).not.toContain('pw-Secret-77')
     expect(dirs).toEqual([])
   }, DEMO_LIMIT_MS + 10_000)
+})
+
+describe("the demo's embedded server", () => {
+  // Ctrl-C signals the server as well; the demo's clean-up may reach stop() after it is gone.
+  test('stop() ends and removes the data directory when the server has already shut down', async () => {
+    const prefix = `gingr-sync-stoptest-${process.pid}-`
+    const server = await startEmbeddedPostgres({ prefix })
+    const [dir] = readdirSync(tmpdir()).filter((name) => name.startsWith(prefix)).map((name) => join(tmpdir(), name))
+    const pidFile = join(dir!, 'postmaster.pid')
+    process.kill(Number(readFileSync(pidFile, 'utf8').split('\n')[0]), 'SIGINT')
+    for (let waited = 0; existsSync(pidFile) && waited < 20_000; waited += 50) await Bun.sleep(50)
+    expect(existsSync(pidFile)).toBe(false)
+    // Long enough for the process's exit to be reported before stop() is called.
+    await Bun.sleep(1000)
+    await server.stop()
+    expect(existsSync(dir!)).toBe(false)
+  }, 30_000)
 })
