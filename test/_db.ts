@@ -34,10 +34,19 @@ let server: Promise<Server> | undefined
 let shutDown = false
 const live = new Map<string, TestDatabase>()
 
+function givenServerUrl(): string | undefined {
+  return process.env.TEST_DATABASE_URL || process.env.DATABASE_URL || undefined
+}
+
+/** No server was named: this run starts an embedded one. */
+export function needsEmbeddedServer(): boolean {
+  return givenServerUrl() === undefined
+}
+
 function startServer(): Promise<Server> {
   if (shutDown) return Promise.reject(new Error('The test run is over: its database server was stopped.'))
   server ??= (async () => {
-    const given = process.env.TEST_DATABASE_URL || process.env.DATABASE_URL
+    const given = givenServerUrl()
     const started = given ? { url: given, stop: async () => {} } : await startEmbeddedPostgres()
     const admin = connect(started.url, { max: 1 })
     if (given) await dropLeftovers(admin)

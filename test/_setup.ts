@@ -1,10 +1,10 @@
 /**
- * Preloaded by bunfig.toml for every `bun test` run. The database server of test/_db.ts starts
- * lazily, on the first test that asks for a database; this file makes sure it is stopped, and the
- * databases dropped, once the run ends: passed, failed or interrupted.
+ * Preloaded by bunfig.toml for every `bun test` run. It starts the embedded database server when
+ * no server is named, and makes sure the server is stopped, and the tests' databases dropped, once
+ * the run ends: passed, failed or interrupted.
  */
 import { afterAll, setDefaultTimeout } from 'bun:test'
-import { shutdownTestDatabases } from './_db.ts'
+import { needsEmbeddedServer, serverUrl, shutdownTestDatabases } from './_db.ts'
 
 /** An interrupted run still cleans up, but never hangs on a server that does not answer. */
 const CLEANUP_LIMIT_MS = 15_000
@@ -12,6 +12,11 @@ const CLEANUP_LIMIT_MS = 15_000
 // Tests that start servers or build the binary need more than Bun's 5 s on a loaded 2-core machine;
 // a hang still fails within a minute.
 setDefaultTimeout(60_000)
+
+// When a test times out, bun test kills every subprocess its file started, hooks included: a
+// server started by the first test that wanted one would go down with that file's first slow test,
+// and every later database test with it. Processes started here, before any test, are not tracked.
+if (needsEmbeddedServer()) await serverUrl()
 
 // A hook in a preloaded file spans the whole run, not one test file.
 afterAll(shutdownTestDatabases)
