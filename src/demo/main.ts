@@ -31,7 +31,7 @@ function cleanUp(): Promise<void> {
 /** Cleans up, says so (or what is left), exits. */
 async function finish(code: number, success?: string): Promise<never> {
   setTimeout(() => {
-    process.stderr.write('The clean-up did not finish in time: a gingr-sync-demo-* folder in the temporary directory may be left.\n')
+    process.stderr.write('The clean-up did not finish in time: a gingr-sync-demo-* folder in the temporary directory (or a gingr_sync_demo_* database) may be left.\n')
     process.exit(code || 1)
   }, CLEANUP_LIMIT_MS).unref()
   await cleanUp()

@@ -29,8 +29,8 @@ export class DemoFailure extends Error {
   override name = 'DemoFailure'
 }
 
-export async function runCli(args: string[], settings: CliSettings, signal: AbortSignal): Promise<CliRun> {
-  process.stdout.write(colors.dim(`   $ gingr-sync ${args.join(' ')}`.trimEnd() + '   (bun run src/cli.ts)') + '\n')
+export async function runCli(args: string[], settings: CliSettings, signal: AbortSignal, note = 'bun run src/cli.ts'): Promise<CliRun> {
+  process.stdout.write(colors.dim(`   $ gingr-sync ${args.join(' ')}   (${note})`) + '\n')
   const env = { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: process.env.NO_COLOR, ...settings }
   const child = Bun.spawn([process.execPath, 'run', 'src/cli.ts', ...args], {
     cwd: ROOT,
@@ -69,7 +69,7 @@ export type TenantReport = SyncReport['tenants'][number]
 
 /** One sync of the demo's only tenant through the CLI: exit 0 and its one `tenants[]` entry, or a failure. */
 export async function syncOnce(settings: CliSettings, signal: AbortSignal): Promise<TenantReport> {
-  const run = await runCli(['--json'], settings, signal)
+  const run = await runCli(['--json'], settings, signal, 'bun run src/cli.ts; the demo checks the JSON it prints')
   if (run.code !== 0) throw new DemoFailure(`gingr-sync exited with code ${run.code} instead of 0 (its error is printed above).`)
   let json: unknown
   try {
