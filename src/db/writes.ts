@@ -196,10 +196,10 @@ function insertMissingPets(tx: TransactionSql, tenantId: string, pets: PetRow[])
               ORDER BY c."createdAt", c.id LIMIT 1),
              (now() AT TIME ZONE 'UTC')
       FROM input i
-      WHERE NOT EXISTS (
-        SELECT 1 FROM pets p
-        WHERE p."tenantId" = ${tenantId} AND p."externalId" IN (i."externalId", i."externalId" || '-tailtown')
-      )
+      -- Two anti-joins, not one with IN (a, b): PostgreSQL cannot hash a join on a list, and
+      -- compared every input row with every pet of the tenant (quadratic: 1.4 s at 2,700 pets).
+      WHERE NOT EXISTS (SELECT 1 FROM pets p WHERE p."tenantId" = ${tenantId} AND p."externalId" = i."externalId")
+        AND NOT EXISTS (SELECT 1 FROM pets p WHERE p."tenantId" = ${tenantId} AND p."externalId" = i."externalId" || '-tailtown')
       RETURNING 1
     )
     SELECT count(*)::int AS n FROM inserted`)
