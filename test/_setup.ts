@@ -10,7 +10,9 @@ import { needsEmbeddedServer, serverUrl, shutdownTestDatabases } from './_db.ts'
 const CLEANUP_LIMIT_MS = 15_000
 
 // Tests that start servers or build the binary need more than Bun's 5 s on a loaded 2-core machine;
-// a hang still fails within a minute.
+// a hang still fails within a minute. Beware: Bun resets this for every test file, so from here it
+// reaches only the first file of a run (and bunfig's `timeout` is ignored): a slow file sets its own,
+// or the run is `bun test --timeout 60000`.
 setDefaultTimeout(60_000)
 
 // When a test times out, bun test kills every subprocess its file started, hooks included: a
