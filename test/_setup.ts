@@ -3,17 +3,14 @@
  * no server is named, and makes sure the server is stopped, and the tests' databases dropped, once
  * the run ends: passed, failed or interrupted.
  */
-import { afterAll, setDefaultTimeout } from 'bun:test'
+import { afterAll } from 'bun:test'
 import { needsEmbeddedServer, serverUrl, shutdownTestDatabases } from './_db.ts'
 
 /** An interrupted run still cleans up, but never hangs on a server that does not answer. */
 const CLEANUP_LIMIT_MS = 15_000
 
-// Tests that start servers or build the binary need more than Bun's 5 s on a loaded 2-core machine;
-// a hang still fails within a minute. Beware: Bun resets this for every test file, so from here it
-// reaches only the first file of a run (and bunfig's `timeout` is ignored): a slow file sets its own,
-// or the run is `bun test --timeout 60000`.
-setDefaultTimeout(60_000)
+// Bun resets the default test timeout for every file (and bunfig.toml has no such setting): each
+// file that starts servers or runs the binary sets its own 60 s with setDefaultTimeout.
 
 // When a test times out, bun test kills every subprocess its file started, hooks included: a
 // server started by the first test that wanted one would go down with that file's first slow test,

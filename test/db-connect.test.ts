@@ -2,11 +2,14 @@
  * The connection: UTC both ways whatever the process's and the database's zone, the URL never
  * shown with its password, and database failures told as one sentence.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { createServer, type AddressInfo, type Server } from 'node:net'
 import postgres from 'postgres'
 import { connect, describeDbError, isDbError, redactUrl, type Sql } from '../src/db/connect.ts'
 import { DATABASE_TIME_ZONE, freshDatabase, serverUrl, withDatabase, type TestDatabase } from './_db.ts'
+
+// Bun resets the default timeout for every file; servers and the binary need more than 5 s here.
+setDefaultTimeout(60_000)
 
 const PASSWORD = 'Sup3r-Secret-pw'
 let db: TestDatabase

@@ -2,12 +2,15 @@
  * `migrate` on an empty database, a second time, concurrently, and on a production-like Tailtown
  * database it must leave as it is; `checkSchema` on what stops a sync.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { connect, type Queryable, type Sql } from '../src/db/connect.ts'
 import { checkSchema, migrate } from '../src/db/migrate.ts'
 import { freshDatabase, type TestDatabase } from './_db.ts'
 import { tailtownDdl } from './fixtures/tailtown-ddl.ts'
 import { insertCustomer, insertDuplicateReservations, insertPet, insertService, insertTenant } from './fixtures/tailtown.ts'
+
+// Bun resets the default timeout for every file; servers and the binary need more than 5 s here.
+setDefaultTimeout(60_000)
 
 const databases: TestDatabase[] = []
 afterAll(() => Promise.all(databases.map((database) => database.drop())))

@@ -1,9 +1,12 @@
 /** Which tenants a run syncs, how they read, and the stamp of a successful sync. */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import postgres from 'postgres'
 import { findTenant, listSyncableTenants, listTenants, stampTenantSynced } from '../src/db/tenants.ts'
 import { migratedDatabase, type TestDatabase } from './_db.ts'
 import { insertTenant, type TenantOverrides } from './fixtures/tailtown.ts'
+
+// Bun resets the default timeout for every file; servers and the binary need more than 5 s here.
+setDefaultTimeout(60_000)
 
 let db: TestDatabase
 const processZone = process.env.TZ

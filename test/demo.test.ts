@@ -3,7 +3,7 @@
  * job, say so, and leave nothing behind (no file in the repository, no data directory, no
  * database), also when interrupted or when it fails.
  */
-import { describe, expect, test } from 'bun:test'
+import { describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { spawn } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -12,6 +12,9 @@ import { connect } from '../src/db/connect.ts'
 import { DEMO_DATABASE_PREFIX, DEMO_DIR_PREFIX } from '../src/demo/database.ts'
 import { startEmbeddedPostgres } from '../src/dev/embedded-postgres.ts'
 import { serverUrl } from './_db.ts'
+
+// Bun resets the default timeout for every file; servers and the binary need more than 5 s here.
+setDefaultTimeout(60_000)
 
 const ROOT = resolve(import.meta.dir, '..')
 const DEMO_LIMIT_MS = 120_000

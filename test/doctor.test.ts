@@ -2,7 +2,7 @@
  * `gingr-sync doctor` against a real PostgreSQL and the simulator over real HTTP: the core
  * (`runDoctor`) for what each check finds, the CLI from source for exit codes and output.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -12,6 +12,9 @@ import { startSimulator, type Simulator } from '../src/simulator/index.ts'
 import { runDoctor, type Check, type DoctorOptions } from '../src/sync/doctor.ts'
 import { freshDatabase, migratedDatabase, type TestDatabase } from './_db.ts'
 import { insertTenant } from './fixtures/tailtown.ts'
+
+// Bun resets the default timeout for every file; servers and the binary need more than 5 s here.
+setDefaultTimeout(60_000)
 
 const PASSWORD = 'doc-Secret-pw-5512'
 const dir = mkdtempSync(join(tmpdir(), 'gingr-sync-doctor-'))

@@ -2,7 +2,7 @@
  * The compiled binary, run as cron runs it (a clean environment, no terminal), against the
  * simulator over real HTTP and a real PostgreSQL.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -11,6 +11,9 @@ import { syncWindow } from '../src/sync/window.ts'
 import { binary, runBinary, type RunResult } from './_binary.ts'
 import { migratedDatabase, type TestDatabase } from './_db.ts'
 import { insertTenant } from './fixtures/tailtown.ts'
+
+// Bun resets the default timeout for every file; servers and the binary need more than 5 s here.
+setDefaultTimeout(60_000)
 
 const ZONE = 'America/Denver'
 const PASSWORD = 'pw-e2e-Secret-9931'

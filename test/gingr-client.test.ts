@@ -3,12 +3,15 @@
  * bounds on elapsed time are generous (a loaded 2-core machine), and each one is far below what
  * the bug it catches would take (a hang without a timeout never ends at all).
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, beforeEach, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import pkg from '../package.json'
 import { GingrClient, type GingrClientOptions } from '../src/gingr/client.ts'
 import { GingrError, type GingrErrorKind } from '../src/gingr/errors.ts'
 import { startSimulator, type Fault, type SimRequest, type Simulator } from '../src/simulator/index.ts'
 import { splitIntoChunks, type DateRange } from '../src/gingr/chunks.ts'
+
+// Bun resets the default timeout for every file; servers and the binary need more than 5 s here.
+setDefaultTimeout(60_000)
 
 const TODAY = '2025-11-17'
 /** 37 days: two chunks, as the default sync window. */

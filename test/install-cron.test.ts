@@ -3,7 +3,7 @@
  * crontab and systemctl are stand-ins first on PATH, the binary is a stand-in shell script, and
  * every system path points into a temp dir.
  */
-import { afterEach, describe, expect, test } from 'bun:test'
+import { afterEach, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { startSimulator } from '../src/simulator/index.ts'
@@ -18,6 +18,9 @@ import {
   type InstallSandbox,
   type SandboxOptions,
 } from './fixtures/bin-stubs/install-cron-sandbox.ts'
+
+// Bun resets the default timeout for every file; servers and the binary need more than 5 s here.
+setDefaultTimeout(60_000)
 
 const STUB_BINARY = join(import.meta.dir, 'fixtures/bin-stubs/gingr-sync')
 

@@ -3,10 +3,13 @@
  * DST changes), the data shapes, determinism, every fault, mutations and the control API.
  * Time bounds only guard against hangs and are generous (a loaded 2-core machine).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, afterEach, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import {
   facilityTimestamp, startSimulator, type Fault, type Simulator, type WireReservation,
 } from '../src/simulator/index.ts'
+
+// Bun resets the default timeout for every file; servers and the binary need more than 5 s here.
+setDefaultTimeout(60_000)
 
 const TODAY = '2025-11-17'
 const ZONE = 'America/Denver'

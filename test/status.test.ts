@@ -2,7 +2,7 @@
  * `gingr-sync status` against a real PostgreSQL: the core (`readStatus`) with a fixed clock for
  * the decisions, and the CLI run from source for exit codes and what an operator reads.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -12,6 +12,9 @@ import { ago } from '../src/commands/status.ts'
 import { readStatus, type TenantStatusEntry } from '../src/sync/status.ts'
 import { freshDatabase, migratedDatabase, type TestDatabase } from './_db.ts'
 import { insertTenant, type TenantOverrides } from './fixtures/tailtown.ts'
+
+// Bun resets the default timeout for every file; servers and the binary need more than 5 s here.
+setDefaultTimeout(60_000)
 
 const NOW = new Date('2026-11-27T07:00:00.000Z')
 const minutesBefore = (minutes: number, from: Date = NOW) => new Date(from.getTime() - minutes * 60_000)

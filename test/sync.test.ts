@@ -2,13 +2,16 @@
  * One tenant's run against a real PostgreSQL (a database created by `migrate`, whose default time
  * zone is not UTC) and the simulator over real HTTP.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import type { Sql } from '../src/db/connect.ts'
 import { startSimulator, type Simulator } from '../src/simulator/index.ts'
 import { syncTenant, type TenantResult } from '../src/sync/run.ts'
 import { syncWindow } from '../src/sync/window.ts'
 import { migratedDatabase, type TestDatabase } from './_db.ts'
 import { insertTenant } from './fixtures/tailtown.ts'
+
+// Bun resets the default timeout for every file; servers and the binary need more than 5 s here.
+setDefaultTimeout(60_000)
 
 const ZONE = 'America/Denver'
 let sim: Simulator

@@ -1,0 +1,161 @@
+/**
+ * The fault matrix, PostgreSQL's side (RELIABILITY.md): the compiled binary against a real
+ * PostgreSQL that refuses, kills, times out, locks or rejects. Every failing row proves that the
+ * run wrote nothing: the tenant's rows, versions included, are as they were before it.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import type { RunResult } from './_binary.ts'
+import { differences, errorLines, gingrSync, historyLeaks, holdTenantRow, lastRun, snapshot, startBed, stopBed, waitForLock, type Bed } from './_faults.ts'
+
+const TENANT = 'fault-db'
+let bed: Bed
+
+beforeAll(async () => {
+  bed = await startBed(TENANT)
+})
+afterAll(async () => {
+  if (bed) expect(await historyLeaks(bed)).toEqual([])
+  await stopBed(bed)
+})
+
+/** A failed run: its sentence on the first ERROR line and in the run history, and not one row written. */
+async function expectFailedRun(result: RunResult, before: string[], says: RegExp): Promise<void> {
+  expect(result.code).toBe(1)
+  console.log(errorLines(result)[0])
+  expect(errorLines(result)[0]).toMatch(says)
+  expect(errorLines(result)[1]).toMatch(/Nothing was written for this tenant/)
+  expect(result.stderr).not.toContain('    at ')
+  expect(await snapshot(bed.db.sql, TENANT)).toEqual(before)
+  expect(await lastRun(bed.db.sql, TENANT)).toMatchObject({ status: 'failed', error: expect.stringMatching(says) })
+}
+
+/** Each test starts with something to write: Gingr gained a reservation since the last sync. */
+async function pendingChange(): Promise<string[]> {
+  bed.sim.account.addReservation()
+  expect(await differences(bed)).not.toEqual([])
+  return snapshot(bed.db.sql, TENANT)
+}
+
+describe('PostgreSQL faults', () => {
+  test('unreachable (a closed port): exit 1, one sentence naming the server, Gingr never asked', async () => {
+    const url = new URL(bed.env.DATABASE_URL!)
+    url.port = '9'
+    const since = bed.sim.requests.length
+    const result = await gingrSync(bed, ['--tenant', TENANT], { DATABASE_URL: url.toString() })
+    expect(result.code).toBe(1)
+    expect(result.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/ ERROR PostgreSQL at 127\.0\.0\.1:9\S* refused the connection: is the server running/),
+    ])
+    expect(bed.sim.requests.length).toBe(since)
+  })
+
+  test('the backend terminated while the run waits inside its transaction: exit 1, nothing written', async () => {
+    const before = await pendingChange()
+    const held = await holdTenantRow(bed.db.sql, TENANT)
+    try {
+      const running = gingrSync(bed, ['--tenant', TENANT])
+      const pid = await waitForLock(bed.db.sql, TENANT)
+      await bed.db.sql`SELECT pg_terminate_backend(${pid})`
+      await held.release()
+      const result = await running
+      await expectFailedRun(result, before, /connection to PostgreSQL .* was terminated/)
+    } finally {
+      await held.release()
+    }
+  })
+
+  const timeouts: Array<[string, () => Record<string, string>]> = [
+    ['GINGR_SYNC_STATEMENT_TIMEOUT=1', () => ({ GINGR_SYNC_STATEMENT_TIMEOUT: '1' })],
+    ['DATABASE_URL (?options=-c statement_timeout=1s)', () => ({ DATABASE_URL: withOption(bed.env.DATABASE_URL!, '-c statement_timeout=1s') })],
+  ]
+  for (const [name, env] of timeouts) {
+    test(`a statement timeout set in ${name} cancels the stamp blocked by a row lock: exit 1, nothing written`, async () => {
+      const before = await pendingChange()
+      const held = await holdTenantRow(bed.db.sql, TENANT)
+      try {
+        const result = await gingrSync(bed, ['--tenant', TENANT], env())
+        await held.release()
+        await expectFailedRun(result, before, /statement timeout/)
+      } finally {
+        await held.release()
+      }
+    })
+  }
+
+  test("the tenant's lock held by another run: exit 0, 'locked', nothing written", async () => {
+    const before = await pendingChange()
+    const other = await bed.db.sql.reserve()
+    try {
+      await other`SELECT pg_advisory_lock(hashtext('gingr-sync'), hashtext(${TENANT}))`
+      const result = await gingrSync(bed, ['--tenant', TENANT, '--json'])
+      expect(result.code).toBe(0)
+      expect(JSON.parse(result.stdout).tenants[0].status).toBe('locked')
+      expect(result.stderr).toContain('another gingr-sync run is syncing this tenant right now')
+      expect(await snapshot(bed.db.sql, TENANT)).toEqual(before)
+    } finally {
+      await other`SELECT pg_advisory_unlock(hashtext('gingr-sync'), hashtext(${TENANT}))`
+      other.release()
+    }
+  })
+
+  test('a CHECK constraint that rejects one reservation: exit 1, a sentence, not even the valid rows written', async () => {
+    const target = bed.sim.account.addReservation({ notes: 'REJECT ME' })
+    const before = await pendingChange()
+    await bed.db.sql`ALTER TABLE reservations ADD CONSTRAINT fault_matrix_no_reject CHECK (notes IS DISTINCT FROM 'REJECT ME')`
+    try {
+      const result = await gingrSync(bed, ['--tenant', TENANT])
+      await expectFailedRun(result, before, /fault_matrix_no_reject/)
+    } finally {
+      await bed.db.sql`ALTER TABLE reservations DROP CONSTRAINT fault_matrix_no_reject`
+    }
+    // The operator removes the cause; the next run writes everything.
+    expect((await gingrSync(bed, ['--tenant', TENANT])).code).toBe(0)
+    expect(await differences(bed)).toEqual([])
+    expect(target.reservation_id).toBeDefined()
+  })
+
+  test('a customer Tailtown inserts while the run writes violates UNIQUE ("tenantId", email): exit 1, nothing written', async () => {
+    const owner = bed.sim.account.addOwner({ email: 'race@fault-matrix.example' })
+    bed.sim.account.addReservation({ animalId: bed.sim.account.addAnimal(owner.id).id })
+    const before = await snapshot(bed.db.sql, TENANT)
+    // Tailtown's own transaction, not yet committed: invisible to the run's checks, in its way at insert.
+    const app = await bed.db.sql.reserve()
+    try {
+      await app`BEGIN`
+      await app`INSERT INTO customers (id, "tenantId", email, "firstName", "lastName", "updatedAt")
+                VALUES ('fault-race-customer', ${TENANT}, 'race@fault-matrix.example', 'Walk', 'In', now())`
+      const running = gingrSync(bed, ['--tenant', TENANT])
+      await waitForLockWait()
+      await app`COMMIT`
+      const result = await running
+      const afterRace = before.concat((await snapshot(bed.db.sql, TENANT)).filter((v) => v.includes('fault-race-customer')))
+      await expectFailedRun(result, afterRace.sort(), /duplicate key value violates unique constraint/)
+    } finally {
+      app.release()
+    }
+    // The next run finds Tailtown's customer and links it instead.
+    expect((await gingrSync(bed, ['--tenant', TENANT])).code).toBe(0)
+    expect(await differences(bed)).toEqual([])
+    const [linked] = await bed.db.sql<{ externalId: string }[]>`SELECT "externalId" FROM customers WHERE id = 'fault-race-customer'`
+    expect(linked?.externalId).toBe(owner.id)
+  })
+})
+
+/** `options=...` added to a URL, as libpq and postgres.js read it. */
+function withOption(url: string, option: string): string {
+  const parsed = new URL(url)
+  parsed.searchParams.set('options', option)
+  return parsed.toString()
+}
+
+/** Waits until a gingr-sync session waits for a lock (here: the uncommitted customer's). */
+async function waitForLockWait(): Promise<void> {
+  const deadline = Date.now() + 20_000
+  while (Date.now() < deadline) {
+    const [row] = await bed.db.sql<{ waiting: boolean }[]>`
+      SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = 'gingr-sync' AND wait_event_type = 'Lock') AS waiting`
+    if (row?.waiting) return
+    await Bun.sleep(25)
+  }
+  throw new Error('the run never waited for the uncommitted customer')
+}
