@@ -1,9 +1,15 @@
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
 import type { TransactionSql } from 'postgres'
 
 /**
- * The set-based writes of one tenant's window. Each entity is written by one statement that takes
- * the whole window as a single JSON parameter (`jsonb_to_recordset`), so the number of statements is
- * fixed whatever the window's size, and PostgreSQL, not a loop here, matches rows.
+ * The set-based writes of one tenant's window. The window is first staged: COPY'd into four
+ * temporary tables that die with the transaction. Then each entity is written by one statement
+ * that reads its staged table, so the number of statements is fixed whatever the window's size,
+ * and PostgreSQL, not a loop here, matches rows.
+ * (COPY rather than one JSON parameter per statement: parsing 3 MB of jsonb took PostgreSQL longer
+ * than all the writes, on every run, changed or not; COPY's text format is the cheapest input it has,
+ * and the rows are streamed in slices instead of being held as one string.)
  *
  * The Tailtown schema's traps, handled here once:
  * - `id` and `"updatedAt"` have no database default: every insert supplies both.
@@ -79,8 +85,12 @@ export interface WriteCounts {
   reservationsUpdated: number
 }
 
-/** Writes one window inside the caller's transaction. Five statements, whatever the window holds. */
+/**
+ * Writes one window inside the caller's transaction: one statement creating the staging tables,
+ * a COPY per non-empty entity, five writes. Ten statements, whatever the window holds.
+ */
 export async function writeWindow(tx: TransactionSql, tenantId: string, rows: WindowRows): Promise<WriteCounts> {
+  await stageWindow(tx, rows)
   const servicesCreated = await insertMissingServices(tx, tenantId, rows.services)
   const customersLinked = await linkCustomersByEmail(tx, tenantId, rows.customers)
   const customersCreated = await insertMissingCustomers(tx, tenantId, rows.customers)
@@ -98,14 +108,11 @@ async function countOf(query: Promise<readonly { n: number }[]>): Promise<number
 function insertMissingServices(tx: TransactionSql, tenantId: string, services: ServiceRow[]): Promise<number> {
   if (services.length === 0) return Promise.resolve(0)
   return countOf(tx<{ n: number }[]>`
-    WITH input AS (
-      SELECT * FROM jsonb_to_recordset(${JSON.stringify(services)}::text::jsonb)
-        AS x("externalId" text, name text, category text, duration integer)
-    ), inserted AS (
+    WITH inserted AS (
       INSERT INTO services (id, "tenantId", name, duration, price, "serviceCategory", "externalId", "updatedAt")
       SELECT gen_random_uuid()::text, ${tenantId}, i.name, i.duration, 0, i.category::"ServiceCategory",
              i."externalId", (now() AT TIME ZONE 'UTC')
-      FROM input i
+      FROM gingr_window_services i
       WHERE NOT EXISTS (
         SELECT 1 FROM services s
         WHERE s."tenantId" = ${tenantId} AND (s."externalId" = i."externalId" OR s.name = i.name)
@@ -124,11 +131,9 @@ function insertMissingServices(tx: TransactionSql, tenantId: string, services: S
 function linkCustomersByEmail(tx: TransactionSql, tenantId: string, customers: CustomerRow[]): Promise<number> {
   if (customers.length === 0) return Promise.resolve(0)
   return countOf(tx<{ n: number }[]>`
-    WITH input AS (
-      SELECT * FROM jsonb_to_recordset(${JSON.stringify(customers)}::text::jsonb) AS x("externalId" text, email text)
-    ), candidates AS (
+    WITH candidates AS (
       SELECT DISTINCT ON (lower(i.email)) i."externalId", lower(i.email) AS email
-      FROM input i
+      FROM gingr_window_customers i
       WHERE i.email IS NOT NULL AND NOT EXISTS (
         SELECT 1 FROM customers c WHERE c."tenantId" = ${tenantId} AND c."externalId" = i."externalId"
       )
@@ -155,13 +160,9 @@ function linkCustomersByEmail(tx: TransactionSql, tenantId: string, customers: C
 function insertMissingCustomers(tx: TransactionSql, tenantId: string, customers: CustomerRow[]): Promise<number> {
   if (customers.length === 0) return Promise.resolve(0)
   return countOf(tx<{ n: number }[]>`
-    WITH input AS (
-      SELECT * FROM jsonb_to_recordset(${JSON.stringify(customers)}::text::jsonb) AS x(
-        "externalId" text, "firstName" text, "lastName" text, email text,
-        phone text, address text, city text, state text)
-    ), missing AS (
+    WITH missing AS (
       SELECT i.*, row_number() OVER (PARTITION BY lower(i.email) ORDER BY length(i."externalId"), i."externalId") AS claim
-      FROM input i
+      FROM gingr_window_customers i
       WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c."tenantId" = ${tenantId} AND c."externalId" = i."externalId")
     ), taken AS (
       SELECT lower(c.email) AS email FROM customers c WHERE c."tenantId" = ${tenantId} GROUP BY 1
@@ -185,19 +186,16 @@ function insertMissingCustomers(tx: TransactionSql, tenantId: string, customers:
 function insertMissingPets(tx: TransactionSql, tenantId: string, pets: PetRow[]): Promise<number> {
   if (pets.length === 0) return Promise.resolve(0)
   return countOf(tx<{ n: number }[]>`
-    WITH input AS (
-      SELECT * FROM jsonb_to_recordset(${JSON.stringify(pets)}::text::jsonb) AS x(
-        "externalId" text, "ownerExternalId" text, name text, type text, breed text, notes text)
-    ), inserted AS (
+    WITH inserted AS (
       INSERT INTO pets (id, "tenantId", name, type, breed, notes, "externalId", "customerId", "updatedAt")
       SELECT gen_random_uuid()::text, ${tenantId}, i.name, i.type::"PetType", i.breed, i.notes, i."externalId",
              (SELECT c.id FROM customers c
               WHERE c."tenantId" = ${tenantId} AND c."externalId" = i."ownerExternalId"
               ORDER BY c."createdAt", c.id LIMIT 1),
              (now() AT TIME ZONE 'UTC')
-      FROM input i
+      FROM gingr_window_pets i
       -- Two anti-joins, not one with IN (a, b): PostgreSQL cannot hash a join on a list, and
-      -- compared every input row with every pet of the tenant (quadratic: 1.4 s at 2,700 pets).
+      -- compared every window animal with every pet of the tenant (quadratic: 0.6 s at 2,700 pets).
       WHERE NOT EXISTS (SELECT 1 FROM pets p WHERE p."tenantId" = ${tenantId} AND p."externalId" = i."externalId")
         AND NOT EXISTS (SELECT 1 FROM pets p WHERE p."tenantId" = ${tenantId} AND p."externalId" = i."externalId" || '-tailtown')
       RETURNING 1
@@ -213,12 +211,7 @@ function insertMissingPets(tx: TransactionSql, tenantId: string, pets: PetRow[])
 async function upsertReservations(tx: TransactionSql, tenantId: string, reservations: ReservationRow[]) {
   if (reservations.length === 0) return { created: 0, updated: 0 }
   const [row] = await tx<{ created: number; updated: number }[]>`
-    WITH input AS (
-      SELECT * FROM jsonb_to_recordset(${JSON.stringify(reservations)}::text::jsonb) AS x(
-        "externalId" text, "customerExternalId" text, "petExternalId" text, "serviceExternalId" text,
-        "serviceName" text, "startDate" timestamptz, "endDate" timestamptz, status text, notes text,
-        "checkInDate" timestamptz, "checkOutDate" timestamptz, "cancelDate" timestamptz)
-    ), resolved AS (
+    WITH resolved AS (
       SELECT i."externalId",
         (SELECT c.id FROM customers c
          WHERE c."tenantId" = ${tenantId} AND c."externalId" = i."customerExternalId"
@@ -236,7 +229,7 @@ async function upsertReservations(tx: TransactionSql, tenantId: string, reservat
         i."checkInDate" AT TIME ZONE 'UTC' AS "checkInDate",
         i."checkOutDate" AT TIME ZONE 'UTC' AS "checkOutDate",
         i."cancelDate" AT TIME ZONE 'UTC' AS "cancelDate"
-      FROM input i
+      FROM gingr_window_reservations i
     ), updated AS (
       UPDATE reservations r SET
         "customerId" = x."customerId", "petId" = x."petId", "serviceId" = x."serviceId",
@@ -264,4 +257,67 @@ async function upsertReservations(tx: TransactionSql, tenantId: string, reservat
     SELECT (SELECT count(*)::int FROM inserted) AS created,
            (SELECT count(DISTINCT "externalId")::int FROM updated) AS updated`
   return { created: row?.created ?? 0, updated: row?.updated ?? 0 }
+}
+
+type Cell = string | number | Date | null
+/** The staging table's column types, one per field of the row: a field cannot be forgotten. */
+type Columns<Row> = { readonly [K in keyof Row]: 'text' | 'integer' | 'timestamptz' }
+
+const STAGED: { [K in keyof WindowRows]: Columns<WindowRows[K][number]> } = {
+  services: { externalId: 'text', name: 'text', category: 'text', duration: 'integer' },
+  customers: {
+    externalId: 'text', firstName: 'text', lastName: 'text', email: 'text', phone: 'text', address: 'text', city: 'text', state: 'text',
+  },
+  pets: { externalId: 'text', ownerExternalId: 'text', name: 'text', type: 'text', breed: 'text', notes: 'text' },
+  reservations: {
+    externalId: 'text', customerExternalId: 'text', petExternalId: 'text', serviceExternalId: 'text', serviceName: 'text',
+    // timestamptz: the ISO instants COPY'd in keep their `Z`; `AT TIME ZONE 'UTC'` makes the wall time.
+    startDate: 'timestamptz', endDate: 'timestamptz', status: 'text', notes: 'text',
+    checkInDate: 'timestamptz', checkOutDate: 'timestamptz', cancelDate: 'timestamptz',
+  },
+}
+
+const ENTITIES = Object.keys(STAGED) as (keyof WindowRows)[]
+
+/** ON COMMIT DROP: a rolled-back or committed run leaves nothing behind, and the next tenant starts clean. */
+const CREATE_STAGING = ENTITIES.map((entity) => {
+  const columns = Object.entries(STAGED[entity]).map(([name, type]) => `"${name}" ${type}`).join(', ')
+  return `CREATE TEMPORARY TABLE gingr_window_${entity} (${columns}) ON COMMIT DROP;`
+}).join('\n')
+
+/** COPY's text format: `\N` is NULL; backslash, tab, newline and carriage return are escaped. */
+const ESCAPED = /[\\\t\n\r]/g
+const ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' }
+
+function copyCell(value: Cell): string {
+  if (value === null) return '\\N'
+  if (typeof value === 'number') return String(value)
+  if (value instanceof Date) return value.toISOString()
+  return value.replace(ESCAPED, (c) => ESCAPES[c] ?? c)
+}
+
+/** Slices of a few hundred lines: the stream's backpressure holds, and no single string holds the window. */
+function* copyText<Row extends Record<keyof Row, Cell>>(rows: readonly Row[], columns: readonly (keyof Row)[]): Generator<string> {
+  const SLICE = 500
+  for (let at = 0; at < rows.length; at += SLICE) {
+    let text = ''
+    for (const row of rows.slice(at, at + SLICE)) text += `${columns.map((column) => copyCell(row[column])).join('\t')}\n`
+    yield text
+  }
+}
+
+async function stage<Row extends Record<keyof Row, Cell>>(tx: TransactionSql, entity: keyof WindowRows, columns: Columns<Row>, rows: readonly Row[]): Promise<void> {
+  if (rows.length === 0) return
+  const names = Object.keys(columns) as (keyof Row & string)[]
+  const target = await tx.unsafe(`COPY gingr_window_${entity} (${names.map((name) => `"${name}"`).join(', ')}) FROM STDIN`).writable()
+  await pipeline(Readable.from(copyText(rows, names)), target)
+}
+
+async function stageWindow(tx: TransactionSql, rows: WindowRows): Promise<void> {
+  // Several statements in one round trip: the simple protocol allows it (and takes no parameters).
+  await tx.unsafe(CREATE_STAGING).simple()
+  await stage(tx, 'services', STAGED.services, rows.services)
+  await stage(tx, 'customers', STAGED.customers, rows.customers)
+  await stage(tx, 'pets', STAGED.pets, rows.pets)
+  await stage(tx, 'reservations', STAGED.reservations, rows.reservations)
 }
