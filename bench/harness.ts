@@ -1,0 +1,294 @@
+/**
+ * The benchmark's core, one window size at a time, against one PostgreSQL server:
+ * - the compiled binary as cron runs it: first sync (a fresh database per repetition), unchanged
+ *   rerun, rerun after a share of the window changed in Gingr;
+ * - in this process, over the same fetched and mapped rows: gingr-sync's write phase alone
+ *   (`writeWindow` in a transaction), the COPY floor, and the naive one-row-at-a-time way.
+ * The Gingr simulator runs in this process and the binary reaches it over real HTTP.
+ */
+import type { Sql } from '../src/db/connect.ts'
+import { connect } from '../src/db/connect.ts'
+import { writeWindow, type WindowRows } from '../src/db/writes.ts'
+import { GingrClient } from '../src/gingr/client.ts'
+import type { Reservation } from '../src/gingr/schemas.ts'
+import { startSimulator, type Simulator } from '../src/simulator/index.ts'
+import { mapWindow } from '../src/sync/map.ts'
+import { syncWindow } from '../src/sync/window.ts'
+import { runLikeCron, type BinaryRun } from './binary.ts'
+import { changeShare } from './changes.ts'
+import {
+  emptyDataTables, openDatabases, rowsWrittenSince, statementAudit, TENANT_ID, TENANT_ZONE, writeMark,
+  type BenchDatabase, type DatabaseFactory, type StatementAudit,
+} from './databases.ts'
+import { copyWindow, createFloorTables, emptyFloorTables } from './floor.ts'
+import { naiveSync } from './naive.ts'
+
+/**
+ * The simulator spreads stays from today-20 to today+45; about 61% of them overlap the default
+ * window (7 days back, 30 ahead), measured on this generator. The real fetched count is reported.
+ */
+const GENERATED_PER_FETCHED = 1.64
+export const CHANGED_SHARE = 0.05
+
+export interface SizePlan {
+  /** Reservations the window should hold. */
+  target: number
+  /** Binary runs per scenario, and in-process runs of the write phase and the floor. */
+  repetitions: number
+  naiveRepetitions: number
+  /** The naive way runs on at most this many reservations; beyond, its time is scaled up linearly. */
+  naiveCap: number
+}
+
+export interface BenchOptions {
+  serverUrl: string
+  binary: string
+  sizes: SizePlan[]
+  seed?: number
+  log?: (line: string) => void
+}
+
+export interface BinaryFigures {
+  wallMs: number
+  /** The binary's own timing of the tenant's run: fetch to commit, without process start and exit. */
+  runMs: number
+  peakRssKb: number
+  /** The binary's own count for the tenant (`statements` in --json). */
+  statements: number
+  /** pg_stat_statements' count for the whole process, when the server has it loaded. */
+  auditedStatements: number | null
+  rowsWritten: number
+  bookkeepingRows: number
+  fetched: number
+  created: number
+  updated: number
+  unchanged: number
+  skipped: number
+}
+
+export interface InProcessFigures {
+  ms: number[]
+  statements: number
+  rowsWritten: number
+}
+
+export interface SizeResult {
+  target: number
+  generated: number
+  fetched: number
+  /** Fetch, validation and mapping in this process: the part the naive way shares with gingr-sync. */
+  fetchMs: number
+  first: BinaryFigures[]
+  unchanged: BinaryFigures[]
+  changed: BinaryFigures[]
+  changedPerRun: number[]
+  writePhase: { first: InProcessFigures; unchanged: InProcessFigures }
+  floor: { ms: number[]; rows: number }
+  naive: {
+    first: InProcessFigures
+    rerun: InProcessFigures
+    /** Reservations the naive runs covered; their times are scaled by fetched / measuredOn. */
+    measuredOn: number
+  }
+}
+
+export interface BenchResult {
+  serverVersion: string
+  auditAvailable: boolean
+  sizes: SizeResult[]
+}
+
+export async function runBench(options: BenchOptions): Promise<BenchResult> {
+  const log = options.log ?? (() => {})
+  const databases = await openDatabases(options.serverUrl)
+  try {
+    const audit = await statementAudit(databases.admin)
+    const sizes: SizeResult[] = []
+    for (const plan of options.sizes) {
+      sizes.push(await benchSize({ plan, databases, audit, binary: options.binary, seed: options.seed ?? 1, log }))
+    }
+    return { serverVersion: databases.serverVersion, auditAvailable: audit !== null, sizes }
+  } finally {
+    await databases.close()
+  }
+}
+
+interface SizeContext {
+  plan: SizePlan
+  databases: DatabaseFactory
+  audit: StatementAudit | null
+  binary: string
+  seed: number
+  log: (line: string) => void
+}
+
+async function benchSize(context: SizeContext): Promise<SizeResult> {
+  const { plan, log } = context
+  const generated = Math.round(plan.target * GENERATED_PER_FETCHED)
+  const sim = await startSimulator({
+    seed: context.seed, reservations: generated, owners: Math.ceil(generated / 3), animals: Math.ceil(generated / 2), timeZone: TENANT_ZONE,
+  })
+  try {
+    // A first fetch has the simulator encode every record, so that no timed run pays for it.
+    await fetchWindow(sim)
+    const fetchStarted = performance.now()
+    const reservations = await fetchWindow(sim)
+    const rows = mapWindow(reservations)
+    const fetchMs = performance.now() - fetchStarted
+    const fetched = rows.reservations.length
+    log(`${plan.target}: ${fetched} reservations in the window (${generated} generated), fetched in ${fetchMs.toFixed(0)} ms`)
+
+    const binaryRuns = await benchBinary(context, sim, reservations.map((r) => r.reservation_id))
+    const writePhase = await benchWritePhase(context, rows)
+    const floor = await benchFloor(context, rows)
+    const naiveRows = fetched > plan.naiveCap ? mapWindow(reservations.slice(0, plan.naiveCap)) : rows
+    const naive = await benchNaive(context, naiveRows)
+    return { target: plan.target, generated, fetched, fetchMs, ...binaryRuns, writePhase, floor, naive: { ...naive, measuredOn: naiveRows.reservations.length } }
+  } finally {
+    await sim.stop()
+  }
+}
+
+async function fetchWindow(sim: Simulator): Promise<Reservation[]> {
+  const client = new GingrClient({ subdomain: 'bench', apiKey: sim.apiKey, baseUrl: sim.baseUrl })
+  const { reservations, invalid } = await client.fetchReservationWindow(syncWindow(TENANT_ZONE, 7, 30))
+  if (invalid.length > 0) throw new Error(`The simulator sent ${invalid.length} invalid reservations; the benchmark expects none.`)
+  return reservations
+}
+
+async function runBinaryOnce(context: SizeContext, sim: Simulator, database: BenchDatabase): Promise<BinaryFigures> {
+  const mark = await writeMark(database.sql)
+  await context.audit?.reset(database.name)
+  const run: BinaryRun = await runLikeCron(context.binary, {
+    databaseUrl: database.url, gingrBaseUrl: sim.baseUrl, gingrApiKey: sim.apiKey,
+  })
+  const auditedStatements = context.audit ? await context.audit.calls(database.name) : null
+  const written = await rowsWrittenSince(database.sql, mark)
+  const { tenant } = run
+  return {
+    wallMs: run.wallMs,
+    runMs: tenant.durationMs,
+    peakRssKb: run.peakRssKb,
+    statements: tenant.statements,
+    auditedStatements,
+    rowsWritten: written.data,
+    bookkeepingRows: written.bookkeeping,
+    fetched: tenant.fetched,
+    ...tenant.reservations,
+  }
+}
+
+async function benchBinary(context: SizeContext, sim: Simulator, ids: string[]) {
+  const { plan, log } = context
+  const first: BinaryFigures[] = []
+  let database: BenchDatabase | undefined
+  for (let rep = 0; rep < plan.repetitions; rep++) {
+    await database?.drop()
+    database = await context.databases.fresh()
+    first.push(await runBinaryOnce(context, sim, database))
+  }
+  log(`${plan.target}: first sync ${summary(first)}`)
+  const synced = database!
+  const unchanged: BinaryFigures[] = []
+  for (let rep = 0; rep < plan.repetitions; rep++) unchanged.push(await runBinaryOnce(context, sim, synced))
+  log(`${plan.target}: unchanged rerun ${summary(unchanged)}`)
+  const changed: BinaryFigures[] = []
+  const changedPerRun: number[] = []
+  for (let rep = 0; rep < plan.repetitions; rep++) {
+    changedPerRun.push(changeShare(sim.account, ids, CHANGED_SHARE, rep))
+    changed.push(await runBinaryOnce(context, sim, synced))
+  }
+  log(`${plan.target}: ${Math.round(CHANGED_SHARE * 100)}% changed ${summary(changed)}`)
+  await synced.drop()
+  return { first, unchanged, changed, changedPerRun }
+}
+
+function summary(runs: BinaryFigures[]): string {
+  const walls = runs.map((r) => r.wallMs.toFixed(0)).join('/')
+  const last = runs[runs.length - 1]!
+  return `${walls} ms, ${last.statements} statements, ${last.rowsWritten} rows, ${(last.peakRssKb / 1024).toFixed(0)} MB`
+}
+
+/** A connection that counts what it sends, as the binary's does. */
+function countingConnection(url: string): { sql: Sql; statements: () => number } {
+  let count = 0
+  return { sql: connect(url, { max: 1, onQuery: () => count++ }), statements: () => count }
+}
+
+async function timed(action: () => Promise<unknown>): Promise<number> {
+  const started = performance.now()
+  await action()
+  return performance.now() - started
+}
+
+/** gingr-sync's writes alone: `writeWindow` and its commit, as the tenant's transaction runs them. */
+async function benchWritePhase(context: SizeContext, rows: WindowRows): Promise<SizeResult['writePhase']> {
+  const database = await context.databases.fresh()
+  const { sql, statements } = countingConnection(database.url)
+  try {
+    const write = () => sql.begin((tx) => writeWindow(tx, TENANT_ID, rows))
+    const first: InProcessFigures = { ms: [], statements: 0, rowsWritten: 0 }
+    for (let rep = 0; rep < context.plan.repetitions; rep++) {
+      await emptyDataTables(database.sql)
+      const mark = await writeMark(database.sql)
+      const before = statements()
+      first.ms.push(await timed(write))
+      first.statements = statements() - before
+      first.rowsWritten = (await rowsWrittenSince(database.sql, mark)).data
+    }
+    const unchanged: InProcessFigures = { ms: [], statements: 0, rowsWritten: 0 }
+    for (let rep = 0; rep < context.plan.repetitions; rep++) {
+      const mark = await writeMark(database.sql)
+      const before = statements()
+      unchanged.ms.push(await timed(write))
+      unchanged.statements = statements() - before
+      unchanged.rowsWritten = (await rowsWrittenSince(database.sql, mark)).data
+    }
+    context.log(`${context.plan.target}: write phase ${first.ms.map((ms) => ms.toFixed(0)).join('/')} ms, unchanged ${unchanged.ms.map((ms) => ms.toFixed(0)).join('/')} ms`)
+    return { first, unchanged }
+  } finally {
+    await sql.end({ timeout: 5 })
+    await database.drop()
+  }
+}
+
+async function benchFloor(context: SizeContext, rows: WindowRows): Promise<SizeResult['floor']> {
+  const database = await context.databases.fresh()
+  try {
+    await createFloorTables(database.sql)
+    const ms: number[] = []
+    let stored = 0
+    for (let rep = 0; rep < context.plan.repetitions; rep++) {
+      await emptyFloorTables(database.sql)
+      ms.push(await timed(async () => { stored = await copyWindow(database.sql, TENANT_ID, rows) }))
+    }
+    context.log(`${context.plan.target}: COPY floor ${ms.map((m) => m.toFixed(0)).join('/')} ms for ${stored} rows`)
+    return { ms, rows: stored }
+  } finally {
+    await database.drop()
+  }
+}
+
+async function benchNaive(context: SizeContext, rows: WindowRows): Promise<Omit<SizeResult['naive'], 'measuredOn'>> {
+  const database = await context.databases.fresh()
+  const { sql, statements } = countingConnection(database.url)
+  try {
+    const once = async (figures: InProcessFigures, empty: boolean) => {
+      if (empty) await emptyDataTables(database.sql)
+      const mark = await writeMark(database.sql)
+      const before = statements()
+      figures.ms.push(await timed(() => naiveSync(sql, TENANT_ID, rows)))
+      figures.statements = statements() - before
+      figures.rowsWritten = (await rowsWrittenSince(database.sql, mark)).data
+    }
+    const first: InProcessFigures = { ms: [], statements: 0, rowsWritten: 0 }
+    for (let rep = 0; rep < context.plan.naiveRepetitions; rep++) await once(first, true)
+    const rerun: InProcessFigures = { ms: [], statements: 0, rowsWritten: 0 }
+    for (let rep = 0; rep < context.plan.naiveRepetitions; rep++) await once(rerun, false)
+    context.log(`${context.plan.target}: naive ${first.ms.map((m) => m.toFixed(0)).join('/')} ms (${rows.reservations.length} reservations, ${first.statements} statements), rerun ${rerun.ms.map((m) => m.toFixed(0)).join('/')} ms`)
+    return { first, rerun }
+  } finally {
+    await sql.end({ timeout: 5 })
+    await database.drop()
+  }
+}

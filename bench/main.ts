@@ -1,0 +1,69 @@
+/**
+ * `bun run bench` — measures gingr-sync against the way it replaces and against the floor, and
+ * writes BENCHMARKS.md.
+ *
+ *   bun run bench                 windows of 500, 5,000 and 50,000 reservations (about 10 minutes)
+ *   bun run bench -- --quick      500 and 5,000, fewer repetitions (about 2 minutes)
+ *   bun run bench -- --out PATH   write the report elsewhere
+ *
+ * PostgreSQL is an embedded server started for the run, or the server of BENCH_DATABASE_URL (a
+ * superuser URL: the bench creates and drops databases named gingr_sync_bench_*).
+ */
+import { availableParallelism, cpus, loadavg, totalmem } from 'node:os'
+import { resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { redactUrl } from '../src/db/connect.ts'
+import { startEmbeddedPostgres } from '../src/dev/embedded-postgres.ts'
+import { baselineRss, buildBinary, RSS_METHOD } from './binary.ts'
+import { runBench, type SizePlan } from './harness.ts'
+import { renderReport, type Machine } from './report.ts'
+
+const FULL: SizePlan[] = [
+  { target: 500, repetitions: 5, naiveRepetitions: 3, naiveCap: Infinity },
+  { target: 5_000, repetitions: 5, naiveRepetitions: 3, naiveCap: Infinity },
+  // The naive way at 50,000 takes minutes per run; a 10,000-reservation slice is timed and scaled.
+  { target: 50_000, repetitions: 3, naiveRepetitions: 1, naiveCap: 10_000 },
+]
+const QUICK: SizePlan[] = [
+  { target: 500, repetitions: 3, naiveRepetitions: 1, naiveCap: Infinity },
+  { target: 5_000, repetitions: 3, naiveRepetitions: 1, naiveCap: Infinity },
+]
+
+const { values } = parseArgs({
+  args: Bun.argv.slice(2),
+  options: { quick: { type: 'boolean', default: false }, out: { type: 'string' } },
+})
+const out = resolve(values.out ?? resolve(import.meta.dir, '../BENCHMARKS.md'))
+const plan = values.quick ? QUICK : FULL
+const log = (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`)
+
+const started = performance.now()
+const loadBefore = loadavg()[0] ?? 0
+log('building dist/gingr-sync with ./build.sh')
+const binary = await buildBinary()
+const given = process.env.BENCH_DATABASE_URL
+const server = given ? { url: given, stop: async () => {} } : await startEmbeddedPostgres()
+log(`PostgreSQL: ${given ? redactUrl(given) : 'embedded, started for this run'}`)
+try {
+  const result = await runBench({ serverUrl: server.url, binary, sizes: plan, log })
+  const machine: Machine = {
+    cpus: availableParallelism(),
+    cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
+    memoryGb: totalmem() / 1024 ** 3,
+    bun: Bun.version,
+    postgres: result.serverVersion,
+    database: given
+      ? `the server of BENCH_DATABASE_URL (${redactUrl(given)})`
+      : 'embedded (the embedded-postgres package, started by src/dev/embedded-postgres.ts: fsync, synchronous_commit and full_page_writes off)',
+    rssMethod: RSS_METHOD,
+    baselineRssKb: await baselineRss(binary),
+    loadBefore,
+    loadAfter: loadavg()[0] ?? 0,
+    minutes: (performance.now() - started) / 60_000,
+  }
+  const command = values.quick ? 'bun run bench -- --quick' : 'bun run bench'
+  await Bun.write(out, renderReport({ result, machine, command, quick: values.quick, date: new Date() }))
+  log(`wrote ${out} after ${machine.minutes.toFixed(1)} minutes`)
+} finally {
+  await server.stop()
+}
