@@ -9,6 +9,7 @@
 import type { Sql } from '../src/db/connect.ts'
 import { connect } from '../src/db/connect.ts'
 import { writeWindow, type WindowRows } from '../src/db/writes.ts'
+import { splitIntoChunks } from '../src/gingr/chunks.ts'
 import { GingrClient } from '../src/gingr/client.ts'
 import type { Reservation } from '../src/gingr/schemas.ts'
 import { startSimulator, type Simulator } from '../src/simulator/index.ts'
@@ -78,6 +79,8 @@ export interface SizeResult {
   fetched: number
   /** Fetch, validation and mapping in this process: the part the naive way shares with gingr-sync. */
   fetchMs: number
+  /** Bytes of JSON the window's chunk requests answered: what every run downloads and parses. */
+  payloadBytes: number
   first: BinaryFigures[]
   unchanged: BinaryFigures[]
   changed: BinaryFigures[]
@@ -136,14 +139,15 @@ async function benchSize(context: SizeContext): Promise<SizeResult> {
     const rows = mapWindow(reservations)
     const fetchMs = performance.now() - fetchStarted
     const fetched = rows.reservations.length
-    log(`${plan.target}: ${fetched} reservations in the window (${generated} generated), fetched in ${fetchMs.toFixed(0)} ms`)
+    const payloadBytes = await payloadSize(sim)
+    log(`${plan.target}: ${fetched} reservations in the window (${generated} generated, ${(payloadBytes / 1e6).toFixed(1)} MB of JSON), fetched in ${fetchMs.toFixed(0)} ms`)
 
     const binaryRuns = await benchBinary(context, sim, reservations.map((r) => r.reservation_id))
     const writePhase = await benchWritePhase(context, rows)
     const floor = await benchFloor(context, rows)
     const naiveRows = fetched > plan.naiveCap ? mapWindow(reservations.slice(0, plan.naiveCap)) : rows
     const naive = await benchNaive(context, naiveRows)
-    return { target: plan.target, generated, fetched, fetchMs, ...binaryRuns, writePhase, floor, naive: { ...naive, measuredOn: naiveRows.reservations.length } }
+    return { target: plan.target, generated, fetched, fetchMs, payloadBytes, ...binaryRuns, writePhase, floor, naive: { ...naive, measuredOn: naiveRows.reservations.length } }
   } finally {
     await sim.stop()
   }
@@ -154,6 +158,16 @@ async function fetchWindow(sim: Simulator): Promise<Reservation[]> {
   const { reservations, invalid } = await client.fetchReservationWindow(syncWindow(TENANT_ZONE, 7, 30))
   if (invalid.length > 0) throw new Error(`The simulator sent ${invalid.length} invalid reservations; the benchmark expects none.`)
   return reservations
+}
+
+async function payloadSize(sim: Simulator): Promise<number> {
+  let bytes = 0
+  for (const chunk of splitIntoChunks(syncWindow(TENANT_ZONE, 7, 30))) {
+    const body = new URLSearchParams({ key: sim.apiKey, start_date: chunk.from, end_date: chunk.to })
+    const response = await fetch(`${sim.baseUrl}/reservations`, { method: 'POST', body })
+    bytes += (await response.arrayBuffer()).byteLength
+  }
+  return bytes
 }
 
 async function runBinaryOnce(context: SizeContext, sim: Simulator, database: BenchDatabase): Promise<BinaryFigures> {

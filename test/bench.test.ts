@@ -74,7 +74,7 @@ describe('the bench harness on tiny windows', () => {
       quick: true,
       date: new Date(),
     })
-    for (const size of sizes()) expect(text).toContain(`| **${size.fetched}** | first sync |`)
+    for (const size of sizes()) expect(text).toContain(`| **${size.fetched}** | ${(size.payloadBytes / 1e6).toFixed(1)} MB | first sync |`)
     expect(text).toContain('| Statements constant in the window\'s size |')
     expect(text).toContain('✅ met')
     expect(text).toContain('Measured on the first 100 reservations')
