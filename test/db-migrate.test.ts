@@ -262,3 +262,26 @@ describe('checkSchema', () => {
     expect(await checkSchema(db.sql)).toEqual(afterMigrate)
   })
 })
+
+test('checkSchema names the grant when the role may not create the temporary tables the writes stage in', async () => {
+  const db = await database()
+  await migrate(db.sql)
+  const role = `gingr_sync_notemp_${process.pid}`
+  const password = 'notemp-pw-1'
+  await db.sql.unsafe(`DROP ROLE IF EXISTS ${role}`)
+  await db.sql.unsafe(`CREATE ROLE ${role} LOGIN PASSWORD '${password}'`)
+  await db.sql.unsafe(`REVOKE TEMPORARY ON DATABASE "${db.name}" FROM PUBLIC`)
+  const url = new URL(db.url)
+  url.username = role
+  url.password = password
+  const restricted = connect(url.toString(), { max: 1 })
+  try {
+    expect(await checkSchema(restricted)).toEqual([
+      `The role ${role} may not create temporary tables, which the sync stages each window in: GRANT TEMPORARY ON DATABASE "${db.name}" TO "${role}".`,
+    ])
+  } finally {
+    await restricted.end({ timeout: 5 })
+    await db.sql.unsafe(`DROP ROLE IF EXISTS ${role}`)
+    await db.drop()
+  }
+})

@@ -35,6 +35,13 @@ const RUN_MIGRATE = 'run `gingr-sync migrate`'
 export async function checkSchema(sql: Queryable): Promise<string[]> {
   const catalog = await readCatalog(sql)
   const problems: string[] = []
+  // The writes stage each window in temporary tables (src/db/writes.ts). PUBLIC may create them by
+  // default, but a hardened database can have revoked it.
+  const [temp] = await sql<{ allowed: boolean; role: string; database: string }[]>`
+    SELECT has_database_privilege(current_database(), 'TEMPORARY') AS allowed, current_user AS role, current_database() AS database`
+  if (temp && !temp.allowed) {
+    problems.push(`The role ${temp.role} may not create temporary tables, which the sync stages each window in: GRANT TEMPORARY ON DATABASE "${temp.database}" TO "${temp.role}".`)
+  }
   for (const [type, values] of Object.entries(ENUMS)) {
     const present = catalog.enums.get(type)
     if (!present) {
