@@ -39,8 +39,22 @@ const Report = v.object({
 })
 export type TenantReport = v.InferOutput<typeof Report>['tenants'][number]
 
+/**
+ * A run's phases, read from the timestamps of its own log lines (ms resolution): start (spawn to
+ * the first line: runtime, settings, connection, tenant list), fetch (the fetching line to the
+ * found line: requests, parsing, validation), write (to the result line: mapping, the transaction,
+ * its commit) and exit (the last line to the process's end). Null if the lines are not found.
+ */
+export interface Phases {
+  startMs: number
+  fetchMs: number
+  writeMs: number
+  exitMs: number
+}
+
 export interface BinaryRun {
   wallMs: number
+  phases: Phases | null
   peakRssKb: number
   tenant: TenantReport
 }
@@ -69,6 +83,7 @@ export async function runLikeCron(binary: string, settings: CronSettings): Promi
     const rssFile = join(dir, 'rss')
     const args = [binary, '--env-file', envFile, '--json']
     const timed = existsSync(GNU_TIME)
+    const spawnedAt = Date.now()
     const started = performance.now()
     const proc = Bun.spawn(timed ? [GNU_TIME, '-f', '%M', '-o', rssFile, ...args] : args, {
       env, cwd: dir, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe',
@@ -80,6 +95,7 @@ export async function runLikeCron(binary: string, settings: CronSettings): Promi
     ])
     clearTimeout(limit)
     const wallMs = performance.now() - started
+    const exitedAt = Date.now()
     if (wallMs >= RUN_LIMIT_MS) throw new Error(`gingr-sync ran longer than ${RUN_LIMIT_MS / 60_000} minutes and was killed: ${lastLines(stderr)}`)
     if (code !== 0) throw new Error(`gingr-sync exited ${code}: ${lastLines(stderr)}`)
     const report = v.parse(Report, JSON.parse(stdout))
@@ -88,7 +104,7 @@ export async function runLikeCron(binary: string, settings: CronSettings): Promi
       throw new Error(`gingr-sync did not sync the one tenant: ${stdout.slice(0, 500)}`)
     }
     const peakRssKb = timed ? Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop()) : polledKb
-    return { wallMs, peakRssKb, tenant }
+    return { wallMs, phases: phasesOf(stderr, spawnedAt, exitedAt), peakRssKb, tenant }
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
@@ -119,6 +135,15 @@ function killTree(pid: number): void {
   } catch {
     // Already gone.
   }
+}
+
+function phasesOf(log: string, spawnedAt: number, exitedAt: number): Phases | null {
+  const lines = log.trim().split('\n').map((line) => ({ at: Date.parse(line.slice(0, 24)), text: line }))
+  const when = (marker: string) => lines.find((line) => line.text.includes(marker))?.at
+  const [first, last] = [lines[0]?.at, lines[lines.length - 1]?.at]
+  const [fetching, found, done] = [when('Fetching reservations'), when(' reservations in Gingr'), when('Reservations: ')]
+  if ([first, last, fetching, found, done].some((at) => at === undefined || Number.isNaN(at))) return null
+  return { startMs: first! - spawnedAt, fetchMs: found! - fetching!, writeMs: done! - found!, exitMs: exitedAt - last! }
 }
 
 const lastLines = (text: string) => text.trim().split('\n').slice(-3).join(' | ')

@@ -15,7 +15,7 @@ import type { Reservation } from '../src/gingr/schemas.ts'
 import { startSimulator, type Simulator } from '../src/simulator/index.ts'
 import { mapWindow } from '../src/sync/map.ts'
 import { syncWindow } from '../src/sync/window.ts'
-import { runLikeCron, type BinaryRun } from './binary.ts'
+import { runLikeCron, type BinaryRun, type Phases } from './binary.ts'
 import { changeShare } from './changes.ts'
 import {
   emptyDataTables, openDatabases, rowsWrittenSince, statementAudit, TENANT_ID, TENANT_ZONE, writeMark,
@@ -53,6 +53,7 @@ export interface BinaryFigures {
   wallMs: number
   /** The binary's own timing of the tenant's run: fetch to commit, without process start and exit. */
   runMs: number
+  phases: Phases | null
   peakRssKb: number
   /** The binary's own count for the tenant (`statements` in --json). */
   statements: number
@@ -182,6 +183,7 @@ async function runBinaryOnce(context: SizeContext, sim: Simulator, database: Ben
   return {
     wallMs: run.wallMs,
     runMs: tenant.durationMs,
+    phases: run.phases,
     peakRssKb: run.peakRssKb,
     statements: tenant.statements,
     auditedStatements,
