@@ -32,7 +32,6 @@ const Report = v.object({
     status: v.string(),
     fetched: v.number(),
     statements: v.number(),
-    durationMs: v.number(),
     reservations: v.object({ created: v.number(), updated: v.number(), unchanged: v.number(), skipped: v.number() }),
     error: v.optional(v.string()),
   })),

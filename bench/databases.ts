@@ -26,7 +26,7 @@ export interface DatabaseFactory {
   close(): Promise<void>
 }
 
-export function withDatabase(url: string, database: string): string {
+function withDatabase(url: string, database: string): string {
   const parsed = new URL(url)
   parsed.pathname = `/${database}`
   return parsed.toString()

@@ -6,8 +6,7 @@
  *   (`writeWindow` in a transaction), the COPY floor, and the naive one-row-at-a-time way.
  * The Gingr simulator runs in this process and the binary reaches it over real HTTP.
  */
-import type { Sql } from '../src/db/connect.ts'
-import { connect } from '../src/db/connect.ts'
+import { connect, type Sql } from '../src/db/connect.ts'
 import { writeWindow, type WindowRows } from '../src/db/writes.ts'
 import { splitIntoChunks } from '../src/gingr/chunks.ts'
 import { GingrClient } from '../src/gingr/client.ts'
@@ -51,8 +50,6 @@ export interface BenchOptions {
 
 export interface BinaryFigures {
   wallMs: number
-  /** The binary's own timing of the tenant's run: fetch to commit, without process start and exit. */
-  runMs: number
   phases: Phases | null
   peakRssKb: number
   /** The binary's own count for the tenant (`statements` in --json). */
@@ -60,6 +57,7 @@ export interface BinaryFigures {
   /** pg_stat_statements' count for the whole process, when the server has it loaded. */
   auditedStatements: number | null
   rowsWritten: number
+  /** The tenant's stamp and the run-history row: two on every run. */
   bookkeepingRows: number
   fetched: number
   created: number
@@ -182,7 +180,6 @@ async function runBinaryOnce(context: SizeContext, sim: Simulator, database: Ben
   const { tenant } = run
   return {
     wallMs: run.wallMs,
-    runMs: tenant.durationMs,
     phases: run.phases,
     peakRssKb: run.peakRssKb,
     statements: tenant.statements,

@@ -36,6 +36,11 @@ describe('the bench harness on tiny windows', () => {
     expect(counts[0]).toBeGreaterThan(0)
   })
 
+  test('every run writes its two rows of bookkeeping, the tenant\'s stamp and the run history', () => {
+    const runs = sizes().flatMap((size) => [...size.first, ...size.unchanged, ...size.changed])
+    expect(runs.map((run) => run.bookkeepingRows)).toEqual(runs.map(() => 2))
+  })
+
   test.each([0, 1])('window %d: a first sync writes every entity once, a rerun nothing, a changed rerun the changed ones', (index) => {
     const size = sizes()[index]!
     const [first] = size.first
