@@ -85,7 +85,8 @@ export interface SizeResult {
   changed: BinaryFigures[]
   changedPerRun: number[]
   writePhase: { first: InProcessFigures; unchanged: InProcessFigures }
-  floor: { ms: number[]; rows: number }
+  /** COPY into bare unlogged tables, and into Tailtown's own (indexes, foreign keys). */
+  floor: { ms: number[]; tailtownMs: number[]; rows: number }
   naive: {
     first: InProcessFigures
     rerun: InProcessFigures
@@ -269,14 +270,16 @@ async function benchFloor(context: SizeContext, rows: WindowRows): Promise<SizeR
   const database = await context.databases.fresh()
   try {
     await createFloorTables(database.sql)
-    const ms: number[] = []
-    let stored = 0
+    const floor: SizeResult['floor'] = { ms: [], tailtownMs: [], rows: 0 }
     for (let rep = 0; rep < context.plan.repetitions; rep++) {
       await emptyFloorTables(database.sql)
-      ms.push(await timed(async () => { stored = await copyWindow(database.sql, TENANT_ID, rows) }))
+      floor.ms.push(await timed(async () => { floor.rows = await copyWindow(database.sql, TENANT_ID, rows, 'bare') }))
+      await emptyDataTables(database.sql)
+      floor.tailtownMs.push(await timed(() => copyWindow(database.sql, TENANT_ID, rows, 'tailtown')))
     }
-    context.log(`${context.plan.target}: COPY floor ${ms.map((m) => m.toFixed(0)).join('/')} ms for ${stored} rows`)
-    return { ms, rows: stored }
+    context.log(`${context.plan.target}: COPY floor ${floor.ms.map((m) => m.toFixed(0)).join('/')} ms for ${floor.rows} rows, `
+      + `into Tailtown's tables ${floor.tailtownMs.map((m) => m.toFixed(0)).join('/')} ms`)
+    return floor
   } finally {
     await database.drop()
   }
