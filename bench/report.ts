@@ -305,7 +305,7 @@ ${breakdownTable(sizes)}
   of the window's reservations are checked in, checked out, cancelled or re-noted through the
   simulator account's mutation API (bench/changes.ts), each a change to a column gingr-sync writes.
 - **Statements** are the binary's own count for the tenant (\`statements\` in \`--json\`): every
-  statement its connection sent from the tenant's start to its commit. ${result.auditAvailable
+  statement it sent from the start of the tenant's run to its end, BEGIN and COMMIT included. ${result.auditAvailable
     ? 'pg_stat_statements was loaded on this server: its count of every statement the process sent to the database, the tenant listing and the connection\'s own included, is shown in parentheses.'
     : 'pg_stat_statements was not loaded on this server (the embedded one does not preload it), so there is no second count.'}
 - **Rows written** are the row versions created in customers, pets, services and reservations during
