@@ -3,12 +3,18 @@
  * PostgreSQL that refuses, kills, times out, locks or rejects. Every failing row proves that the
  * run wrote nothing: the tenant's rows, versions included, are as they were before it.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { connect } from '../src/db/connect.ts'
+import { syncTenant } from '../src/sync/run.ts'
 import type { RunResult } from './_binary.ts'
-import { differences, errorLines, gingrSync, historyLeaks, holdTenantRow, lastRun, snapshot, startBed, stopBed, waitForLock, type Bed } from './_faults.ts'
+import {
+  defaultWindow, differences, errorLines, gingrSync, historyLeaks, holdTenantRow, lastRun, snapshot, startBed, stopBed, waitForLock, waitForUnlock, type Bed,
+} from './_faults.ts'
 
 const TENANT = 'fault-db'
 let bed: Bed
+
+setDefaultTimeout(60_000)
 
 beforeAll(async () => {
   bed = await startBed(TENANT)
@@ -21,7 +27,6 @@ afterAll(async () => {
 /** A failed run: its sentence on the first ERROR line and in the run history, and not one row written. */
 async function expectFailedRun(result: RunResult, before: string[], says: RegExp): Promise<void> {
   expect(result.code).toBe(1)
-  console.log(errorLines(result)[0])
   expect(errorLines(result)[0]).toMatch(says)
   expect(errorLines(result)[1]).toMatch(/Nothing was written for this tenant/)
   expect(result.stderr).not.toContain('    at ')
@@ -61,6 +66,39 @@ describe('PostgreSQL faults', () => {
       await expectFailedRun(result, before, /connection to PostgreSQL .* was terminated/)
     } finally {
       await held.release()
+    }
+  })
+
+  test('the backend terminated mid-transaction ten times in a row, in-process: each run fails cleanly and the process lives on', async () => {
+    // postgres.js's begin() used to write its ROLLBACK to the dead socket from a timer: an uncaught
+    // TypeError that bun test reports here, and that crashed the binary with a stack trace.
+    const sql = connect(bed.db.url)
+    try {
+      for (let i = 0; i < 10; i++) {
+        const before = await pendingChange()
+        const held = await holdTenantRow(bed.db.sql, TENANT)
+        try {
+          const running = syncTenant({
+            sql,
+            tenant: { id: TENANT, businessName: 'Fault Matrix Kennels' },
+            gingr: { subdomain: 'fault-matrix', apiKey: bed.sim.apiKey, baseUrl: bed.sim.baseUrl, paceMs: 0 },
+            window: defaultWindow(),
+            dryRun: false,
+          })
+          const pid = await waitForLock(bed.db.sql, TENANT)
+          await bed.db.sql`SELECT pg_terminate_backend(${pid})`
+          await held.release()
+          const result = await running
+          expect(result).toMatchObject({ status: 'failed', error: expect.stringMatching(/was terminated/) })
+          expect(await snapshot(bed.db.sql, TENANT)).toEqual(before)
+        } finally {
+          await held.release()
+        }
+        // The killed session must be gone before the next round looks for the lock's holder.
+        await waitForUnlock(bed.db.sql, TENANT)
+      }
+    } finally {
+      await sql.end({ timeout: 0 })
     }
   })
 

@@ -3,7 +3,7 @@
  * real HTTP and a real PostgreSQL. Before each row Gingr gains a reservation, so that a run that
  * succeeds must write it and a run that fails must leave every row as it was (versions included).
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import type { FaultRule, SimRequest } from '../src/simulator/index.ts'
 import { syncWindow } from '../src/sync/window.ts'
 import type { RunResult } from './_binary.ts'
@@ -13,6 +13,8 @@ import { differencesFromGingr, storedReservations } from './_truth.ts'
 const TENANT = 'fault-gingr'
 const WRONG_KEY = 'gk-Wrong-Key-Hh21-55Zq'
 let bed: Bed
+
+setDefaultTimeout(60_000)
 
 beforeAll(async () => {
   bed = await startBed(TENANT)

@@ -1,6 +1,7 @@
-import type { Sql } from '../db/connect.ts'
+import { describeDbError, isDbError, type Sql } from '../db/connect.ts'
 import { recordRun, type RunRecord } from '../db/runs.ts'
 import { stampTenantSynced, type Tenant } from '../db/tenants.ts'
+import { inTransaction } from '../db/transaction.ts'
 import { writeWindow, type WriteCounts } from '../db/writes.ts'
 import type { DateRange } from '../gingr/chunks.ts'
 import { GingrClient, type GingrClientOptions } from '../gingr/client.ts'
@@ -95,7 +96,7 @@ export async function syncTenant(options: TenantRunOptions): Promise<TenantResul
     return finish()
   } catch (error) {
     result.status = 'failed'
-    result.error = errorMessage(error)
+    result.error = describeFailure(error, options.sql)
     finish()
     if (!options.dryRun) await recordFailure(options.sql, runRecord(result, started, result))
     return result
@@ -117,7 +118,7 @@ async function writeInTransaction(
   complete: (counts: WriteCounts) => RunRecord,
 ): Promise<'written' | 'locked'> {
   try {
-    return await options.sql.begin(async (tx) => {
+    return await inTransaction(options.sql, async (tx) => {
       // Two-key form: a namespace of our own, so other users of advisory locks never collide with us.
       const [lock] = await tx<{ locked: boolean }[]>`
         SELECT pg_try_advisory_xact_lock(hashtext('gingr-sync'), hashtext(${options.tenant.id})) AS locked`
@@ -157,6 +158,16 @@ function runRecord(result: TenantResult, started: Date, done: TenantResult): Run
     statements: done.statements,
     error: result.error ?? null,
   }
+}
+
+/**
+ * The database's failures in connect.ts's sentences, naming the server: the driver's own words
+ * ("write CONNECTION_CLOSED 127.0.0.1:5432" for a terminated backend) tell an operator nothing.
+ */
+function describeFailure(error: unknown, sql: Sql): string {
+  if (!isDbError(error)) return errorMessage(error)
+  const { host, port, database } = sql.options
+  return describeDbError(error, `postgres://${host[0] ?? 'localhost'}:${port[0] ?? 5432}/${database}`)
 }
 
 /** A failure is recorded in a statement of its own, after the rollback; if even that fails, so be it. */

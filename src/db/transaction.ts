@@ -1,0 +1,39 @@
+import type { Sql, TransactionSql } from './connect.ts'
+
+/**
+ * `sql.begin(fn)`, made safe for a backend that dies mid-transaction (terminated, crashed, cut off).
+ * When a statement fails because the connection is gone, postgres.js's begin() still sends its own
+ * ROLLBACK, written to the dead connection's null socket from a timer: an exception no caller can
+ * catch, and the process crashed with a stack trace before the run was recorded as failed
+ * (porsager/postgres#1066, #1208; test/faults-db.test.ts reproduces it).
+ *
+ * So on a lost connection `fn` never settles (begin() then has nothing to write) and the loss is
+ * reported through a promise of our own; PostgreSQL rolls the transaction back as the session ends.
+ * (A reserved connection with a hand-written BEGIN is no way out: in postgres.js 3.4.9 reserve()
+ * never completes when it must open a connection and fetch_types is off, as connect.ts sets it.)
+ */
+export async function inTransaction<T>(sql: Sql, fn: (tx: TransactionSql) => Promise<T>): Promise<T> {
+  let reportLoss: (error: unknown) => void = () => {}
+  const lost = new Promise<never>((_, reject) => (reportLoss = reject))
+  const work = sql.begin(async (tx) => {
+    try {
+      return await fn(tx)
+    } catch (error) {
+      if (!isConnectionLost(error)) throw error
+      reportLoss(error)
+      return new Promise<never>(() => {})
+    }
+  })
+  // begin() resolves to fn's own result; its type only unwraps arrays of promises, which T is not.
+  return Promise.race([work as Promise<T>, lost])
+}
+
+/** The driver's codes for a connection that is gone, and the socket's. */
+const LOST = new Set(['CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT'])
+
+/** A FATAL or PANIC error ends the session: PostgreSQL closes the connection right after sending it. */
+function isConnectionLost(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false
+  const { code, severity } = error as { code?: unknown; severity?: unknown }
+  return (typeof code === 'string' && LOST.has(code)) || severity === 'FATAL' || severity === 'PANIC'
+}

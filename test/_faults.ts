@@ -1,0 +1,164 @@
+/**
+ * The fault matrix's test bed (RELIABILITY.md): the compiled binary against the simulator over
+ * real HTTP and a real PostgreSQL, with the proofs every row needs: the database's state before
+ * and after (row versions included), and no secret in any output or in the run history.
+ */
+import { expect } from 'bun:test'
+import type { Sql } from '../src/db/connect.ts'
+import { startSimulator, type Simulator, type SimulatorOptions } from '../src/simulator/index.ts'
+import { syncWindow } from '../src/sync/window.ts'
+import { binary, runBinary, type RunResult } from './_binary.ts'
+import { migratedDatabase, type TestDatabase } from './_db.ts'
+import { differencesFromGingr } from './_truth.ts'
+import { insertTenant } from './fixtures/tailtown.ts'
+
+export const ZONE = 'America/Denver'
+/** Distinctive, so that a leak anywhere is found by a plain substring search. */
+export const API_KEY = 'gk-Fault-Matrix-7Q2v9Xr4Lm'
+/** Used only when the test server's URL has no password of its own (trust authentication ignores it). */
+const FALLBACK_PASSWORD = 'pw-Fault-Matrix-Zk81Tq'
+
+export interface Bed {
+  sim: Simulator
+  db: TestDatabase
+  tenant: string
+  /** What cron's environment holds: the database URL with its password, the key, the base URL. */
+  env: Record<string, string>
+  /** The API key and the database password, and any other secret a test adds. */
+  secrets: string[]
+  /** Every output of every run, for the final secrets check. */
+  outputs: string[]
+}
+
+/** A simulator, a migrated database and one tenant that has already been synced once. */
+export async function startBed(tenant: string, options: SimulatorOptions = {}): Promise<Bed> {
+  await binary()
+  const sim = await startSimulator({ seed: 41, reservations: 90, owners: 35, animals: 50, timeZone: ZONE, apiKey: API_KEY, ...options })
+  const db = await migratedDatabase()
+  const url = new URL(db.url)
+  if (!url.password) url.password = FALLBACK_PASSWORD
+  const env = {
+    DATABASE_URL: url.toString(),
+    GINGR_SUBDOMAIN: 'fault-matrix',
+    GINGR_API_KEY: sim.apiKey,
+    GINGR_BASE_URL: sim.baseUrl,
+  }
+  const bed: Bed = { sim, db, tenant, env, secrets: [sim.apiKey, decodeURIComponent(url.password)], outputs: [] }
+  await insertTenant(db.sql, { id: tenant, businessName: 'Fault Matrix Kennels', timezone: ZONE })
+  const first = await gingrSync(bed, ['--tenant', tenant])
+  if (first.code !== 0) throw new Error(`The bed's first sync failed: ${first.stderr}`)
+  return bed
+}
+
+export async function stopBed(bed: Bed | undefined): Promise<void> {
+  if (!bed) return
+  await bed.sim.stop()
+  await bed.db.drop()
+}
+
+/** Runs the binary with the bed's environment (plus `extra`; undefined removes a setting). */
+export async function gingrSync(bed: Bed, args: string[], extra: Record<string, string | undefined> = {}, timeoutMs?: number): Promise<RunResult> {
+  const result = await runBinary(args, { ...bed.env, ...extra }, { timeoutMs })
+  bed.outputs.push(result.stdout, result.stderr)
+  expect(leaks(bed, result.stdout + result.stderr)).toEqual([])
+  return result
+}
+
+/** The secrets found in `text`, as the names of where they came from (never the secrets themselves). */
+export function leaks(bed: Bed, text: string): string[] {
+  return bed.secrets.flatMap((secret, index) => (text.includes(secret) || text.includes(encodeURIComponent(secret)) ? [`secret #${index}`] : []))
+}
+
+/** The run history must never hold a secret either: checked at the end of each file. */
+export async function historyLeaks(bed: Bed): Promise<string[]> {
+  const rows = await bed.db.sql<{ error: string }[]>`SELECT error FROM gingr_sync_runs WHERE error IS NOT NULL`
+  return leaks(bed, rows.map((row) => row.error).join('\n'))
+}
+
+/** The ERROR lines of a run's log. */
+export function errorLines(result: RunResult): string[] {
+  return result.stderr.split('\n').filter((line) => / ERROR /.test(line))
+}
+
+/**
+ * The tenant's rows in every table the sync writes, each as `table id xmin md5(row)`: a row that
+ * was written has a new version even if its values did not change, an added or removed row shows,
+ * and so does a changed value. The tenant's own row carries the stamp.
+ */
+export async function snapshot(sql: Sql, tenantId: string): Promise<string[]> {
+  const rows = await sql<{ v: string }[]>`
+    SELECT 'reservations ' || r.id || ' ' || r.xmin::text || ' ' || md5(r::text) AS v FROM reservations r WHERE "tenantId" = ${tenantId}
+    UNION ALL SELECT 'customers ' || c.id || ' ' || c.xmin::text || ' ' || md5(c::text) FROM customers c WHERE "tenantId" = ${tenantId}
+    UNION ALL SELECT 'pets ' || p.id || ' ' || p.xmin::text || ' ' || md5(p::text) FROM pets p WHERE "tenantId" = ${tenantId}
+    UNION ALL SELECT 'services ' || s.id || ' ' || s.xmin::text || ' ' || md5(s::text) FROM services s WHERE "tenantId" = ${tenantId}
+    UNION ALL SELECT 'tenants ' || t.id || ' ' || t.xmin::text || ' ' || md5(t::text) FROM tenants t WHERE id = ${tenantId}
+    ORDER BY 1`
+  return rows.map((row) => row.v)
+}
+
+/** The latest run recorded for the tenant. */
+export async function lastRun(sql: Sql, tenantId: string): Promise<{ status: string; error: string | null } | undefined> {
+  const [row] = await sql<{ status: string; error: string | null }[]>`
+    SELECT status, error FROM gingr_sync_runs WHERE tenant_id = ${tenantId} ORDER BY id DESC LIMIT 1`
+  return row
+}
+
+/** The binary's default window, as the binary computes it. */
+export const defaultWindow = () => syncWindow(ZONE, 7, 30)
+
+/** What differs between the database and what Gingr holds in the default window (empty: equal). */
+export function differences(bed: Bed): Promise<string[]> {
+  const window = defaultWindow()
+  return differencesFromGingr(bed.db.sql, bed.tenant, bed.sim.account.matching(window.from, window.to))
+}
+
+/**
+ * Waits until some session holds the tenant's advisory lock, i.e. a run is inside its transaction,
+ * and returns that session's backend pid.
+ */
+export async function waitForLock(sql: Sql, tenantId: string): Promise<number> {
+  const deadline = Date.now() + 20_000
+  while (Date.now() < deadline) {
+    const [row] = await sql<{ pid: number }[]>`
+      SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted
+        AND classid = hashtext('gingr-sync')::oid AND objid = hashtext(${tenantId})::oid`
+    if (row) return row.pid
+    await Bun.sleep(25)
+  }
+  throw new Error('no run took the tenant lock within 20 s')
+}
+
+/** Waits until no session holds the tenant's advisory lock (a killed run's backend has rolled back). */
+export async function waitForUnlock(sql: Sql, tenantId: string): Promise<void> {
+  const deadline = Date.now() + 20_000
+  while (Date.now() < deadline) {
+    const [row] = await sql<{ held: boolean }[]>`
+      SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'
+        AND classid = hashtext('gingr-sync')::oid AND objid = hashtext(${tenantId})::oid) AS held`
+    if (!row?.held) return
+    await Bun.sleep(25)
+  }
+  throw new Error('the tenant lock was still held after 20 s')
+}
+
+/**
+ * Holds the tenant's row `FOR UPDATE` in a transaction of the test's own: a run then takes its lock,
+ * writes the window and blocks on its stamp, inside its transaction, until `release()`.
+ */
+export async function holdTenantRow(sql: Sql, tenantId: string): Promise<{ release(): Promise<void> }> {
+  // postgres.js 3.4.9 never completes a reserve() that has to open a connection (fetch_types is
+  // off): a statement first leaves an open connection in the pool for reserve() to take.
+  await sql`SELECT 1`
+  const holder = await sql.reserve()
+  await holder`BEGIN`
+  await holder`SELECT 1 FROM tenants WHERE id = ${tenantId} FOR UPDATE`
+  let released = false
+  return {
+    release: async () => {
+      if (released) return
+      released = true
+      await holder`ROLLBACK`
+      holder.release()
+    },
+  }
+}
