@@ -64,6 +64,23 @@ export async function gingrSync(bed: Bed, args: string[], extra: Record<string, 
   return result
 }
 
+/**
+ * Starts the binary without waiting for it, for tests that signal it mid-run. `done` gives what
+ * gingrSync gives, secrets checked.
+ */
+export async function startRun(bed: Bed, args: string[]): Promise<{ proc: Bun.Subprocess<'ignore', 'pipe', 'pipe'>; done: Promise<RunResult> }> {
+  const env = Object.fromEntries(Object.entries({ PATH: process.env.PATH, HOME: process.env.HOME, ...bed.env })
+    .filter((entry): entry is [string, string] => entry[1] !== undefined))
+  const proc = Bun.spawn([await binary(), ...args], { env, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' })
+  const done = (async () => {
+    const [code, stdout, stderr] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()])
+    bed.outputs.push(stdout, stderr)
+    expect(leaks(bed, stdout + stderr)).toEqual([])
+    return { code, stdout, stderr }
+  })()
+  return { proc, done }
+}
+
 /** The secrets found in `text`, as the names of where they came from (never the secrets themselves). */
 export function leaks(bed: Bed, text: string): string[] {
   return bed.secrets.flatMap((secret, index) => (text.includes(secret) || text.includes(encodeURIComponent(secret)) ? [`secret #${index}`] : []))

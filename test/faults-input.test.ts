@@ -1,0 +1,101 @@
+/**
+ * The fault matrix, the operator's input (RELIABILITY.md): every flag with a bad value, settings
+ * that are missing or wrong, env and config files that cannot be read. Each is exit 2 with one
+ * line on stderr, before anything is done: Gingr is never asked, no row is written, no run is
+ * recorded.
+ */
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { insertTenant } from './fixtures/tailtown.ts'
+import { API_KEY, gingrSync, historyLeaks, snapshot, startBed, stopBed, type Bed } from './_faults.ts'
+
+const TENANT = 'fault-input'
+const dir = mkdtempSync(join(tmpdir(), 'gingr-sync-faults-input-'))
+let bed: Bed
+
+setDefaultTimeout(60_000)
+
+beforeAll(async () => {
+  bed = await startBed(TENANT)
+  await insertTenant(bed.db.sql, { id: 'fault-input-mars', businessName: 'Mars Kennels', timezone: 'Mars/Olympus_Mons' })
+})
+afterAll(async () => {
+  if (bed) expect(await historyLeaks(bed)).toEqual([])
+  await stopBed(bed)
+})
+
+/** A file in the test's own directory; returns its path. */
+function file(name: string, text: string): string {
+  const path = join(dir, name)
+  writeFileSync(path, text)
+  return path
+}
+
+type Case = [name: string, args: () => string[], env: () => Record<string, string | undefined>, says: RegExp]
+
+const none = () => ({})
+const badNumbers: Case[] = [
+  ...['past-days', 'future-days'].flatMap((flag): Case[] =>
+    ['-1', '366', 'abc', '1.5'].map((value): Case => [
+      `--${flag} ${value}`, () => ['--tenant', TENANT, `--${flag}`, value], none,
+      new RegExp(`--${flag} must be a whole number from 0 to 365, not "${value.replace('.', '\\.')}"`),
+    ])),
+  ...['0', '601', 'x'].map((value): Case => [
+    `--timeout ${value}`, () => ['--tenant', TENANT, '--timeout', value], none, new RegExp(`--timeout must be a whole number from 1 to 600, not "${value}"`),
+  ]),
+  ['status --max-age bad', () => ['status', '--max-age', 'bad'], none, /--max-age must be a whole number from 1 to 100000, not "bad"/],
+  ['status --max-age 0', () => ['status', '--max-age', '0'], none, /--max-age must be a whole number from 1 to 100000, not "0"/],
+]
+
+const cases: Case[] = [
+  ...badNumbers,
+  ['--tenant with no value', () => ['--tenant'], none, /--tenant needs a value/],
+  ['--tenant followed by another flag', () => ['--tenant', '--dry-run'], none, /--tenant needs a value/],
+  ['--ping-url not-a-url', () => ['--tenant', TENANT, '--ping-url', 'not-a-url'], none, /The ping URL is not a URL/],
+  ['an unknown flag', () => ['--tenant', TENANT, '--frobnicate'], none, /Unknown option --frobnicate/],
+  ['a value given to a boolean flag', () => ['--tenant', TENANT, '--dry-run=maybe'], none, /--dry-run takes no value/],
+  ['a stray positional argument', () => ['--tenant', TENANT, 'extra'], none, /Unexpected argument "extra"/],
+  ['a stray argument after a command', () => ['sync', '--tenant', TENANT, 'extra'], none, /Unexpected argument "extra"/],
+  ['an unknown command', () => ['frobnicate'], none, /Unknown command "frobnicate"/],
+  ['an unknown tenant', () => ['--tenant', 'no-such-tenant'], none, /Tenant no-such-tenant does not exist/],
+  ['a tenant with an unknown time zone', () => ['--tenant', 'fault-input-mars'], none, /Mars Kennels \(fault-input-mars\) has an unknown time zone "Mars\/Olympus_Mons"/],
+  ['no DATABASE_URL', () => ['--tenant', TENANT], () => ({ DATABASE_URL: undefined }), /DATABASE_URL is not set/],
+  ['a DATABASE_URL that is not postgres://', () => ['--tenant', TENANT], () => ({ DATABASE_URL: 'mysql://root:pw-Faults-0@127.0.0.1/x' }), /DATABASE_URL is not a postgres:\/\/ URL/],
+  ['no GINGR_API_KEY', () => ['--tenant', TENANT], () => ({ GINGR_API_KEY: undefined }), /GINGR_API_KEY is not set \(needed for tenant fault-input\)/],
+  ['no GINGR_SUBDOMAIN and no GINGR_BASE_URL', () => ['--tenant', TENANT], () => ({ GINGR_SUBDOMAIN: undefined, GINGR_BASE_URL: undefined }), /GINGR_SUBDOMAIN is not set \(needed for tenant fault-input\)/],
+  ['a GINGR_BASE_URL that is not a URL', () => ['--tenant', TENANT], () => ({ GINGR_BASE_URL: 'gingr dot com' }), /GINGR_BASE_URL is not a URL/],
+  ['a bad GINGR_SYNC_STATEMENT_TIMEOUT', () => ['--tenant', TENANT], () => ({ GINGR_SYNC_STATEMENT_TIMEOUT: '5m' }), /GINGR_SYNC_STATEMENT_TIMEOUT must be a whole number of seconds from 1 to 86400, not "5m"/],
+  // As root, mode 000 does not stop a read: a directory and a missing path stand for an unreadable file.
+  ['an env file that is a directory', () => ['--tenant', TENANT, '--env-file', dir], none, /Cannot read the env file .*: .*(directory|EISDIR)/i],
+  ['an env file that does not exist', () => ['--tenant', TENANT, '--env-file', join(dir, 'missing.env')], none, /Cannot read the env file .*missing\.env: it does not exist/],
+  // The line holds the key and is not KEY=VALUE: the message names the line, never quotes it.
+  ['an env file with a line that is not KEY=VALUE', () => ['--tenant', TENANT, '--env-file', file('bad.env', `# ok\nGINGR_API_KEY ${API_KEY}\n`)], none, /bad\.env line 2 is not a KEY=VALUE line/],
+  ['a config file with bad JSON', () => ['--tenant', TENANT, '--config', file('bad.json', '{ "tenants": ')], none, /The config file .*bad\.json is not valid JSON/],
+  ['a config file with a bad shape', () => ['--tenant', TENANT, '--config', file('shape.json', JSON.stringify({ tenants: { [TENANT]: { pastDays: 'many' } } }))], none, /The config file .*shape\.json is not valid at tenants\.fault-input\.pastDays/],
+  ['a config file with an unknown key', () => ['--tenant', TENANT, '--config', file('typo.json', JSON.stringify({ tenant: {} }))], none, /The config file .*typo\.json is not valid/],
+  ['a config file that is a directory', () => ['--tenant', TENANT, '--config', dir], none, /Cannot read the config file/],
+]
+
+describe('bad input: exit 2, one line, nothing done', () => {
+  for (const [name, args, env, says] of cases) {
+    test(name, async () => {
+      bed.sim.account.addReservation()
+      const before = await snapshot(bed.db.sql, TENANT)
+      const [runs] = await bed.db.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM gingr_sync_runs`
+      const since = bed.sim.requests.length
+
+      const result = await gingrSync(bed, args(), env())
+      expect(result.code).toBe(2)
+      expect(result.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(says)])
+      expect(result.stderr).toMatch(/^\S+Z ERROR /)
+      expect(result.stdout).toBe('')
+
+      expect(bed.sim.requests.length).toBe(since)
+      expect(await snapshot(bed.db.sql, TENANT)).toEqual(before)
+      const [runsAfter] = await bed.db.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM gingr_sync_runs`
+      expect(runsAfter!.n).toBe(runs!.n)
+    })
+  }
+})
