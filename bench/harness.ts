@@ -6,6 +6,7 @@
  *   (`writeWindow` in a transaction), the COPY floor, and the naive one-row-at-a-time way.
  * The Gingr simulator runs in this process and the binary reaches it over real HTTP.
  */
+import { loadavg } from 'node:os'
 import { connect, type Sql } from '../src/db/connect.ts'
 import { writeWindow, type WindowRows } from '../src/db/writes.ts'
 import { splitIntoChunks } from '../src/gingr/chunks.ts'
@@ -73,6 +74,8 @@ export interface InProcessFigures {
 }
 
 export interface SizeResult {
+  /** The 1-minute load average when the size started and when it ended: this machine is shared. */
+  load: [number, number]
   target: number
   generated: number
   fetched: number
@@ -127,6 +130,7 @@ interface SizeContext {
 
 async function benchSize(context: SizeContext): Promise<SizeResult> {
   const { plan, log } = context
+  const loadAtStart = loadavg()[0] ?? 0
   const generated = Math.round(plan.target * GENERATED_PER_FETCHED)
   const sim = await startSimulator({
     seed: context.seed, reservations: generated, owners: Math.ceil(generated / 3), animals: Math.ceil(generated / 2), timeZone: TENANT_ZONE,
@@ -147,7 +151,7 @@ async function benchSize(context: SizeContext): Promise<SizeResult> {
     const floor = await benchFloor(context, rows)
     const naiveRows = fetched > plan.naiveCap ? mapWindow(reservations.slice(0, plan.naiveCap)) : rows
     const naive = await benchNaive(context, naiveRows)
-    return { target: plan.target, generated, fetched, fetchMs, payloadBytes, ...binaryRuns, writePhase, floor, naive: { ...naive, measuredOn: naiveRows.reservations.length } }
+    return { load: [loadAtStart, loadavg()[0] ?? 0], target: plan.target, generated, fetched, fetchMs, payloadBytes, ...binaryRuns, writePhase, floor, naive: { ...naive, measuredOn: naiveRows.reservations.length } }
   } finally {
     await sim.stop()
   }

@@ -242,7 +242,8 @@ function checkTable(list: readonly Check[]): string {
 
 function repetitions(sizes: readonly SizeResult[]): string {
   return sizes.map((size) => `${count(size.fetched)}: ${size.first.length} runs per scenario, naive way ${size.naive.first.ms.length}`
-    + (size.naive.measuredOn < size.fetched ? ` on the first ${count(size.naive.measuredOn)} reservations` : '')).join('; ')
+    + (size.naive.measuredOn < size.fetched ? ` on the first ${count(size.naive.measuredOn)} reservations` : '')
+    + ` (load average ${size.load[0].toFixed(1)} at the start, ${size.load[1].toFixed(1)} at the end)`).join('; ')
 }
 
 export function renderReport({ result, machine, command, quick, date }: ReportInput): string {
