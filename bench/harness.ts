@@ -151,7 +151,10 @@ async function benchSize(context: SizeContext): Promise<SizeResult> {
     const floor = await benchFloor(context, rows)
     const naiveRows = fetched > plan.naiveCap ? mapWindow(reservations.slice(0, plan.naiveCap)) : rows
     const naive = await benchNaive(context, naiveRows)
-    return { load: [loadAtStart, loadavg()[0] ?? 0], target: plan.target, generated, fetched, fetchMs, payloadBytes, ...binaryRuns, writePhase, floor, naive: { ...naive, measuredOn: naiveRows.reservations.length } }
+    return {
+      load: [loadAtStart, loadavg()[0] ?? 0], target: plan.target, generated, fetched, fetchMs, payloadBytes,
+      ...binaryRuns, writePhase, floor, naive: { ...naive, measuredOn: naiveRows.reservations.length },
+    }
   } finally {
     await sim.stop()
   }
