@@ -1,7 +1,7 @@
 import { describeDbError, isDbError, type Sql } from '../db/connect.ts'
 import { recordRun, type RunRecord } from '../db/runs.ts'
 import { stampTenantSynced, type Tenant } from '../db/tenants.ts'
-import { inTransaction } from '../db/transaction.ts'
+import { inTransaction, isConnectionLost } from '../db/transaction.ts'
 import { writeWindow, type WriteCounts } from '../db/writes.ts'
 import type { DateRange } from '../gingr/chunks.ts'
 import { GingrClient, type GingrClientOptions } from '../gingr/client.ts'
@@ -174,7 +174,9 @@ function describeFailure(error: unknown, sql: Sql): string {
 async function recordFailure(sql: Sql, run: RunRecord): Promise<void> {
   try {
     await recordRun(sql, run)
-  } catch {
-    // The database is likely the reason the run failed; the log and the exit code still tell.
+  } catch (error) {
+    // The connection the run lost may answer this first statement with its stale error: once more.
+    if (isConnectionLost(error)) await recordRun(sql, run).catch(() => {})
+    // Otherwise the database is likely the reason the run failed; the log and the exit code still tell.
   }
 }
