@@ -4,6 +4,7 @@
  * database of its own; test/_setup.ts stops the server and drops what is left when the run ends.
  */
 import { randomBytes } from 'node:crypto'
+import type postgres from 'postgres'
 import { connect, type ConnectOptions, type Sql } from '../src/db/connect.ts'
 import { migrate } from '../src/db/migrate.ts'
 import { startEmbeddedPostgres } from '../src/dev/embedded-postgres.ts'
@@ -142,4 +143,14 @@ function isRunning(pid: number): boolean {
     // EPERM: the process exists but belongs to someone else.
     return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
+}
+
+/**
+ * `sql.reserve()`, made safe: postgres.js 3.4.9 never completes a reserve() that has to open a new
+ * connection while `fetch_types` is off (as connect.ts sets it). A statement first leaves an open
+ * connection in the pool for reserve() to take.
+ */
+export async function reserveConnection(sql: Sql): Promise<postgres.ReservedSql> {
+  await sql`SELECT 1`
+  return sql.reserve()
 }

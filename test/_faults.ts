@@ -8,7 +8,7 @@ import type { Sql } from '../src/db/connect.ts'
 import { startSimulator, type Simulator, type SimulatorOptions } from '../src/simulator/index.ts'
 import { syncWindow } from '../src/sync/window.ts'
 import { binary, runBinary, type RunResult } from './_binary.ts'
-import { migratedDatabase, type TestDatabase } from './_db.ts'
+import { migratedDatabase, reserveConnection, type TestDatabase } from './_db.ts'
 import { differencesFromGingr } from './_truth.ts'
 import { insertTenant } from './fixtures/tailtown.ts'
 
@@ -163,10 +163,7 @@ export async function waitForUnlock(sql: Sql, tenantId: string): Promise<void> {
  * writes the window and blocks on its stamp, inside its transaction, until `release()`.
  */
 export async function holdTenantRow(sql: Sql, tenantId: string): Promise<{ release(): Promise<void> }> {
-  // postgres.js 3.4.9 never completes a reserve() that has to open a connection (fetch_types is
-  // off): a statement first leaves an open connection in the pool for reserve() to take.
-  await sql`SELECT 1`
-  const holder = await sql.reserve()
+  const holder = await reserveConnection(sql)
   await holder`BEGIN`
   await holder`SELECT 1 FROM tenants WHERE id = ${tenantId} FOR UPDATE`
   let released = false

@@ -21,7 +21,7 @@ import { Random } from '../src/simulator/random.ts'
 import { syncTenant } from '../src/sync/run.ts'
 import { syncWindow } from '../src/sync/window.ts'
 import { runBinary } from './_binary.ts'
-import { migratedDatabase, type TestDatabase } from './_db.ts'
+import { migratedDatabase, reserveConnection, type TestDatabase } from './_db.ts'
 import { snapshot, waitForLock, waitForUnlock } from './_faults.ts'
 import { differencesFromGingr } from './_truth.ts'
 import { insertTenant } from './fixtures/tailtown.ts'
@@ -104,15 +104,10 @@ const reservations = '/reservations'
 const once = (fault: FaultRule['fault']): FaultRule[] => [{ endpoint: reservations, times: 1, fault }]
 const always = (fault: FaultRule['fault']): FaultRule[] => [{ endpoint: reservations, fault }]
 
-/** A reserved connection; a statement first, since postgres.js's reserve() hangs if it must open one (see _faults.ts). */
-async function reserve(sql: Sql) {
-  await sql`SELECT 1`
-  return sql.reserve()
-}
 
 /** Holds the tenant's row in a transaction of the bed's own, so that a run blocks on its stamp. */
 async function holdTenantRow(sql: Sql): Promise<() => Promise<void>> {
-  const holder = await reserve(sql)
+  const holder = await reserveConnection(sql)
   await holder`BEGIN`
   await holder`SELECT 1 FROM tenants WHERE id = ${TENANT} FOR UPDATE`
   let released = false
@@ -146,7 +141,7 @@ const SCENARIOS: Scenario[] = [
   {
     name: 'lock held by another run', weight: 3, expect: 'locked', binary: true,
     run: async (run) => {
-      const other = await reserve(run.db.sql)
+      const other = await reserveConnection(run.db.sql)
       try {
         await other`SELECT pg_advisory_lock(hashtext('gingr-sync'), hashtext(${TENANT}))`
         return await run.sync()

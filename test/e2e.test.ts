@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { startSimulator, type Simulator } from '../src/simulator/index.ts'
 import { syncWindow } from '../src/sync/window.ts'
 import { binary, runBinary, type RunResult } from './_binary.ts'
-import { migratedDatabase, type TestDatabase } from './_db.ts'
+import { migratedDatabase, reserveConnection, type TestDatabase } from './_db.ts'
 import { insertTenant } from './fixtures/tailtown.ts'
 
 // Bun resets the default timeout for every file; servers and the binary need more than 5 s here.
@@ -163,7 +163,7 @@ describe('one tenant by hand', () => {
   test('two runs at once: the second finds the tenant locked, exits 0 and writes nothing', async () => {
     sim.account.addReservation()
     // Hold the tenant row so the first run waits inside its transaction, holding the tenant's lock.
-    const holder = await db.sql.reserve()
+    const holder = await reserveConnection(db.sql)
     await holder`BEGIN`
     await holder`SELECT 1 FROM tenants WHERE id = ${tenant} FOR UPDATE`
     const first = gingrSync(['--tenant', tenant, '--json'])
@@ -182,7 +182,7 @@ describe('one tenant by hand', () => {
   test('SIGTERM inside the transaction rolls it back and exits 143', async () => {
     sim.account.addReservation()
     const before = await versions(tenant)
-    const holder = await db.sql.reserve()
+    const holder = await reserveConnection(db.sql)
     await holder`BEGIN`
     await holder`SELECT 1 FROM tenants WHERE id = ${tenant} FOR UPDATE`
     const proc = Bun.spawn([await binary(), '--tenant', tenant], { env: { ...env, PATH: process.env.PATH! }, stderr: 'pipe', stdout: 'pipe' })

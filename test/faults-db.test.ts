@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from '
 import { connect } from '../src/db/connect.ts'
 import { syncTenant } from '../src/sync/run.ts'
 import type { RunResult } from './_binary.ts'
+import { reserveConnection } from './_db.ts'
 import {
   defaultWindow, differences, errorLines, gingrSync, historyLeaks, holdTenantRow, lastRun, snapshot, startBed, stopBed, waitForLock, waitForUnlock, type Bed,
 } from './_faults.ts'
@@ -129,7 +130,7 @@ describe('PostgreSQL faults', () => {
 
   test("the tenant's lock held by another run: exit 0, 'locked', nothing written", async () => {
     const before = await pendingChange()
-    const other = await bed.db.sql.reserve()
+    const other = await reserveConnection(bed.db.sql)
     try {
       await other`SELECT pg_advisory_lock(hashtext('gingr-sync'), hashtext(${TENANT}))`
       const result = await gingrSync(bed, ['--tenant', TENANT, '--json'])
@@ -164,7 +165,7 @@ describe('PostgreSQL faults', () => {
     bed.sim.account.addReservation({ animalId: bed.sim.account.addAnimal(owner.id).id })
     const before = await snapshot(bed.db.sql, TENANT)
     // Tailtown's own transaction, not yet committed: invisible to the run's checks, in its way at insert.
-    const app = await bed.db.sql.reserve()
+    const app = await reserveConnection(bed.db.sql)
     try {
       await app`BEGIN`
       await app`INSERT INTO customers (id, "tenantId", email, "firstName", "lastName", "updatedAt")

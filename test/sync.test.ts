@@ -7,7 +7,7 @@ import type { Sql } from '../src/db/connect.ts'
 import { startSimulator, type Simulator } from '../src/simulator/index.ts'
 import { syncTenant, type TenantResult } from '../src/sync/run.ts'
 import { syncWindow } from '../src/sync/window.ts'
-import { migratedDatabase, type TestDatabase } from './_db.ts'
+import { migratedDatabase, reserveConnection, type TestDatabase } from './_db.ts'
 import { insertTenant } from './fixtures/tailtown.ts'
 
 // Bun resets the default timeout for every file; servers and the binary need more than 5 s here.
@@ -211,7 +211,7 @@ describe('one tenant, from the first sync to an unchanged rerun', () => {
   test('a tenant whose lock another run holds is reported locked and left alone', async () => {
     sim.account.addReservation()
     const before = await everyVersion(tenant)
-    const holder = await db.sql.reserve()
+    const holder = await reserveConnection(db.sql)
     try {
       await holder`SELECT pg_advisory_lock(hashtext('gingr-sync'), hashtext(${tenant}))`
       const result = await run(tenant)
