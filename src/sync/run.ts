@@ -90,7 +90,8 @@ export async function syncTenant(options: TenantRunOptions): Promise<TenantResul
     const outcome = await writeInTransaction(options, rows, (counts) => {
       applyCounts(result, counts, fetched.reservations.length)
       result.status = 'synced'
-      return runRecord(result, started, finish())
+      finish()
+      return runRecord(result, started)
     })
     if (outcome === 'locked') result.status = 'locked'
     return finish()
@@ -98,7 +99,7 @@ export async function syncTenant(options: TenantRunOptions): Promise<TenantResul
     result.status = 'failed'
     result.error = describeFailure(error, options.sql)
     finish()
-    if (!options.dryRun) await recordFailure(options.sql, runRecord(result, started, result))
+    if (!options.dryRun) await recordFailure(options.sql, runRecord(result, started))
     return result
   }
 }
@@ -137,7 +138,8 @@ async function writeInTransaction(
   }
 }
 
-function runRecord(result: TenantResult, started: Date, done: TenantResult): RunRecord {
+/** The run-history row of a result whose duration and statement count are final. */
+function runRecord(result: TenantResult, started: Date): RunRecord {
   return {
     tenantId: result.tenantId,
     startedAt: started,
@@ -154,8 +156,8 @@ function runRecord(result: TenantResult, started: Date, done: TenantResult): Run
     customersCreated: result.customersCreated,
     petsCreated: result.petsCreated,
     servicesCreated: result.servicesCreated,
-    durationMs: done.durationMs,
-    statements: done.statements,
+    durationMs: result.durationMs,
+    statements: result.statements,
     error: result.error ?? null,
   }
 }
