@@ -21,14 +21,23 @@ export interface RunResult {
   stderr: string
 }
 
-/** Runs the compiled binary with exactly `env` (plus PATH), as cron would: no inherited settings. */
-export async function runBinary(args: string[], env: Record<string, string | undefined>, options: { timeoutMs?: number } = {}): Promise<RunResult> {
-  const path = await binary()
+/** Runs a command with exactly `env` (plus PATH and HOME), as cron would: no inherited settings. */
+async function runClean(command: string[], env: Record<string, string | undefined>, timeoutMs = 60_000): Promise<RunResult> {
   const clean = Object.fromEntries(Object.entries({ PATH: process.env.PATH, HOME: process.env.HOME, ...env })
     .filter((entry): entry is [string, string] => entry[1] !== undefined))
-  const proc = Bun.spawn([path, ...args], { env: clean, stdout: 'pipe', stderr: 'pipe', stdin: 'ignore' })
-  const timer = setTimeout(() => proc.kill('SIGKILL'), options.timeoutMs ?? 60_000)
+  const proc = Bun.spawn(command, { env: clean, stdout: 'pipe', stderr: 'pipe', stdin: 'ignore' })
+  const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs)
   const [code, stdout, stderr] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()])
   clearTimeout(timer)
   return { code, stdout, stderr }
+}
+
+/** The compiled binary, as cron runs it. */
+export async function runBinary(args: string[], env: Record<string, string | undefined>, options: { timeoutMs?: number } = {}): Promise<RunResult> {
+  return runClean([await binary(), ...args], env, options.timeoutMs)
+}
+
+/** The CLI from source (no build), for tests of commands whose binary form the e2e tests cover. */
+export function runSource(args: string[], env: Record<string, string | undefined>): Promise<RunResult> {
+  return runClean([process.execPath, 'run', resolve(import.meta.dir, '../src/cli.ts'), ...args], env)
 }

@@ -4,12 +4,13 @@
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs'
-import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { loadSettings } from '../src/config.ts'
 import { startSimulator, type Simulator } from '../src/simulator/index.ts'
 import { runDoctor, type Check, type DoctorOptions } from '../src/sync/doctor.ts'
+import { freePort } from '../src/dev/embedded-postgres.ts'
+import { runSource } from './_binary.ts'
 import { freshDatabase, migratedDatabase, type TestDatabase } from './_db.ts'
 import { insertTenant } from './fixtures/tailtown.ts'
 
@@ -160,7 +161,7 @@ describe('runDoctor', () => {
   })
 
   test('a database that is down fails reachability and skips the rest', async () => {
-    const report = await doctor({ ...goodEnv(), DATABASE_URL: `postgres://postgres:${PASSWORD}@127.0.0.1:${await closedPort()}/gingr` })
+    const report = await doctor({ ...goodEnv(), DATABASE_URL: `postgres://postgres:${PASSWORD}@127.0.0.1:${await freePort()}/gingr` })
     expect(states(report.checks)).toEqual([
       ['DATABASE_URL', 'pass'], ['Gingr settings', 'pass'], ['Database reachable', 'fail'], ['Database schema', 'skip'], ['Gingr credentials', 'skip'],
     ])
@@ -244,7 +245,7 @@ describe('the command', () => {
   })
 
   test('a database that is down exits 1, reports the rest as skipped, no password shown', async () => {
-    const result = await gingrSync(['doctor'], { ...goodEnv(), DATABASE_URL: `postgres://postgres:${PASSWORD}@127.0.0.1:${await closedPort()}/gingr` })
+    const result = await gingrSync(['doctor'], { ...goodEnv(), DATABASE_URL: `postgres://postgres:${PASSWORD}@127.0.0.1:${await freePort()}/gingr` })
     expect(result.code).toBe(1)
     expect(result.stdout).toMatch(/^✓ DATABASE_URL: postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/gingr$/m)
     expect(result.stdout).toMatch(/^✗ Database reachable: PostgreSQL at 127\.0\.0\.1:\d+\/gingr refused the connection/m)
@@ -281,23 +282,8 @@ describe('the command', () => {
 
 /** The CLI from source, with exactly `env` (plus PATH, HOME), as cron runs it. */
 async function gingrSync(args: string[], env: Record<string, string | undefined>) {
-  const clean = Object.fromEntries(Object.entries({ PATH: process.env.PATH, HOME: process.env.HOME, ...env })
-    .filter((entry): entry is [string, string] => entry[1] !== undefined))
-  const proc = Bun.spawn(['bun', 'run', resolve(import.meta.dir, '../src/cli.ts'), ...args], { env: clean, stdout: 'pipe', stderr: 'pipe', stdin: 'ignore' })
-  const [code, stdout, stderr] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()])
+  const { code, stdout, stderr } = await runSource(args, env)
   const secrets = [PASSWORD, passwordOf(goodEnv().DATABASE_URL), passwordOf(env.DATABASE_URL), sim.apiKey].filter((s) => s !== '')
   for (const secret of secrets) expect(stdout + stderr).not.toContain(secret)
   return { code, stdout, stderr }
-}
-
-/** A port nothing listens on: taken from the system, then released. */
-function closedPort(): Promise<number> {
-  return new Promise((done, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo
-      server.close(() => done(port))
-    })
-  })
 }

@@ -4,12 +4,13 @@
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs'
-import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { recordRun, type RunRecord } from '../src/db/runs.ts'
 import { ago } from '../src/commands/status.ts'
 import { readStatus, type TenantStatusEntry } from '../src/sync/status.ts'
+import { freePort } from '../src/dev/embedded-postgres.ts'
+import { runSource } from './_binary.ts'
 import { freshDatabase, migratedDatabase, type TestDatabase } from './_db.ts'
 import { insertTenant, type TenantOverrides } from './fixtures/tailtown.ts'
 
@@ -217,7 +218,7 @@ describe('the command', () => {
   })
 
   test('a database that is down exits 1 with one sentence, no stack and no password', async () => {
-    const url = `postgres://postgres:${PASSWORD}@127.0.0.1:${await closedPort()}/gingr`
+    const url = `postgres://postgres:${PASSWORD}@127.0.0.1:${await freePort()}/gingr`
     const result = await status(['--json'], url)
     expect(result.code).toBe(1)
     const lines = result.stderr.trim().split('\n')
@@ -244,7 +245,7 @@ describe('the command', () => {
   }
 
   function status(args: string[], databaseUrl: string | undefined) {
-    return runCli(['status', ...args], { DATABASE_URL: databaseUrl && withPassword(databaseUrl) }).then((result) => {
+    return runSource(['status', ...args], { DATABASE_URL: databaseUrl && withPassword(databaseUrl) }).then((result) => {
       // The embedded server's own password too, when the tests started one.
       const secrets = [PASSWORD, decodeURIComponent(new URL(healthy.url).password)].filter((s) => s !== '')
       for (const secret of secrets) expect(result.stdout + result.stderr).not.toContain(secret)
@@ -252,24 +253,3 @@ describe('the command', () => {
     })
   }
 })
-
-/** The CLI from source, with exactly `env` (plus PATH, HOME), as cron runs it. */
-async function runCli(args: string[], env: Record<string, string | undefined>) {
-  const clean = Object.fromEntries(Object.entries({ PATH: process.env.PATH, HOME: process.env.HOME, ...env })
-    .filter((entry): entry is [string, string] => entry[1] !== undefined))
-  const proc = Bun.spawn(['bun', 'run', resolve(import.meta.dir, '../src/cli.ts'), ...args], { env: clean, stdout: 'pipe', stderr: 'pipe', stdin: 'ignore' })
-  const [code, stdout, stderr] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()])
-  return { code, stdout, stderr }
-}
-
-/** A port nothing listens on: taken from the system, then released. */
-function closedPort(): Promise<number> {
-  return new Promise((done, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo
-      server.close(() => done(port))
-    })
-  })
-}

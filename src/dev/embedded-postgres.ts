@@ -105,7 +105,8 @@ async function withinLimit(work: Promise<void>): Promise<void> {
   }
 }
 
-function freePort(): Promise<number> {
+/** A port nothing listens on right now: taken from the system, then released. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer()
     probe.once('error', reject)
