@@ -5,6 +5,7 @@
  */
 import { connect, type Queryable, type Sql } from '../src/db/connect.ts'
 import { migrate } from '../src/db/migrate.ts'
+import { dropLeftoverDatabases } from '../src/dev/leftovers.ts'
 
 export const TENANT_ID = 'bench-tenant'
 export const TENANT_ZONE = 'America/Denver'
@@ -34,7 +35,7 @@ function withDatabase(url: string, database: string): string {
 
 export async function openDatabases(serverUrl: string): Promise<DatabaseFactory> {
   const admin = connect(serverUrl, { max: 1 })
-  await dropLeftovers(admin)
+  await dropLeftoverDatabases(admin, PREFIX)
   const [version] = await admin<{ v: string }[]>`SELECT current_setting('server_version') AS v`
   let counter = 0
   const nextName = () => `${PREFIX}${process.pid}_${counter++}`
@@ -84,24 +85,6 @@ function insertTenant(sql: Queryable) {
                          gingr_sync_enabled, timezone, "updatedAt")
     VALUES (${TENANT_ID}, 'Bench Boarding', 'bench', 'Front Desk', 'desk@bench.example', 'ACTIVE', true,
             true, ${TENANT_ZONE}, now() AT TIME ZONE 'UTC')`
-}
-
-async function dropLeftovers(admin: Sql): Promise<void> {
-  const rows = await admin<{ datname: string }[]>`SELECT datname FROM pg_database WHERE starts_with(datname, ${PREFIX})`
-  for (const { datname } of rows) {
-    const pid = Number(datname.slice(PREFIX.length).split('_')[0])
-    if (pid === process.pid || isRunning(pid)) continue
-    await admin.unsafe(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`).catch(() => {})
-  }
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
 }
 
 const DATA_TABLES = ['customers', 'pets', 'services', 'reservations'] as const

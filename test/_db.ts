@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto'
 import type postgres from 'postgres'
 import { connect, type ConnectOptions, type Sql } from '../src/db/connect.ts'
 import { migrate } from '../src/db/migrate.ts'
+import { dropLeftoverDatabases } from '../src/dev/leftovers.ts'
 import { startEmbeddedPostgres } from '../src/dev/embedded-postgres.ts'
 
 export interface TestDatabase {
@@ -50,7 +51,7 @@ function startServer(): Promise<Server> {
     const given = givenServerUrl()
     const started = given ? { url: given, stop: async () => {} } : await startEmbeddedPostgres()
     const admin = connect(started.url, { max: 1 })
-    if (given) await dropLeftovers(admin)
+    if (given) await dropLeftoverDatabases(admin, PREFIX)
     return {
       url: started.url,
       admin,
@@ -118,31 +119,6 @@ export function withDatabase(url: string, database: string): string {
   const parsed = new URL(url)
   parsed.pathname = `/${database}`
   return parsed.toString()
-}
-
-/**
- * Databases of earlier runs that were killed before they could clean up. Only those whose run
- * (the pid in the name) is gone; a database still in use refuses the drop, which is then skipped.
- */
-async function dropLeftovers(admin: Sql): Promise<void> {
-  const rows = await admin<{ datname: string }[]>`
-    SELECT datname FROM pg_database WHERE starts_with(datname, ${PREFIX})`
-  for (const { datname } of rows) {
-    const pid = Number(datname.slice(PREFIX.length).split('_')[0])
-    if (Number.isInteger(pid) && !isRunning(pid)) {
-      await admin.unsafe(`DROP DATABASE IF EXISTS "${datname}"`).catch(() => {})
-    }
-  }
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    // EPERM: the process exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
 }
 
 /**
