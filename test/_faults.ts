@@ -50,10 +50,15 @@ export async function startBed(tenant: string, options: SimulatorOptions = {}): 
   return bed
 }
 
+/** The end of a file's bed: its run history must hold no secret, then everything is stopped and dropped. */
 export async function stopBed(bed: Bed | undefined): Promise<void> {
   if (!bed) return
-  await bed.sim.stop()
-  await bed.db.drop()
+  try {
+    expect(await historyLeaks(bed)).toEqual([])
+  } finally {
+    await bed.sim.stop()
+    await bed.db.drop()
+  }
 }
 
 /** Runs the binary with the bed's environment (plus `extra`; undefined removes a setting). */
@@ -86,8 +91,8 @@ export function leaks(bed: Bed, text: string): string[] {
   return bed.secrets.flatMap((secret, index) => (text.includes(secret) || text.includes(encodeURIComponent(secret)) ? [`secret #${index}`] : []))
 }
 
-/** The run history must never hold a secret either: checked at the end of each file. */
-export async function historyLeaks(bed: Bed): Promise<string[]> {
+/** The run history must never hold a secret either: checked by stopBed at the end of each file. */
+async function historyLeaks(bed: Bed): Promise<string[]> {
   const rows = await bed.db.sql<{ error: string }[]>`SELECT error FROM gingr_sync_runs WHERE error IS NOT NULL`
   return leaks(bed, rows.map((row) => row.error).join('\n'))
 }
