@@ -53,7 +53,7 @@ export default defineCommand({
       // a configuration error (exit 2) with nothing done, not a string of failed tenants.
       const plans = tenants.map((tenant) => planTenant(settings, tenant, flags))
       const results: TenantResult[] = []
-      for (const { tenant, window } of plans) {
+      for (const { tenant, window, account } of plans) {
         if (abort.signal.aborted) break
         printStart(log, tenant, dryRun)
         const result = await syncTenant({
@@ -62,7 +62,7 @@ export default defineCommand({
           window,
           dryRun,
           statements,
-          gingr: { ...gingrAccountFor(settings, tenant.id), timeoutMs: flags.timeoutMs, signal: abort.signal },
+          gingr: { ...account, timeoutMs: flags.timeoutMs, signal: abort.signal },
           onProgress: (event) => printProgress(log, event),
         })
         printResult(log, result)
@@ -86,12 +86,12 @@ async function selectTenants(sql: ReturnType<typeof openDatabase>['sql'], id: st
 }
 
 function planTenant(settings: Settings, tenant: Tenant, flags: { pastDays?: number; futureDays?: number }) {
-  gingrAccountFor(settings, tenant.id)
+  const account = gingrAccountFor(settings, tenant.id)
   if (!isKnownTimeZone(tenant.timezone)) {
     throw new UsageError(`Tenant ${tenant.businessName} (${tenant.id}) has an unknown time zone "${tenant.timezone}".`)
   }
   const { pastDays, futureDays } = windowDaysFor(settings, tenant.id, flags)
-  return { tenant, window: syncWindow(tenant.timezone, pastDays, futureDays) }
+  return { tenant, account, window: syncWindow(tenant.timezone, pastDays, futureDays) }
 }
 
 /** 1 when a tenant failed, else 3 when records were skipped, else 0. A locked tenant is not a failure. */
