@@ -1,11 +1,12 @@
 /**
- * Real PostgreSQL for the tests, with zero set-up: `TEST_DATABASE_URL`, else `DATABASE_URL`, else
- * an embedded PostgreSQL started on first use in a temporary directory. Each test file gets a
+ * Real PostgreSQL for the tests, with zero set-up: `TEST_DATABASE_URL`, else an embedded PostgreSQL
+ * started in a temporary directory. `DATABASE_URL` is never read: an operator's shell may hold a
+ * production URL, and the tests create and drop databases. Each test file gets a
  * database of its own; test/_setup.ts stops the server and drops what is left when the run ends.
  */
 import { randomBytes } from 'node:crypto'
 import type postgres from 'postgres'
-import { connect, type ConnectOptions, type Sql } from '../src/db/connect.ts'
+import { type ConnectOptions, connect, redactUrl, type Sql } from '../src/db/connect.ts'
 import { migrate } from '../src/db/migrate.ts'
 import { dropLeftoverDatabases } from '../src/dev/leftovers.ts'
 import { startEmbeddedPostgres } from '../src/dev/embedded-postgres.ts'
@@ -37,12 +38,7 @@ let shutDown = false
 const live = new Map<string, TestDatabase>()
 
 function givenServerUrl(): string | undefined {
-  return process.env.TEST_DATABASE_URL || process.env.DATABASE_URL || undefined
-}
-
-/** No server was named: this run starts an embedded one. */
-export function needsEmbeddedServer(): boolean {
-  return givenServerUrl() === undefined
+  return process.env.TEST_DATABASE_URL || undefined
 }
 
 function startServer(): Promise<Server> {
@@ -51,7 +47,10 @@ function startServer(): Promise<Server> {
     const given = givenServerUrl()
     const started = given ? { url: given, stop: async () => {} } : await startEmbeddedPostgres()
     const admin = connect(started.url, { max: 1 })
-    if (given) await dropLeftoverDatabases(admin, PREFIX)
+    if (given) {
+      await mayCreateDatabases(admin, given)
+      await dropLeftoverDatabases(admin, PREFIX)
+    }
     return {
       url: started.url,
       admin,
@@ -62,6 +61,17 @@ function startServer(): Promise<Server> {
     }
   })()
   return server
+}
+
+/** Each test file makes a database of its own: a role that may not is said before any test runs. */
+async function mayCreateDatabases(admin: Sql, url: string): Promise<void> {
+  const [role] = await admin<{ allowed: boolean }[]>`
+    SELECT rolsuper OR rolcreatedb AS allowed FROM pg_roles WHERE rolname = current_user`
+  if (!role?.allowed) {
+    throw new Error(
+      `TEST_DATABASE_URL (${redactUrl(url)}) names a role that may not create databases, and each test file needs one of its own: grant it with ALTER ROLE ... CREATEDB, or unset TEST_DATABASE_URL to use an embedded PostgreSQL.`,
+    )
+  }
 }
 
 /** The server's own URL (its maintenance database), for tests that create or inspect databases. */

