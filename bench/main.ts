@@ -3,7 +3,8 @@
  * writes BENCHMARKS.md.
  *
  *   bun run bench                 windows of 500, 5,000 and 50,000 reservations (about 6 minutes)
- *   bun run bench -- --quick      500 and 5,000, fewer repetitions (under a minute)
+ *   bun run bench -- --quick      500 and 5,000, fewer repetitions (under a minute); the report goes
+ *                                 to bench/results/BENCHMARKS-quick.md, never over BENCHMARKS.md
  *   bun run bench -- --out PATH   write the report elsewhere
  *
  * PostgreSQL is an embedded server started for the run, or the server of BENCH_DATABASE_URL (a
@@ -13,6 +14,7 @@ import { availableParallelism, cpus, loadavg, totalmem } from 'node:os'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { redactUrl } from '../src/db/connect.ts'
+import { errorMessage } from '../src/errors.ts'
 import { startEmbeddedPostgres } from '../src/dev/embedded-postgres.ts'
 import { baselineRss, buildBinary, RSS_METHOD } from './binary.ts'
 import { runBench, type SizePlan } from './harness.ts'
@@ -33,7 +35,8 @@ const { values } = parseArgs({
   args: Bun.argv.slice(2),
   options: { quick: { type: 'boolean', default: false }, out: { type: 'string' } },
 })
-const out = resolve(values.out ?? resolve(import.meta.dir, '../BENCHMARKS.md'))
+// The committed BENCHMARKS.md holds the full run's figures: a quick run's report goes beside them.
+const out = resolve(values.out ?? resolve(import.meta.dir, values.quick ? 'results/BENCHMARKS-quick.md' : '../BENCHMARKS.md'))
 const plan = values.quick ? QUICK : FULL
 const log = (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`)
 
@@ -42,7 +45,12 @@ const loadBefore = loadavg()[0] ?? 0
 log('building dist/gingr-sync with ./build.sh')
 const binary = await buildBinary()
 const given = process.env.BENCH_DATABASE_URL
-const server = given ? { url: given, stop: async () => {} } : await startEmbeddedPostgres()
+const server = given
+  ? { url: given, stop: async () => {} }
+  : await startEmbeddedPostgres().catch((error: unknown) => {
+      log(errorMessage(error))
+      process.exit(1)
+    })
 log(`PostgreSQL: ${given ? redactUrl(given) : 'embedded, started for this run'}`)
 try {
   const result = await runBench({ serverUrl: server.url, binary, sizes: plan, log })

@@ -35,6 +35,7 @@ interface Server {
 
 let server: Promise<Server> | undefined
 let shutDown = false
+let shuttingDown: Promise<void> | undefined
 const live = new Map<string, TestDatabase>()
 
 function givenServerUrl(): string | undefined {
@@ -111,18 +112,21 @@ export async function migratedDatabase(options: ConnectOptions = {}): Promise<Te
   return database
 }
 
-/** The end of the run (or its interruption): drop what tests left behind, stop the server. */
-export async function shutdownTestDatabases(): Promise<void> {
-  shutDown = true
-  if (!server) return
-  const running = server
-  server = undefined
-  // A server that failed to start has cleaned up after itself already.
-  const started = await running.catch(() => undefined)
-  if (!started) return
-  const { stop } = started
-  await Promise.allSettled([...live.values()].map((database) => database.drop()))
-  await stop()
+/**
+ * The end of the run (or its interruption): drop what tests left behind, stop the server. Every
+ * caller gets the same promise, so the last hook and a signal's handler wait for one stop.
+ */
+export function shutdownTestDatabases(): Promise<void> {
+  shuttingDown ??= (async () => {
+    shutDown = true
+    if (!server) return
+    // A server that failed to start has cleaned up after itself already.
+    const started = await server.catch(() => undefined)
+    if (!started) return
+    await Promise.allSettled([...live.values()].map((database) => database.drop()))
+    await started.stop()
+  })()
+  return shuttingDown
 }
 
 export function withDatabase(url: string, database: string): string {

@@ -11,8 +11,10 @@ import { serverUrl, shutdownTestDatabases } from './_db.ts'
 const CLEANUP_LIMIT_MS = 8_000
 
 // Registered first: a signal during the server's start still stops it and removes its folder.
+let interrupted = false
 for (const [signal, exitCode] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
   process.once(signal, () => {
+    interrupted = true
     setTimeout(() => process.exit(exitCode), CLEANUP_LIMIT_MS).unref()
     void shutdownTestDatabases().finally(() => process.exit(exitCode))
   })
@@ -31,6 +33,8 @@ await serverUrl().catch(async (error: unknown) => {
   await shutdownTestDatabases().catch(() => {})
   process.exit(1)
 })
+// Interrupted while the server started: no test may begin; the handler exits once it is stopped.
+if (interrupted) await new Promise(() => {})
 
 // A hook in a preloaded file spans the whole run, not one test file.
 afterAll(shutdownTestDatabases)

@@ -152,7 +152,7 @@ describe("the demo's embedded server", () => {
     const prefix = `gingr-sync-stoptest-${process.pid}-`
     const server = await startEmbeddedPostgres({ prefix })
     const [dir] = readdirSync(tmpdir()).filter((name) => name.startsWith(prefix)).map((name) => join(tmpdir(), name))
-    const pidFile = join(dir!, 'postmaster.pid')
+    const pidFile = join(dir!, 'data', 'postmaster.pid')
     process.kill(Number(readFileSync(pidFile, 'utf8').split('\n')[0]), 'SIGINT')
     for (let waited = 0; existsSync(pidFile) && waited < 20_000; waited += 50) await Bun.sleep(50)
     expect(existsSync(pidFile)).toBe(false)

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { connect, describeDbError, isDbError, redactUrl, type Sql } from '../db/connect.ts'
-import { startEmbeddedPostgres } from '../dev/embedded-postgres.ts'
+import { EmbeddedStartError, startEmbeddedPostgres } from '../dev/embedded-postgres.ts'
 import { DemoFailure } from './run-cli.ts'
 
 /** The embedded server's data directory starts with this, in the system's temporary folder. */
@@ -45,7 +45,9 @@ async function createDemoDatabase(given: string | undefined, defer: Defer): Prom
     // once it is up. A start that failed has removed its directory already.
     const starting = startEmbeddedPostgres({ prefix: DEMO_DIR_PREFIX })
     defer(() => starting.then((server) => server.stop(), () => {}))
-    serverUrl = (await starting).url
+    serverUrl = (await starting.catch((error: unknown) => {
+      throw error instanceof EmbeddedStartError ? new DemoFailure(error.message) : error
+    })).url
   }
   const admin = connect(serverUrl, { max: 1 })
   defer(() => admin.end({ timeout: 5 }))
