@@ -9,7 +9,9 @@ import { spawn, spawnSync } from 'node:child_process'
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { connect } from '../src/db/connect.ts'
 import { BIN_DIR_VARIABLE, EmbeddedStartError, startEmbeddedPostgres } from '../src/dev/embedded-postgres.ts'
+import { serverUrl } from './_db.ts'
 
 setDefaultTimeout(60_000)
 
@@ -197,6 +199,37 @@ describe('as root, from a checkout in a private folder', () => {
       expect(processesIn(clone)).toEqual([])
     } finally {
       rmSync(home, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('which server the tests use', () => {
+  test('DATABASE_URL alone (an operator may have exported production) is never used: an embedded server is', async () => {
+    const tmp = freshFolder('production-tmp')
+    // Nothing listens at this documentation address: a run that used it would fail.
+    const result = await run(suite, tmp, { DATABASE_URL: 'postgres://tailtown:prod-Secret-4411@192.0.2.1:5432/tailtown' })
+    expect(result.output).toMatch(/\d+ pass/)
+    expect(result.code).toBe(0)
+    expect(result.output).not.toContain('prod-Secret-4411')
+    expect(readdirSync(tmp)).toEqual([])
+  })
+
+  test('a TEST_DATABASE_URL whose role may not create databases is one sentence, before any test', async () => {
+    const admin = connect(await serverUrl(), { max: 1 })
+    const role = `gingr_sync_nocreatedb_${process.pid}`
+    try {
+      await admin.unsafe(`CREATE ROLE ${role} LOGIN PASSWORD 'role-Secret-93'`)
+      const url = new URL(await serverUrl())
+      ;[url.username, url.password] = [role, 'role-Secret-93']
+      const result = await run(suite, freshFolder('nocreatedb-tmp'), { TEST_DATABASE_URL: url.toString() })
+      expect(result.code).toBe(1)
+      expect(result.output).toContain(`The tests cannot run: TEST_DATABASE_URL (postgres://${role}:***@`)
+      expect(result.output).toContain('names a role that may not create databases')
+      expect(result.output).not.toContain('role-Secret-93')
+      expect(result.output).not.toMatch(/\d+ pass/)
+    } finally {
+      await admin.unsafe(`DROP ROLE IF EXISTS ${role}`)
+      await admin.end()
     }
   })
 })
