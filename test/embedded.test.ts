@@ -73,8 +73,11 @@ function run(command: string[], tmp: string, env: Record<string, string> = {}, i
     detached: true,
   })
   let output = ''
-  child.stdout.on('data', (chunk: Buffer) => void (output += chunk.toString()))
-  child.stderr.on('data', (chunk: Buffer) => void (output += chunk.toString()))
+  const collect = (chunk: Buffer) => {
+    output += chunk.toString()
+  }
+  child.stdout.on('data', collect)
+  child.stderr.on('data', collect)
   let watcher: ReturnType<typeof setInterval> | undefined
   let signalledAt = 0
   if (interrupt) {
