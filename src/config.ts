@@ -1,6 +1,7 @@
-import { readFileSync } from 'node:fs'
+import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs'
 import * as v from 'valibot'
-import { UsageError, errorMessage } from './errors.ts'
+import { UsageError } from './errors.ts'
+import { jsonSyntaxError } from './json-syntax.ts'
 
 /**
  * Settings come from the environment, from `--env-file` (KEY=VALUE lines; it wins over the inherited
@@ -11,10 +12,13 @@ import { UsageError, errorMessage } from './errors.ts'
 
 const WindowDays = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(365))
 
+/** Only HTTP: `file:///etc/passwd` is a URL too, and fetch() would read it. */
+const GingrBaseUrl = v.pipe(v.string(), v.url(), v.regex(/^https?:\/\//i))
+
 const TenantConfig = v.object({
   subdomain: v.optional(v.pipe(v.string(), v.nonEmpty())),
   apiKey: v.optional(v.pipe(v.string(), v.nonEmpty())),
-  baseUrl: v.optional(v.pipe(v.string(), v.url())),
+  baseUrl: v.optional(GingrBaseUrl),
   pastDays: v.optional(WindowDays),
   futureDays: v.optional(WindowDays),
 })
@@ -51,37 +55,119 @@ export function parseEnvFile(text: string, path: string): Record<string, string>
     // The line itself is not quoted back: it may hold a secret.
     if (!match) throw new UsageError(`${path} line ${index + 1} is not a KEY=VALUE line.`)
     const [, key, raw = ''] = match as unknown as [string, string, string]
-    const quoted = /^(['"])(.*)\1$/.exec(raw)
+    // `KEY="value"   # comment`: the comment goes, then the quotes.
+    const quoted = /^(['"])(.*?)\1(?:\s+#.*)?$/.exec(raw)
     values[key] = quoted ? (quoted[2] ?? '') : raw.replace(/\s+#.*$/, '')
   })
   return values
 }
 
+/** Settings files are a few kilobytes; anything past this is not one (a log, /dev/zero). */
+export const SETTINGS_FILE_LIMIT_BYTES = 1024 * 1024
+
+/**
+ * A settings file's text: a regular file under SETTINGS_FILE_LIMIT_BYTES, read whole. Opened
+ * without blocking, so a FIFO (which would wait for a writer forever) is refused like a device.
+ */
 function readText(path: string, what: string): string {
+  let fd: number | undefined
   try {
-    return readFileSync(path, 'utf8')
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK)
+    const stat = fstatSync(fd)
+    if (!stat.isFile()) throw new UsageError(`The ${what} ${path} is not a regular file.`)
+    if (stat.size > SETTINGS_FILE_LIMIT_BYTES) {
+      throw new UsageError(`The ${what} ${path} is ${stat.size} bytes; a settings file may hold at most ${SETTINGS_FILE_LIMIT_BYTES}.`)
+    }
+    return readFileSync(fd, 'utf8').replace(/^\uFEFF/, '')
   } catch (error) {
+    if (error instanceof UsageError) throw error
     const code = (error as NodeJS.ErrnoException).code
-    const reason = code === 'ENOENT' ? 'it does not exist' : code === 'EACCES' ? 'permission denied' : errorMessage(error)
+    const reason =
+      code === 'ENOENT' ? 'it does not exist' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a folder' : (code ?? 'unknown error')
     throw new UsageError(`Cannot read the ${what} ${path}: ${reason}.`)
+  } finally {
+    if (fd !== undefined) closeSync(fd)
   }
 }
 
 export function readConfigFile(path: string): ConfigFile {
+  const text = readText(path, 'config file')
   let json: unknown
   try {
-    json = JSON.parse(readText(path, 'config file'))
-  } catch (error) {
-    if (error instanceof UsageError) throw error
-    throw new UsageError(`The config file ${path} is not valid JSON: ${errorMessage(error)}.`)
+    json = JSON.parse(text)
+  } catch {
+    // Never the parser's own message: it quotes what it found, which may be the key.
+    const at = jsonSyntaxError(text)
+    throw new UsageError(`The config file ${path} is not valid JSON${at ? ` (line ${at.line}, column ${at.column})` : ''}.`)
   }
   const result = v.safeParse(ConfigFile, json)
-  if (!result.success) {
-    const issue = result.issues[0]
-    const where = issue ? v.getDotPath(issue) : null
-    throw new UsageError(`The config file ${path} is not valid${where ? ` at ${where}` : ''}: ${issue?.message ?? 'unknown shape'}.`)
-  }
+  if (!result.success) throw new UsageError(`The config file ${path} ${describeIssue(result.issues[0])}`)
   return result.output
+}
+
+/**
+ * One validation issue in plain words, never with the value it found (valibot's messages quote
+ * it: a numeric apiKey, a baseUrl with a password). A key the schema does not know gets the
+ * nearest one it does.
+ */
+function describeIssue(issue: v.BaseIssue<unknown> | undefined): string {
+  if (!issue) return 'is not valid.'
+  const path = issue.path ?? []
+  const keys = path.map((item) => String(item.key))
+  const where = describePath(keys)
+  if (issue.expected === 'never') {
+    const unknown = keys.at(-1) ?? '?'
+    const known = keys.length === 1 ? Object.keys(ConfigFile.entries) : keys[0] === 'tenants' ? Object.keys(TenantConfig.entries) : []
+    const near = nearest(unknown, known)
+    const inTenant = keys.length === 3 ? ` in tenant ${keys[1]}` : ''
+    return `has an unknown setting \`${unknown}\`${inTenant}${near ? `; did you mean \`${near}\`?` : '.'}`
+  }
+  const bound = issue.type === 'min_value' ? `at least ${issue.requirement}` : issue.type === 'max_value' ? `at most ${issue.requirement}` : undefined
+  const expected = bound ?? EXPECTED[issue.type] ?? 'a valid value'
+  return `is not valid at ${where}: expected ${expected}.`
+}
+
+const EXPECTED: Record<string, string> = {
+  string: 'a string',
+  number: 'a number',
+  object: 'an object',
+  strict_object: 'an object',
+  record: 'an object',
+  integer: 'a whole number',
+  non_empty: 'a non-empty string',
+  url: 'an http:// or https:// URL',
+  regex: 'an http:// or https:// URL',
+}
+
+function describePath(keys: string[]): string {
+  if (keys.length === 0) return 'the top level'
+  if (keys[0] === 'tenants' && keys.length >= 2) return keys.length === 2 ? `tenant ${keys[1]}` : `\`${keys.slice(2).join('.')}\` of tenant ${keys[1]}`
+  return `\`${keys.join('.')}\``
+}
+
+/** The known key a typo most likely meant: same letters ignoring case, else at most two edits away. */
+function nearest(typed: string, known: string[]): string | undefined {
+  const folded = known.find((key) => key.toLowerCase() === typed.toLowerCase())
+  if (folded) return folded
+  let best: { key: string; distance: number } | undefined
+  for (const key of known) {
+    const distance = editDistance(typed.toLowerCase(), key.toLowerCase())
+    if (distance <= 2 && (!best || distance < best.distance)) best = { key, distance }
+  }
+  return best?.key
+}
+
+function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 2) return 3
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index)
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i]
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1))
+    }
+    previous = current
+  }
+  return previous[b.length]!
 }
 
 export function loadSettings(options: { envFile?: string; configPath?: string; env?: Record<string, string | undefined> }): Settings {
@@ -89,11 +175,17 @@ export function loadSettings(options: { envFile?: string; configPath?: string; e
   if (options.envFile) Object.assign(env, parseEnvFile(readText(options.envFile, 'env file'), options.envFile))
   const configPath = options.configPath ?? (env.GINGR_SYNC_CONFIG || undefined)
   const config = configPath ? readConfigFile(configPath) : { tenants: {} }
-  const secrets = [env.GINGR_API_KEY, databasePassword(env.DATABASE_URL), ...Object.values(config.tenants).map((t) => t.apiKey)]
+  const tenants = Object.values(config.tenants)
+  const secrets = [
+    env.GINGR_API_KEY,
+    ...[env.DATABASE_URL, env.GINGR_BASE_URL, env.GINGR_SYNC_PING_URL, ...tenants.map((t) => t.baseUrl)].map(urlPassword),
+    ...tenants.map((t) => t.apiKey),
+  ]
   return { env, config, secrets: secrets.filter((s): s is string => typeof s === 'string' && s.length >= 4) }
 }
 
-function databasePassword(url: string | undefined): string | undefined {
+/** The password a URL carries (a Gingr proxy's, a monitor's, the database's), to be scrubbed too. */
+function urlPassword(url: string | undefined): string | undefined {
   if (!url) return undefined
   try {
     return decodeURIComponent(new URL(url).password) || undefined

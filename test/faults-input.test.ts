@@ -5,14 +5,13 @@
  * recorded.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { insertTenant } from './fixtures/tailtown.ts'
 import { API_KEY, gingrSync, snapshot, startBed, stopBed, type Bed } from './_faults.ts'
+import { testDir } from './_tmp.ts'
 
 const TENANT = 'fault-input'
-const dir = mkdtempSync(join(tmpdir(), 'gingr-sync-faults-input-'))
+const dir = testDir('faults-input')
 let bed: Bed
 
 setDefaultTimeout(60_000)
@@ -25,12 +24,8 @@ afterAll(async () => {
   await stopBed(bed)
 })
 
-/** A file in the test's own directory; returns its path. */
-function file(name: string, text: string): string {
-  const path = join(dir, name)
-  writeFileSync(path, text)
-  return path
-}
+/** A file in the test's own directory (mode 600: some hold the key); returns its path. */
+const file = (name: string, text: string) => dir.write(name, text)
 
 type Case = [name: string, args: () => string[], env: () => Record<string, string | undefined>, says: RegExp]
 
@@ -67,14 +62,14 @@ const cases: Case[] = [
   ['a GINGR_BASE_URL that is not a URL', () => ['--tenant', TENANT], () => ({ GINGR_BASE_URL: 'gingr dot com' }), /GINGR_BASE_URL is not a URL/],
   ['a bad GINGR_SYNC_STATEMENT_TIMEOUT', () => ['--tenant', TENANT], () => ({ GINGR_SYNC_STATEMENT_TIMEOUT: '5m' }), /GINGR_SYNC_STATEMENT_TIMEOUT must be a whole number of seconds from 1 to 86400, not "5m"/],
   // As root, mode 000 does not stop a read: a directory and a missing path stand for an unreadable file.
-  ['an env file that is a directory', () => ['--tenant', TENANT, '--env-file', dir], none, /Cannot read the env file .*: .*(directory|EISDIR)/i],
-  ['an env file that does not exist', () => ['--tenant', TENANT, '--env-file', join(dir, 'missing.env')], none, /Cannot read the env file .*missing\.env: it does not exist/],
+  ['an env file that is a directory', () => ['--tenant', TENANT, '--env-file', dir.path], none, /Cannot read the env file .*: .*(directory|EISDIR)/i],
+  ['an env file that does not exist', () => ['--tenant', TENANT, '--env-file', join(dir.path, 'missing.env')], none, /Cannot read the env file .*missing\.env: it does not exist/],
   // The line holds the key and is not KEY=VALUE: the message names the line, never quotes it.
   ['an env file with a line that is not KEY=VALUE', () => ['--tenant', TENANT, '--env-file', file('bad.env', `# ok\nGINGR_API_KEY ${API_KEY}\n`)], none, /bad\.env line 2 is not a KEY=VALUE line/],
   ['a config file with bad JSON', () => ['--tenant', TENANT, '--config', file('bad.json', '{ "tenants": ')], none, /The config file .*bad\.json is not valid JSON/],
-  ['a config file with a bad shape', () => ['--tenant', TENANT, '--config', file('shape.json', JSON.stringify({ tenants: { [TENANT]: { pastDays: 'many' } } }))], none, /The config file .*shape\.json is not valid at tenants\.fault-input\.pastDays/],
+  ['a config file with a bad shape', () => ['--tenant', TENANT, '--config', file('shape.json', JSON.stringify({ tenants: { [TENANT]: { pastDays: 'many' } } }))], none, /The config file .*shape\.json is not valid at `pastDays` of tenant fault-input: expected a number\./],
   ['a config file with an unknown key', () => ['--tenant', TENANT, '--config', file('typo.json', JSON.stringify({ tenant: {} }))], none, /The config file .*typo\.json is not valid/],
-  ['a config file that is a directory', () => ['--tenant', TENANT, '--config', dir], none, /Cannot read the config file/],
+  ['a config file that is a directory', () => ['--tenant', TENANT, '--config', dir.path], none, /Cannot read the config file/],
 ]
 
 describe('bad input: exit 2, one line, nothing done', () => {
