@@ -1,3 +1,5 @@
+import { oneLine } from './text.ts'
+
 /**
  * Exit codes are part of the operator's contract (README, `--help`): cron wrappers and monitoring
  * branch on them, so they never change meaning.
@@ -22,8 +24,7 @@ export class UsageError extends Error {
   readonly exitCode = ExitCode.Usage
 }
 
-/** The message of anything thrown, as one line. */
+/** The message of anything thrown, as one printable line. */
 export function errorMessage(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error)
-  return text.replace(/\s*\n\s*/g, ' ').trim()
+  return oneLine(error instanceof Error ? error.message : String(error))
 }

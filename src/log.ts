@@ -1,6 +1,7 @@
 import { createConsola, LogLevels, type ConsolaInstance, type LogObject } from 'consola'
 import { colors } from 'consola/utils'
 import { redact } from './secrets.ts'
+import { printable } from './text.ts'
 
 export type Logger = ConsolaInstance
 
@@ -17,8 +18,13 @@ const LABELS: Partial<Record<string, string>> = {
   fatal: 'ERROR', error: 'ERROR', warn: 'WARN', debug: 'DEBUG', trace: 'DEBUG',
 }
 
+/**
+ * One entry's text: each message on one line, whatever outside text it carries. Only a stack
+ * trace (shown with --verbose) keeps its lines, each made printable.
+ */
 function render(log: LogObject): string {
-  return redact(log.args.map((arg) => (arg instanceof Error ? (arg.stack ?? arg.message) : String(arg))).join(' '))
+  const parts = log.args.map((arg) => (arg instanceof Error ? (arg.stack ?? arg.message).split('\n').map(printable).join('\n') : printable(String(arg))))
+  return redact(parts.join(' '))
 }
 
 /**

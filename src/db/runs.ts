@@ -1,3 +1,4 @@
+import { oneLine } from '../text.ts'
 import type { Queryable } from './connect.ts'
 
 /** One tenant's run, as `gingr_sync_runs` keeps it. */
@@ -40,7 +41,7 @@ export async function recordRun(sql: Queryable, run: RunRecord): Promise<void> {
       ${run.tenantId}, ${run.startedAt}, ${run.finishedAt}, ${run.dryRun}, ${run.status}, ${run.windowFrom}, ${run.windowTo},
       ${run.fetched}, ${run.created}, ${run.updated}, ${run.unchanged}, ${run.skipped},
       ${run.customersCreated}, ${run.petsCreated}, ${run.servicesCreated},
-      ${Math.round(run.durationMs)}, ${run.statements}, ${run.error})`
+      ${Math.round(run.durationMs)}, ${run.statements}, ${run.error === null ? null : oneLine(run.error)})`
 }
 
 /** The columns as RunRecord names them; dates as text, since they are calendar dates, not instants. */

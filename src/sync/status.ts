@@ -1,3 +1,4 @@
+import { oneLine, printable } from '../text.ts'
 import type { Queryable } from '../db/connect.ts'
 import { latestRealRuns, type RunRecord } from '../db/runs.ts'
 import { listTenants, type Tenant } from '../db/tenants.ts'
@@ -67,8 +68,9 @@ function statusOf(tenant: Tenant, run: RunRecord | undefined, maxAgeMinutes: num
   // A stamp a little ahead of this clock (the database's clock drifts) counts as just now.
   const ageMs = tenant.lastSyncAt === null ? null : Math.max(0, now.getTime() - tenant.lastSyncAt.getTime())
   return {
-    tenantId: tenant.id,
-    businessName: tenant.businessName,
+    // Names and errors come from outside (Tailtown's staff, Gingr, older versions' run rows).
+    tenantId: printable(tenant.id),
+    businessName: printable(tenant.businessName),
     enabled,
     lastSyncAt: tenant.lastSyncAt,
     minutesSinceSync: ageMs === null ? null : Math.floor(ageMs / 60_000),
@@ -79,5 +81,5 @@ function statusOf(tenant: Tenant, run: RunRecord | undefined, maxAgeMinutes: num
 
 function lastRunOf(run: RunRecord): LastRun {
   const { tenantId: _tenant, dryRun: _dryRun, ...rest } = run
-  return rest
+  return { ...rest, error: rest.error === null ? null : oneLine(rest.error) }
 }
