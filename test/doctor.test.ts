@@ -3,14 +3,14 @@
  * (`runDoctor`) for what each check finds, the CLI from source for exit codes and output.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { chmodSync } from 'node:fs'
 import { join } from 'node:path'
 import { loadSettings } from '../src/config.ts'
 import { startSimulator, type Simulator } from '../src/simulator/index.ts'
 import { runDoctor, type Check, type DoctorOptions } from '../src/sync/doctor.ts'
 import { freePort } from '../src/dev/embedded-postgres.ts'
 import { runSource } from './_binary.ts'
+import { testDir } from './_tmp.ts'
 import { freshDatabase, migratedDatabase, type TestDatabase } from './_db.ts'
 import { insertTenant } from './fixtures/tailtown.ts'
 
@@ -18,7 +18,7 @@ import { insertTenant } from './fixtures/tailtown.ts'
 setDefaultTimeout(60_000)
 
 const PASSWORD = 'doc-Secret-pw-5512'
-const dir = mkdtempSync(join(tmpdir(), 'gingr-sync-doctor-'))
+const dir = testDir('doctor')
 let sim: Simulator
 let healthy: TestDatabase
 const databases: TestDatabase[] = []
@@ -146,9 +146,7 @@ describe('runDoctor', () => {
   test('a tenant with its own account in the config file is probed with it', async () => {
     const db = await database()
     await insertTenant(db.sql, { id: 'own', businessName: 'Own Account' })
-    const config = join(dir, 'own.json')
-    writeFileSync(config, JSON.stringify({ tenants: { own: { apiKey: sim.apiKey, baseUrl: sim.baseUrl } } }))
-    chmodSync(config, 0o600)
+    const config = dir.write('own.json', JSON.stringify({ tenants: { own: { apiKey: sim.apiKey, baseUrl: sim.baseUrl } } }))
     const settings = loadSettings({ env: { DATABASE_URL: db.url }, configPath: config })
     const report = await runDoctor({ settings, configPath: config })
     expect(states(report.checks)).toEqual([
@@ -212,9 +210,7 @@ describe('runDoctor', () => {
     ['600', 'pass', 'is private (mode 600)'],
     ['400', 'pass', 'is private (mode 400)'],
   ] as const)('an env file of mode %s: %s', async (mode, state, words) => {
-    const envFile = join(dir, `mode-${mode}.env`)
-    writeFileSync(envFile, 'DATABASE_URL=postgres://localhost/x\n')
-    chmodSync(envFile, parseInt(mode, 8))
+    const envFile = dir.write(`mode-${mode}.env`, 'DATABASE_URL=postgres://localhost/x\n', parseInt(mode, 8))
     const check = (await doctor(goodEnv(), { envFile })).checks.at(-1)!
     expect(check).toMatchObject({ name: 'Env file permissions', state })
     expect(check.detail).toContain(words)
@@ -224,9 +220,7 @@ describe('runDoctor', () => {
 
 describe('the command', () => {
   test('a healthy set-up exits 0 with a ✓ per check', async () => {
-    const envFile = join(dir, 'healthy.env')
-    writeFileSync(envFile, Object.entries(goodEnv()).map(([k, v]) => `${k}=${v}`).join('\n') + '\n')
-    chmodSync(envFile, 0o600)
+    const envFile = dir.write('healthy.env', Object.entries(goodEnv()).map(([k, v]) => `${k}=${v}`).join('\n') + '\n')
     const result = await gingrSync(['doctor', '--env-file', envFile], {})
     expect(result.code).toBe(0)
     const lines = result.stdout.trim().split('\n')
@@ -254,9 +248,7 @@ describe('the command', () => {
   })
 
   test('an env file of mode 644 exits 1 and says chmod 600', async () => {
-    const envFile = join(dir, 'open.env')
-    writeFileSync(envFile, Object.entries(goodEnv()).map(([k, v]) => `${k}=${v}`).join('\n') + '\n')
-    chmodSync(envFile, 0o644)
+    const envFile = dir.write('open.env', Object.entries(goodEnv()).map(([k, v]) => `${k}=${v}`).join('\n') + '\n', 0o644)
     const result = await gingrSync(['doctor', '--env-file', envFile, '--json'], {})
     expect(result.code).toBe(1)
     const report = JSON.parse(result.stdout)
@@ -274,7 +266,7 @@ describe('the command', () => {
   })
 
   test('an env file that does not exist is a usage error (exit 2)', async () => {
-    const result = await gingrSync(['doctor', '--env-file', join(dir, 'nope.env')], {})
+    const result = await gingrSync(['doctor', '--env-file', join(dir.path, 'nope.env')], {})
     expect(result.code).toBe(2)
     expect(result.stderr).toContain('it does not exist')
   })

@@ -3,13 +3,11 @@
  * simulator over real HTTP and a real PostgreSQL.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { startSimulator, type Simulator } from '../src/simulator/index.ts'
 import { syncWindow } from '../src/sync/window.ts'
 import { binary, runBinary, type RunResult } from './_binary.ts'
 import { migratedDatabase, reserveConnection, type TestDatabase } from './_db.ts'
+import { testDir } from './_tmp.ts'
 import { insertTenant } from './fixtures/tailtown.ts'
 
 // Bun resets the default timeout for every file; servers and the binary need more than 5 s here.
@@ -20,7 +18,7 @@ const PASSWORD = 'pw-e2e-Secret-9931'
 let sim: Simulator
 let db: TestDatabase
 let env: Record<string, string>
-const dir = mkdtempSync(join(tmpdir(), 'gingr-sync-e2e-'))
+const dir = testDir('e2e')
 
 beforeAll(async () => {
   await binary()
@@ -221,9 +219,8 @@ describe('every enabled tenant, each on its own', () => {
     await insertTenant(db.sql, { id: 'all-c', businessName: 'C Kennels', timezone: 'Pacific/Auckland' })
     await insertTenant(db.sql, { id: 'all-off', businessName: 'Off Kennels', timezone: ZONE, gingr_sync_enabled: false })
     await insertTenant(db.sql, { id: 'all-paused', businessName: 'Paused Kennels', timezone: ZONE, status: 'PAUSED' })
-    const config = join(dir, 'tenants.json')
     // B's Gingr account answers nothing: a closed port.
-    writeFileSync(config, JSON.stringify({ tenants: { 'all-b': { baseUrl: 'http://127.0.0.1:9/api/v1', apiKey: 'other-key-1234' } } }))
+    const config = dir.write('tenants.json', JSON.stringify({ tenants: { 'all-b': { baseUrl: 'http://127.0.0.1:9/api/v1', apiKey: 'other-key-1234' } } }))
 
     const result = await gingrSync(['--config', config, '--json', '--timeout', '2'])
     expect(result.code).toBe(1)
@@ -263,19 +260,16 @@ describe('exit codes and messages', () => {
   }
 
   test('a config file with bad JSON, and one with a bad shape, are exit 2', async () => {
-    const bad = join(dir, 'bad.json')
-    writeFileSync(bad, '{ "tenants": ')
+    const bad = dir.write('bad.json', '{ "tenants": ')
     expect((await gingrSync(['--config', bad])).code).toBe(2)
-    const shape = join(dir, 'shape.json')
-    writeFileSync(shape, JSON.stringify({ tenants: { t: { pastDays: 'many' } } }))
+    const shape = dir.write('shape.json', JSON.stringify({ tenants: { t: { pastDays: 'many' } } }))
     const result = await gingrSync(['--config', shape])
     expect(result.code).toBe(2)
     expect(result.stderr).toContain('tenants.t.pastDays')
   })
 
   test('--env-file supplies the settings', async () => {
-    const file = join(dir, 'gingr-sync.env')
-    writeFileSync(file, `# comment\nDATABASE_URL=${env.DATABASE_URL}\nexport GINGR_API_KEY="${sim.apiKey}"\nGINGR_SUBDOMAIN=x\nGINGR_BASE_URL=${sim.baseUrl}\n`)
+    const file = dir.write('gingr-sync.env', `# comment\nDATABASE_URL=${env.DATABASE_URL}\nexport GINGR_API_KEY="${sim.apiKey}"\nGINGR_SUBDOMAIN=x\nGINGR_BASE_URL=${sim.baseUrl}\n`)
     const result = await runBinary(['--tenant', 'b696b4e8-e2e-main', '--env-file', file], {})
     expect(result.code).toBe(0)
     expect(result.stderr).toContain('Sync complete')

@@ -3,14 +3,12 @@
  * the decisions, and the CLI run from source for exit codes and what an operator reads.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { recordRun, type RunRecord } from '../src/db/runs.ts'
 import { ago } from '../src/commands/status.ts'
 import { readStatus, type TenantStatusEntry } from '../src/sync/status.ts'
 import { freePort } from '../src/dev/embedded-postgres.ts'
 import { runSource } from './_binary.ts'
+import { testDir } from './_tmp.ts'
 import { freshDatabase, migratedDatabase, type TestDatabase } from './_db.ts'
 import { insertTenant, type TenantOverrides } from './fixtures/tailtown.ts'
 
@@ -136,7 +134,7 @@ test.each([
 
 describe('the command', () => {
   const PASSWORD = 'st-Secret-pw-4471'
-  const dir = mkdtempSync(join(tmpdir(), 'gingr-sync-status-'))
+  const dir = testDir('status')
   let healthy: TestDatabase
   let stale: TestDatabase
 
@@ -192,9 +190,7 @@ describe('the command', () => {
   })
 
   test('settings come from --env-file too', async () => {
-    const envFile = join(dir, 'gingr-sync.env')
-    writeFileSync(envFile, `DATABASE_URL=${withPassword(healthy.url)}\n`)
-    chmodSync(envFile, 0o600)
+    const envFile = dir.write('gingr-sync.env', `DATABASE_URL=${withPassword(healthy.url)}\n`)
     const result = await status(['--env-file', envFile], undefined)
     expect(result.code).toBe(0)
     expect(result.stdout).toContain('Happy Paws (h1)')
