@@ -4,6 +4,7 @@ import { defineCommand, renderUsage, runCommand, type ArgsDef, type CommandDef }
 import { describeDbError, isDbError } from './db/connect.ts'
 import { ExitCode, UsageError, errorMessage } from './errors.ts'
 import { redact } from './secrets.ts'
+import { timing } from './timing.ts'
 import { COMMIT, VERSION } from './version.ts'
 import { assertKnownArgs, syncArgs } from './commands/_shared.ts'
 
@@ -63,6 +64,8 @@ async function run(argv: string[]): Promise<number> {
     if (error instanceof UsageError) error.message += ` See: gingr-sync ${named ? `${name} ` : ''}--help`
     throw error
   }
+  // A malformed GINGR_SYNC_TEST_TIMING is a bad setting like any other: exit 2, nothing done.
+  timing()
   const { result } = await runCommand(cmd, { rawArgs })
   return typeof result === 'number' ? result : ExitCode.Ok
 }

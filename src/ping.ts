@@ -1,10 +1,9 @@
 import { errorMessage } from './errors.ts'
 import type { Logger } from './log.ts'
+import { timing } from './timing.ts'
 import { VERSION } from './version.ts'
 
 export type PingEvent = 'start' | 'success' | 'fail'
-
-const PING_TIMEOUT_MS = 5000
 
 /**
  * Healthchecks-style monitoring: `<url>/start` when a run begins, `<url>` when it ends well,
@@ -17,7 +16,7 @@ export async function ping(url: string | undefined, event: PingEvent, log: Logge
   try {
     const response = await fetch(target, {
       method: 'POST',
-      signal: AbortSignal.timeout(PING_TIMEOUT_MS),
+      signal: AbortSignal.timeout(timing().pingTimeoutMs),
       headers: { 'user-agent': `gingr-sync/${VERSION}` },
     })
     await response.body?.cancel()

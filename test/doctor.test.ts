@@ -54,7 +54,8 @@ const goodEnv = (db: TestDatabase = healthy): Record<string, string | undefined>
 })
 
 function doctor(env: Record<string, string | undefined>, options: Partial<DoctorOptions> = {}) {
-  return runDoctor({ settings: loadSettings({ env }), gingrTimeoutMs: 5000, ...options })
+  // Short backoff: the retry is what is tested, not the wait before it.
+  return runDoctor({ settings: loadSettings({ env }), gingr: { timeoutMs: 5000, backoffBaseMs: 10, backoffMaxMs: 20 }, ...options })
 }
 
 /** name → state, in order: the shape of a report at a glance. */

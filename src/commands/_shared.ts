@@ -5,6 +5,7 @@ import { connect, type Sql } from '../db/connect.ts'
 import { UsageError } from '../errors.ts'
 import { createLogger, type Logger } from '../log.ts'
 import { registerSecrets } from '../secrets.ts'
+import { PRODUCTION_TIMING } from '../timing.ts'
 
 /** Flags every command takes. */
 export const commonArgs = {
@@ -21,7 +22,7 @@ export const syncArgs = {
   'dry-run': { type: 'boolean', description: 'Do everything, then roll back: nothing written' },
   'past-days': { type: 'string', valueHint: '7', description: 'Days before today in the window (0-365)' },
   'future-days': { type: 'string', valueHint: '30', description: 'Days after today in the window (0-365)' },
-  timeout: { type: 'string', valueHint: '30', description: 'Seconds before one Gingr request is given up (1-600)' },
+  timeout: { type: 'string', valueHint: String(PRODUCTION_TIMING.gingrTimeoutMs / 1000), description: 'Seconds before one Gingr request is given up (1-600)' },
   'ping-url': { type: 'string', valueHint: 'url', description: 'Healthchecks-style URL pinged at start, success, failure (or GINGR_SYNC_PING_URL)' },
   ...commonArgs,
 } as const satisfies ArgsDef

@@ -5,6 +5,7 @@ import { ExitCode, UsageError } from '../errors.ts'
 import type { Logger } from '../log.ts'
 import { ping } from '../ping.ts'
 import { redact } from '../secrets.ts'
+import { timing } from '../timing.ts'
 import { syncTenant, type ProgressEvent, type TenantResult } from '../sync/run.ts'
 import { isKnownTimeZone, syncWindow } from '../sync/window.ts'
 import { openDatabase, prepare, syncArgs, wholeNumber } from './_shared.ts'
@@ -18,8 +19,10 @@ export default defineCommand({
     const flags = {
       pastDays: wholeNumber('past-days', args['past-days'], 0, 365),
       futureDays: wholeNumber('future-days', args['future-days'], 0, 365),
-      timeoutMs: (wholeNumber('timeout', args.timeout, 1, 600) ?? 30) * 1000,
+      timeoutSeconds: wholeNumber('timeout', args.timeout, 1, 600),
     }
+    // Without --timeout the client keeps its own default (src/timing.ts).
+    const timeoutMs = flags.timeoutSeconds === undefined ? undefined : flags.timeoutSeconds * 1000
     const { log, settings } = prepare(args)
     const databaseUrl = requireDatabaseUrl(settings)
     const dryRun = Boolean(args['dry-run'])
@@ -44,7 +47,7 @@ export default defineCommand({
       throw error
     } finally {
       stop()
-      await sql.end({ timeout: 5 })
+      await sql.end({ timeout: timing().closeTimeoutMs / 1000 })
     }
 
     async function syncAll(): Promise<TenantResult[]> {
@@ -62,7 +65,7 @@ export default defineCommand({
           window,
           dryRun,
           statements,
-          gingr: { ...account, timeoutMs: flags.timeoutMs, signal: abort.signal },
+          gingr: { ...account, timeoutMs, signal: abort.signal },
           onProgress: (event) => printProgress(log, event),
         })
         printResult(log, result)

@@ -4,6 +4,7 @@
  * a deadline, and retries are bounded: the script this replaces hung forever on a silent server.
  */
 import pkg from '../../package.json'
+import { timing } from '../timing.ts'
 import { splitIntoChunks, type DateRange } from './chunks.ts'
 import { GingrError, formatDuration, type GingrErrorKind } from './errors.ts'
 import { interpret, send, type Failure } from './http.ts'
@@ -22,7 +23,7 @@ export interface GingrClientOptions {
   apiKey: string
   /** Overrides `https://{subdomain}.gingrapp.com/api/v1` (the simulator, GINGR_BASE_URL). */
   baseUrl?: string
-  /** One request, body included. */
+  /** One request, body included. The timing defaults are src/timing.ts's. */
   timeoutMs?: number
   /** Per request (per chunk), the first attempt included. */
   maxAttempts?: number
@@ -30,11 +31,13 @@ export interface GingrClientOptions {
   deadlineMs?: number
   backoffBaseMs?: number
   backoffMaxMs?: number
-  /** Pause between two chunk requests: real clients keep about 150 ms between calls. */
+  /** Pause between two chunk requests. */
   paceMs?: number
   userAgent?: string
   /** Aborts everything at once (SIGTERM). */
   signal?: AbortSignal
+  /** The clock deadlines and `Retry-After` dates are read against: a test can set it ahead. */
+  now?: () => number
 }
 
 export interface ReservationWindow {
@@ -71,6 +74,7 @@ export class GingrClient {
   readonly #paceMs: number
   readonly #userAgent: string
   readonly #signal: AbortSignal | undefined
+  readonly #now: () => number
 
   constructor(options: GingrClientOptions) {
     if (options.baseUrl === undefined && !/^[a-z0-9][a-z0-9-]*$/i.test(options.subdomain)) {
@@ -78,14 +82,16 @@ export class GingrClient {
     }
     this.baseUrl = (options.baseUrl ?? `https://${options.subdomain}.gingrapp.com/api/v1`).replace(/\/+$/, '')
     this.#apiKey = options.apiKey
-    this.#timeoutMs = options.timeoutMs ?? 30_000
+    const defaults = timing()
+    this.#timeoutMs = options.timeoutMs ?? defaults.gingrTimeoutMs
     this.#maxAttempts = Math.max(1, options.maxAttempts ?? 4)
-    this.#deadlineMs = options.deadlineMs ?? 5 * 60_000
-    this.#backoffBaseMs = options.backoffBaseMs ?? 1_000
-    this.#backoffMaxMs = options.backoffMaxMs ?? 30_000
-    this.#paceMs = options.paceMs ?? 150
+    this.#deadlineMs = options.deadlineMs ?? defaults.gingrDeadlineMs
+    this.#backoffBaseMs = options.backoffBaseMs ?? defaults.backoffBaseMs
+    this.#backoffMaxMs = options.backoffMaxMs ?? defaults.backoffMaxMs
+    this.#paceMs = options.paceMs ?? defaults.paceMs
     this.#userAgent = options.userAgent ?? `gingr-sync/${pkg.version}`
     this.#signal = options.signal
+    this.#now = options.now ?? Date.now
   }
 
   /**
@@ -103,10 +109,10 @@ export class GingrClient {
       // The pause runs from the last answer, so validating that answer counts towards it: Gingr
       // still gets at least paceMs between an answer and the next call, and a large window no
       // longer pays for its validation and the pause one after the other.
-      if (index > 0) await this.#sleep(Math.min(this.#paceMs - (Date.now() - answeredAt), budget.deadlineAt - Date.now()))
+      if (index > 0) await this.#sleep(Math.min(this.#paceMs - (this.#now() - answeredAt), budget.deadlineAt - this.#now()))
       const call = { endpoint: '/reservations', range: chunk }
       const envelope = await this.#post(call, { start_date: chunk.from, end_date: chunk.to }, budget)
-      answeredAt = Date.now()
+      answeredAt = this.#now()
       const parsed = parseRecords(Reservation, envelope.data)
       for (const reservation of parsed.records) byId.set(reservation.reservation_id, reservation)
       // A broken reservation spanning two chunks is one problem, reported once; without a
@@ -155,7 +161,7 @@ export class GingrClient {
   }
 
   #budget(): Budget {
-    return { deadlineAt: Date.now() + this.#deadlineMs, requests: 0 }
+    return { deadlineAt: this.#now() + this.#deadlineMs, requests: 0 }
   }
 
   /** One request, retried while it makes sense and the budget allows. */
@@ -173,21 +179,21 @@ export class GingrClient {
     }
     let last: Failure | undefined
     for (let attempt = 1; ; attempt += 1) {
-      const left = budget.deadlineAt - Date.now()
+      const left = budget.deadlineAt - this.#now()
       if (this.#signal?.aborted) throw this.#aborted(call, attempt - 1)
       if (left <= 0) throw this.#deadline(call, attempt - 1, last)
       const timeoutMs = Math.min(this.#timeoutMs, left)
       budget.requests += 1
       const outcome = await send(`${this.baseUrl}${call.endpoint}`, init, timeoutMs, this.#signal)
       if (outcome.kind === 'aborted') throw this.#aborted(call, attempt)
-      const result = interpret(outcome)
+      const result = interpret(outcome, this.#now())
       if (!('retryable' in result)) return result
       // Cut short by the deadline rather than by its own timeout: the deadline is the news.
       if (outcome.kind === 'timeout' && timeoutMs < this.#timeoutMs) throw this.#deadline(call, attempt, last, 'while waiting for an answer')
       last = result
       if (!result.retryable || attempt >= this.#maxAttempts) throw this.#error(call, result, attempt)
       const wait = result.retryAfterMs ?? this.#backoff(attempt)
-      if (wait >= budget.deadlineAt - Date.now()) {
+      if (wait >= budget.deadlineAt - this.#now()) {
         if (result.retryAfterMs === undefined) throw this.#deadline(call, attempt, last)
         const asked = `${result.detail} asking to retry after ${formatDuration(wait)}, beyond the ${formatDuration(this.#deadlineMs)} deadline`
         throw this.#error(call, { ...result, kind: 'deadline', detail: asked }, attempt)

@@ -50,19 +50,19 @@ export async function send(url: string, init: RequestInit, timeoutMs: number, ou
   }
 }
 
-/** The envelope of a successful answer, or why the answer is not one. */
-export function interpret(outcome: Exclude<Outcome, { kind: 'aborted' }>): Envelope | Failure {
+/** The envelope of a successful answer, or why the answer is not one; `now` dates a `Retry-After`. */
+export function interpret(outcome: Exclude<Outcome, { kind: 'aborted' }>, now: number): Envelope | Failure {
   switch (outcome.kind) {
     case 'timeout':
       return { kind: 'timeout', detail: `timed out after ${formatDuration(outcome.afterMs)}`, retryable: true }
     case 'network':
       return { kind: 'network', detail: `a network error (${clip(outcome.message)})`, retryable: true }
     case 'answer':
-      return outcome.status >= 200 && outcome.status < 300 ? interpretBody(outcome) : httpFailure(outcome)
+      return outcome.status >= 200 && outcome.status < 300 ? interpretBody(outcome) : httpFailure(outcome, now)
   }
 }
 
-function httpFailure(answer: Extract<Outcome, { kind: 'answer' }>): Failure {
+function httpFailure(answer: Extract<Outcome, { kind: 'answer' }>, now: number): Failure {
   const { status } = answer
   const said = isHtml(answer) ? 'an HTML page' : gingrText(answer.text)
   const inside = [answer.statusText, said && said !== 'an HTML page' ? `"${said}"` : said].filter(Boolean).join(': ')
@@ -75,7 +75,7 @@ function httpFailure(answer: Extract<Outcome, { kind: 'answer' }>): Failure {
     detail: status === 401 || status === 403 ? `${detail}: the API key was rejected` : detail,
     retryable,
   }
-  const retryAfterMs = retryable ? parseRetryAfter(answer.headers.get('retry-after')) : undefined
+  const retryAfterMs = retryable ? parseRetryAfter(answer.headers.get('retry-after'), now) : undefined
   return retryAfterMs === undefined ? failure : { ...failure, retryAfterMs }
 }
 
@@ -125,8 +125,8 @@ function gingrText(body: string): string | null {
   }
 }
 
-/** `Retry-After` is either delta-seconds or an HTTP date; anything else is ignored. */
-export function parseRetryAfter(header: string | null, now: number = Date.now()): number | undefined {
+/** `Retry-After` is either delta-seconds or an HTTP date, which is read against `now`; anything else is ignored. */
+export function parseRetryAfter(header: string | null, now: number): number | undefined {
   if (header === null) return undefined
   const value = header.trim()
   if (/^\d+$/.test(value)) return Number(value) * 1000

@@ -4,8 +4,9 @@ import { connect, describeDbError, isDbError, redactUrl, type Sql } from '../db/
 import { checkSchema } from '../db/migrate.ts'
 import { listTenants, type Tenant } from '../db/tenants.ts'
 import { errorMessage } from '../errors.ts'
-import { GingrClient } from '../gingr/client.ts'
+import { GingrClient, type GingrClientOptions } from '../gingr/client.ts'
 import { GingrError } from '../gingr/errors.ts'
+import { timing } from '../timing.ts'
 import { isSyncEnabled } from './status.ts'
 import { isKnownTimeZone } from './window.ts'
 
@@ -39,8 +40,8 @@ export interface DoctorOptions {
   configPath?: string
   /** Short on purpose: a doctor that hangs for the driver's default 30 s is no help. */
   connectTimeoutSeconds?: number
-  gingrTimeoutMs?: number
-  gingrAttempts?: number
+  /** The Gingr probe's retries and waits; by default doctor's own (src/timing.ts) and two attempts. */
+  gingr?: Pick<GingrClientOptions, 'timeoutMs' | 'maxAttempts' | 'backoffBaseMs' | 'backoffMaxMs'>
 }
 
 const MAX_SCHEMA_PROBLEMS = 2
@@ -183,7 +184,8 @@ async function checkTenant(tenant: Tenant, options: DoctorOptions, probes: Map<s
   try {
     const account = gingrAccountFor(options.settings, tenant.id)
     apiKey = account.apiKey
-    client = new GingrClient({ ...account, timeoutMs: options.gingrTimeoutMs ?? 10_000, maxAttempts: options.gingrAttempts ?? 2, backoffBaseMs: 500 })
+    const { doctorTimeoutMs, doctorBackoffBaseMs } = timing()
+    client = new GingrClient({ ...account, timeoutMs: doctorTimeoutMs, maxAttempts: 2, backoffBaseMs: doctorBackoffBaseMs, ...options.gingr })
   } catch (error) {
     return fail(name, errorMessage(error), 'Set GINGR_API_KEY and GINGR_SUBDOMAIN (or GINGR_BASE_URL) in the env file, or give the tenant its account in the config file.')
   }
