@@ -175,15 +175,27 @@ has_marker() {
 
 # --- the crontab -----------------------------------------------------------------------------
 
+# The hard limit on one run, past gingr-sync's own --max-runtime (55 minutes by default), so a run
+# that could not stop itself is ended (SIGTERM, then SIGKILL a minute later) before the next hour.
+readonly HARD_LIMIT_SECONDS=3480
+readonly HARD_KILL_AFTER_SECONDS=60
+# flock's exit code when the lock is held: the skipped run then says so in the log.
+readonly LOCK_HELD_CODE=75
+
 cron_entry() {
-  local flock_bin
+  local flock_bin timeout_bin log skipped
   flock_bin=$(command -v flock)
-  # flock -n: a run that would overlap a still-running one exits at once instead of queueing.
+  timeout_bin=$(command -v timeout)
+  log=$(sh_quote "$LOG_FILE")
+  skipped=$(sh_quote "skipped: the previous run still holds $LOCK_FILE")
+  # flock -n: a run that would overlap a still-running one exits at once instead of queueing, and
+  # writes one line saying so (else an hourly run that never ends would silence every later one).
   # The binary reads its secrets from the env file itself: none of them is ever on this line.
-  printf '%s %s -n %s %s --env-file %s >> %s 2>&1 %s' "$SCHEDULE" \
-    "$(cron_escape "$(sh_quote "$flock_bin")")" "$(cron_escape "$(sh_quote "$LOCK_FILE")")" \
-    "$(cron_escape "$(sh_quote "$BINARY")")" "$(cron_escape "$(sh_quote "$ENV_FILE")")" \
-    "$(cron_escape "$(sh_quote "$LOG_FILE")")" "$MARKER"
+  cron_escape "$(printf '%s %s -n -E %s %s %s -k %s %s %s --env-file %s >> %s 2>&1; [ $? != %s ] || printf '\''%%s WARN  %%s\\n'\'' "$(date -u +%%Y-%%m-%%dT%%H:%%M:%%SZ)" %s >> %s' \
+    "$SCHEDULE" "$(sh_quote "$flock_bin")" "$LOCK_HELD_CODE" "$(sh_quote "$LOCK_FILE")" \
+    "$(sh_quote "$timeout_bin")" "$HARD_KILL_AFTER_SECONDS" "$HARD_LIMIT_SECONDS" \
+    "$(sh_quote "$BINARY")" "$(sh_quote "$ENV_FILE")" "$log" "$LOCK_HELD_CODE" "$skipped" "$log")"
+  printf ' %s' "$MARKER"
 }
 
 # Reads the current crontab into $WORK/crontab.old (empty when the user has none).
@@ -388,6 +400,8 @@ After=network-online.target
 
 [Service]
 Type=oneshot
+# The hard limit on one run (the cron entry's timeout): past it systemd stops the service.
+TimeoutStartSec=${HARD_LIMIT_SECONDS}s
 ExecStart=$(systemd_quote "$BINARY" executable) --env-file $(systemd_quote "$ENV_FILE")
 StandardOutput=append:${LOG_FILE//%/%%}
 StandardError=inherit
@@ -460,6 +474,8 @@ check_prerequisites() {
       die "crontab not found: install cron (e.g. apt-get install cron), or use --systemd" 2
     command -v flock >/dev/null ||
       die "flock not found (it keeps two runs from overlapping): install util-linux, which provides it" 2
+    command -v timeout >/dev/null ||
+      die "timeout not found (it bounds each run): install coreutils, which provides it" 2
   fi
   if ((UNINSTALL == 0)); then
     # The lock's folder too: each run creates the lock file there.

@@ -50,16 +50,17 @@ const BUSY_TABLE = [
 ].join('\n')
 
 describe('install (cron)', () => {
-  test('installs one entry: schedule, flock -n on the lock, the binary with --env-file, output appended to the log', () => {
+  test('installs one entry: schedule, flock -n on the lock, a hard time limit, the binary with --env-file, output appended to the log', () => {
     const s = sandbox()
     const result = s.install()
     expect(result.exitCode).toBe(0)
 
     const entries = managedLines(s.crontab())
     expect(entries).toHaveLength(1)
-    const flock = Bun.which('flock')
+    const [flock, timeout] = [Bun.which('flock'), Bun.which('timeout')]
     expect(entries[0]).toBe(
-      `0 * * * * '${flock}' -n '${s.paths.lock}' '${s.paths.binary}' --env-file '${s.paths.envFile}' >> '${s.paths.log}' 2>&1 ${CRON_MARKER}`,
+      `0 * * * * '${flock}' -n -E 75 '${s.paths.lock}' '${timeout}' -k 60 3480 '${s.paths.binary}' --env-file '${s.paths.envFile}' >> '${s.paths.log}' 2>&1; ` +
+        `[ $? != 75 ] || printf '\\%s WARN  \\%s\\n' "$(date -u +\\%Y-\\%m-\\%dT\\%H:\\%M:\\%SZ)" 'skipped: the previous run still holds ${s.paths.lock}' >> '${s.paths.log}' ${CRON_MARKER}`,
     )
     expect(s.calls()).toContain(`gingr-sync doctor --env-file ${s.paths.envFile}`)
     for (const hint of ['crontab -l', `tail -f ${s.paths.log}`, `${s.paths.binary} status --env-file ${s.paths.envFile}`]) {
@@ -121,9 +122,12 @@ describe('install (cron)', () => {
     const holder = Bun.spawn(['flock', s.paths.lock, 'sleep', '60'], { stdout: 'ignore', stderr: 'ignore' })
     try {
       while (Bun.spawnSync(['flock', '-n', s.paths.lock, 'true']).exitCode === 0) await Bun.sleep(20)
-      const overlapping = s.runCronCommand()
-      expect(overlapping.exitCode).not.toBe(0)
-      expect(readFileSync(s.paths.log, 'utf8')).toBe(`stand-in gingr-sync: --env-file ${s.paths.envFile}\n`)
+      // The run that finds the lock held does not run, and says so in one line of the log.
+      s.runCronCommand()
+      const lines = readFileSync(s.paths.log, 'utf8').split('\n')
+      expect(lines[0]).toBe(`stand-in gingr-sync: --env-file ${s.paths.envFile}`)
+      expect(lines[1]).toMatch(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ WARN  skipped: the previous run still holds ${RegExp.escape(s.paths.lock)}$`))
+      expect(lines.slice(2)).toEqual([''])
     } finally {
       holder.kill()
       await holder.exited
