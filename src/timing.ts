@@ -9,7 +9,7 @@
  * silently ignored, since a typo would otherwise put production's waits back without a word.
  */
 import * as v from 'valibot'
-import { UsageError, errorMessage } from './errors.ts'
+import { UsageError } from './errors.ts'
 
 export const PRODUCTION_TIMING = {
   /** One Gingr request, body included: `--timeout`'s default. */
@@ -46,8 +46,9 @@ export function parseTiming(text: string | undefined): Timing {
   let json: unknown
   try {
     json = JSON.parse(text)
-  } catch (error) {
-    throw new UsageError(`${TIMING_VARIABLE} is not valid JSON: ${errorMessage(error)}.`)
+  } catch {
+    // The parser's message quotes what it found; like every setting, this one is never quoted back.
+    throw new UsageError(`${TIMING_VARIABLE} is not valid JSON.`)
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw new UsageError(`${TIMING_VARIABLE} must be a JSON object such as {"backoffBaseMs":10}.`)
@@ -59,7 +60,7 @@ export function parseTiming(text: string | undefined): Timing {
     }
     const parsed = v.safeParse(Milliseconds, value)
     if (!parsed.success) {
-      throw new UsageError(`${TIMING_VARIABLE}: ${key} must be a whole number of milliseconds from 0 to ${MAX_MS}, not ${JSON.stringify(value)}.`)
+      throw new UsageError(`${TIMING_VARIABLE}: ${key} must be a whole number of milliseconds from 0 to ${MAX_MS}.`)
     }
     result[key] = parsed.output
   }

@@ -39,16 +39,16 @@ describe('parseTiming', () => {
   })
 
   const malformed: Array<[string, RegExp]> = [
-    ['backoffBaseMs=10', /^GINGR_SYNC_TEST_TIMING is not valid JSON: .+\.$/],
+    ['backoffBaseMs=10', /^GINGR_SYNC_TEST_TIMING is not valid JSON\.$/],
     ['[10]', /^GINGR_SYNC_TEST_TIMING must be a JSON object such as \{"backoffBaseMs":10\}\.$/],
     ['null', /must be a JSON object/],
-    ['10', /must be a JSON object/],
+    ['42', /must be a JSON object/],
     ['{"backofBaseMs":10}', /^GINGR_SYNC_TEST_TIMING has no setting "backofBaseMs"; it knows gingrTimeoutMs, .*closeTimeoutMs\.$/],
     ['{"toString":10}', /has no setting "toString"/],
-    ['{"pingTimeoutMs":-1}', /^GINGR_SYNC_TEST_TIMING: pingTimeoutMs must be a whole number of milliseconds from 0 to 86400000, not -1\.$/],
-    ['{"paceMs":1.5}', /paceMs must be a whole number of milliseconds .*, not 1\.5\.$/],
-    ['{"paceMs":"10"}', /paceMs must be a whole number of milliseconds .*, not "10"\.$/],
-    ['{"paceMs":null}', /paceMs must be a whole number of milliseconds .*, not null\.$/],
+    ['{"pingTimeoutMs":-1}', /^GINGR_SYNC_TEST_TIMING: pingTimeoutMs must be a whole number of milliseconds from 0 to 86400000\.$/],
+    ['{"paceMs":1.5}', /paceMs must be a whole number of milliseconds/],
+    ['{"paceMs":"10"}', /paceMs must be a whole number of milliseconds/],
+    ['{"paceMs":null}', /paceMs must be a whole number of milliseconds/],
     ['{"closeTimeoutMs":86400001}', /closeTimeoutMs must be a whole number of milliseconds from 0 to 86400000/],
   ]
   test.each(malformed)('%s is refused with a sentence, not ignored', (text, says) => {
@@ -61,5 +61,7 @@ describe('parseTiming', () => {
     // A UsageError: the CLI turns it into exit 2 before anything is done.
     expect(thrown).toBeInstanceOf(UsageError)
     expect((thrown as Error).message).toMatch(says)
+    // Never quoted back, as no setting is: only the setting's name.
+    expect((thrown as Error).message).not.toContain(text)
   })
 })
