@@ -1,4 +1,5 @@
 import { resolve } from 'node:path'
+import { TIMING_VARIABLE, type Timing } from '../src/timing.ts'
 
 /** The compiled binary the end-to-end tests run, built once per test run by the project's own build.sh. */
 export const BINARY = resolve(import.meta.dir, '../dist/gingr-sync')
@@ -21,11 +22,25 @@ export interface RunResult {
   stderr: string
 }
 
-/** Runs a command with exactly `env` (plus PATH and HOME), as cron would: no inherited settings. */
+/**
+ * The waits of the CLI under test (src/timing.ts): milliseconds where production waits seconds, so
+ * that a retried fault costs its attempts, not the backoff between them. Timeouts are left alone:
+ * the tests that time out set theirs (`--timeout`), and every other answer must not be cut short on
+ * a loaded machine. A ping timeout of 500 ms is still ample for a monitor on 127.0.0.1.
+ */
+export const TEST_TIMING = { backoffBaseMs: 10, backoffMaxMs: 40, paceMs: 0, pingTimeoutMs: 500, closeTimeoutMs: 200 } as const satisfies Partial<Timing>
+
+/**
+ * Exactly `env`, plus PATH, HOME and TEST_TIMING, as cron would run the CLI: no inherited settings.
+ * `GINGR_SYNC_TEST_TIMING: undefined` in `env` runs it with production's timing.
+ */
+export function cleanEnv(env: Record<string, string | undefined>): Record<string, string> {
+  const base = { PATH: process.env.PATH, HOME: process.env.HOME, [TIMING_VARIABLE]: JSON.stringify(TEST_TIMING) }
+  return Object.fromEntries(Object.entries({ ...base, ...env }).filter((entry): entry is [string, string] => entry[1] !== undefined))
+}
+
 async function runClean(command: string[], env: Record<string, string | undefined>, timeoutMs = 60_000): Promise<RunResult> {
-  const clean = Object.fromEntries(Object.entries({ PATH: process.env.PATH, HOME: process.env.HOME, ...env })
-    .filter((entry): entry is [string, string] => entry[1] !== undefined))
-  const proc = Bun.spawn(command, { env: clean, stdout: 'pipe', stderr: 'pipe', stdin: 'ignore' })
+  const proc = Bun.spawn(command, { env: cleanEnv(env), stdout: 'pipe', stderr: 'pipe', stdin: 'ignore' })
   const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs)
   const [code, stdout, stderr] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()])
   clearTimeout(timer)

@@ -7,7 +7,7 @@ import { expect } from 'bun:test'
 import type { Sql } from '../src/db/connect.ts'
 import { startSimulator, type Simulator, type SimulatorOptions } from '../src/simulator/index.ts'
 import { syncWindow } from '../src/sync/window.ts'
-import { binary, runBinary, type RunResult } from './_binary.ts'
+import { binary, cleanEnv, runBinary, type RunResult } from './_binary.ts'
 import { migratedDatabase, reserveConnection, type TestDatabase } from './_db.ts'
 import { differencesFromGingr } from './_truth.ts'
 import { insertTenant } from './fixtures/tailtown.ts'
@@ -74,9 +74,7 @@ export async function gingrSync(bed: Bed, args: string[], extra: Record<string, 
  * gingrSync gives, secrets checked.
  */
 export async function startRun(bed: Bed, args: string[]): Promise<{ proc: Bun.Subprocess<'ignore', 'pipe', 'pipe'>; done: Promise<RunResult> }> {
-  const env = Object.fromEntries(Object.entries({ PATH: process.env.PATH, HOME: process.env.HOME, ...bed.env })
-    .filter((entry): entry is [string, string] => entry[1] !== undefined))
-  const proc = Bun.spawn([await binary(), ...args], { env, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' })
+  const proc = Bun.spawn([await binary(), ...args], { env: cleanEnv(bed.env), stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' })
   const done = (async () => {
     const [code, stdout, stderr] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()])
     bed.outputs.push(stdout, stderr)

@@ -77,7 +77,11 @@ interface Scenario {
   expect: Status
   /** Records skipped as invalid, yet synced: exit 3. */
   invalid?: boolean
-  /** Cheap through the binary (its retries back off from 1 s, its timeout is at least 1 s). */
+  /**
+   * Also run through the binary (every binaryEvery-th run). False where the binary is slow (its
+   * --timeout is at least 1 s) or was, when its retries backed off from 1 s: kept as it was, so that
+   * a seed replays the runs it always did.
+   */
   binary: boolean
   run(run: Run): Promise<Outcome>
 }

@@ -76,8 +76,13 @@ describe('one tenant by hand', () => {
   beforeAll(() => insertTenant(db.sql, { id: tenant, businessName: 'Denver Dog Ranch', timezone: ZONE }))
 
   test('the first sync prints the block operators know, timestamped, and one JSON object on stdout', async () => {
-    const result = await gingrSync(['--tenant', tenant, '--json'])
+    const since = sim.requests.length
+    // Production's timing: the tests' short waits (test/_binary.ts) must be theirs alone.
+    const result = await gingrSync(['--tenant', tenant, '--json'], { GINGR_SYNC_TEST_TIMING: undefined })
     expect(result.code).toBe(0)
+    // Gingr's pace: at least 150 ms from the first chunk's answer to the second chunk's request.
+    const [firstChunk, secondChunk] = sim.requests.slice(since).filter((r) => r.endpoint === '/reservations')
+    expect(secondChunk!.at - firstChunk!.at).toBeGreaterThanOrEqual(145)
     const truth = sim.account.matching(window().from, window().to).length
     const lines = result.stderr.trim().split('\n')
     for (const line of lines) expect(line).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (INFO |WARN |ERROR) /)
@@ -284,6 +289,8 @@ describe('exit codes and messages', () => {
     expect(help.stdout).toContain('--dry-run')
     expect(help.stdout).toContain('EXIT CODES')
     expect(help.stdout).toContain('migrate')
+    // The tests' timing is not an operator's setting.
+    expect(help.stdout + help.stderr).not.toContain('TIMING')
   })
 
   test('migrate is idempotent through the binary', async () => {

@@ -51,11 +51,11 @@ const rows: Row[] = [
     check: (requests) => expect(attemptsAtFirstChunk(requests)).toBe(2),
   },
   {
-    fault: '429 with Retry-After: 2, then success',
-    rules: [{ endpoint: '/reservations', times: 1, fault: { kind: 'rate-limit', retryAfter: 2 } }],
+    fault: '429 with Retry-After: 1, then success',
+    rules: [{ endpoint: '/reservations', times: 1, fault: { kind: 'rate-limit', retryAfter: 1 } }],
     code: 0, says: /Sync complete/,
-    // The client's own backoff after one failure is at most 1 s: a 2 s gap is the header obeyed.
-    check: (requests) => expect(requests[1]!.at - requests[0]!.at).toBeGreaterThanOrEqual(1_950),
+    // The tests' backoff after one failure is at most 10 ms (test/_binary.ts): a 1 s gap is the header obeyed.
+    check: (requests) => expect(requests[1]!.at - requests[0]!.at).toBeGreaterThanOrEqual(950),
   },
   {
     fault: 'HTTP 503 forever',
@@ -67,14 +67,14 @@ const rows: Row[] = [
     fault: 'a hang, with --timeout 1',
     rules: [{ endpoint: '/reservations', fault: { kind: 'hang' } }],
     args: ['--timeout', '1'],
-    // 4 attempts of 1 s and at most 1 + 2 + 4 s of backoff: 11 s; the bound leaves room for a slow machine.
+    // 4 attempts of 1 s and the tests' backoff (at most 10 + 20 + 40 ms): 4.1 s; room for a slow machine.
     code: 1, says: /failed after 4 attempts: timed out after 1 s/, withinMs: 30_000,
     check: (requests) => expect(requests).toHaveLength(4),
   },
   {
-    fault: 'a slow answer (2 s) within the timeout (5 s)',
-    rules: [{ endpoint: '/reservations', times: 1, fault: { kind: 'delay', ms: 2_000 } }],
-    args: ['--timeout', '5'],
+    fault: 'a slow answer (0.5 s) within the timeout (2 s)',
+    rules: [{ endpoint: '/reservations', times: 1, fault: { kind: 'delay', ms: 500 } }],
+    args: ['--timeout', '2'],
     code: 0, says: /Sync complete/,
     check: (requests) => expect(attemptsAtFirstChunk(requests)).toBe(1),
   },

@@ -60,6 +60,9 @@ const cases: Case[] = [
   ['no GINGR_API_KEY', () => ['--tenant', TENANT], () => ({ GINGR_API_KEY: undefined }), /GINGR_API_KEY is not set \(needed for tenant fault-input\)/],
   ['no GINGR_SUBDOMAIN and no GINGR_BASE_URL', () => ['--tenant', TENANT], () => ({ GINGR_SUBDOMAIN: undefined, GINGR_BASE_URL: undefined }), /GINGR_SUBDOMAIN is not set \(needed for tenant fault-input\)/],
   ['a GINGR_BASE_URL that is not a URL', () => ['--tenant', TENANT], () => ({ GINGR_BASE_URL: 'gingr dot com' }), /GINGR_BASE_URL is not a URL/],
+  // The tests' own timing (src/timing.ts) is refused when malformed, never silently ignored.
+  ['a GINGR_SYNC_TEST_TIMING that is not JSON', () => ['--tenant', TENANT], () => ({ GINGR_SYNC_TEST_TIMING: 'backoffBaseMs=10' }), /GINGR_SYNC_TEST_TIMING is not valid JSON/],
+  ['a GINGR_SYNC_TEST_TIMING with a misspelt setting', () => ['--tenant', TENANT], () => ({ GINGR_SYNC_TEST_TIMING: '{"backofBaseMs":10}' }), /GINGR_SYNC_TEST_TIMING has no setting "backofBaseMs"/],
   ['a bad GINGR_SYNC_STATEMENT_TIMEOUT', () => ['--tenant', TENANT], () => ({ GINGR_SYNC_STATEMENT_TIMEOUT: '5m' }), /GINGR_SYNC_STATEMENT_TIMEOUT must be a whole number of seconds from 1 to 86400, not "5m"/],
   // As root, mode 000 does not stop a read: a directory and a missing path stand for an unreadable file.
   ['an env file that is a directory', () => ['--tenant', TENANT, '--env-file', dir.path], none, /Cannot read the env file .*: .*(directory|EISDIR)/i],
