@@ -7,6 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, setDefaultTimeout, t
 import pkg from '../package.json'
 import { GingrClient, type GingrClientOptions } from '../src/gingr/client.ts'
 import { GingrError, type GingrErrorKind } from '../src/gingr/errors.ts'
+import { parseRetryAfter } from '../src/gingr/http.ts'
 import { startSimulator, type Fault, type SimRequest, type Simulator } from '../src/simulator/index.ts'
 import { splitIntoChunks, type DateRange } from '../src/gingr/chunks.ts'
 
@@ -271,6 +272,31 @@ describe('backoff and Retry-After', () => {
     // probability near 1e-6, while a client that does not wait sums a few ms.
     expect(waits.reduce((sum, wait) => sum + wait, 0)).toBeGreaterThanOrEqual(50)
     for (const wait of waits) expect(wait).toBeLessThan(100 + 500)
+  })
+})
+
+describe('parseRetryAfter, against a fixed clock', () => {
+  const NOW = Date.parse('2026-11-27T07:00:00.250Z')
+  const cases: Array<[string, string | null, number | undefined]> = [
+    ['no header', null, undefined],
+    ['delta-seconds', '2', 2_000],
+    ['delta-seconds, padded', ' 120 ', 120_000],
+    ['zero seconds', '0', 0],
+    ['an IMF-fixdate 3 s ahead, from a clock 250 ms into its second', 'Fri, 27 Nov 2026 07:00:03 GMT', 2_750],
+    ['an IMF-fixdate 10 min ahead', 'Fri, 27 Nov 2026 07:10:00 GMT', 599_750],
+    ["RFC 850's form", 'Friday, 27-Nov-26 07:00:03 GMT', 2_750],
+    // asctime has no zone and means GMT: read as local time, it would be off by the machine's offset.
+    ["asctime's form", 'Fri Nov 27 07:00:03 2026', 2_750],
+    ['a date already past: no wait, not a negative one', 'Fri, 27 Nov 2026 06:59:00 GMT', 0],
+    // Not a form Retry-After has: ignored, so the client's own backoff applies.
+    ['fractional seconds', '1.5', undefined],
+    ['negative seconds', '-1', undefined],
+    ['words', 'soon', undefined],
+    ['an ISO timestamp', '2026-11-27T07:00:03Z', undefined],
+    ['empty', '', undefined],
+  ]
+  test.each(cases)('%s', (_name, header, expected) => {
+    expect(parseRetryAfter(header, NOW)).toBe(expected)
   })
 })
 

@@ -125,12 +125,20 @@ function gingrText(body: string): string | null {
   }
 }
 
+/**
+ * The three forms of an HTTP-date (RFC 9110 §5.6.7), all in GMT: IMF-fixdate, RFC 850's and
+ * asctime's. Date.parse alone takes far more: "1.5" as 5 January 2001 (so no wait at all instead of
+ * the backoff), and asctime's form as local time.
+ */
+const HTTP_DATE = /^(?:[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT|[A-Z][a-z]{5,8}, \d{2}-[A-Z][a-z]{2}-\d{2} \d{2}:\d{2}:\d{2} GMT|[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2} \d{4})$/
+
 /** `Retry-After` is either delta-seconds or an HTTP date, which is read against `now`; anything else is ignored. */
 export function parseRetryAfter(header: string | null, now: number): number | undefined {
   if (header === null) return undefined
   const value = header.trim()
   if (/^\d+$/.test(value)) return Number(value) * 1000
-  const at = Date.parse(value)
+  if (!HTTP_DATE.test(value)) return undefined
+  const at = Date.parse(value.endsWith(' GMT') ? value : `${value} GMT`)
   return Number.isNaN(at) ? undefined : Math.max(0, at - now)
 }
 
