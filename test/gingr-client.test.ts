@@ -1,7 +1,8 @@
 /**
  * The client against the simulator over real HTTP. Timings are small so the suite stays fast;
  * bounds on elapsed time are generous (a loaded 2-core machine), and each one is far below what
- * the bug it catches would take (a hang without a timeout never ends at all).
+ * the bug it catches would take (a hang without a timeout never ends at all). Time arithmetic
+ * (Retry-After dates) runs against a fixed or shifted clock instead of waiting whole seconds.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import pkg from '../package.json'
@@ -172,8 +173,8 @@ describe('fetchReservationWindow: faults and retries', () => {
     ['404 is not retried', { kind: 'status', status: 404 }, undefined, 1, 'http', /after 1 attempt: HTTP 404/],
     ['400 says what Gingr said', { kind: 'status', status: 400, body: { error: true, message: 'Bad range' } }, undefined, 1, 'http', /HTTP 400 \(Bad Request: "Bad range"\)/],
     ['a slow answer within the timeout', { kind: 'delay', ms: 200 }, undefined, 2, null, null],
-    ['a hang, once', { kind: 'hang' }, 1, 3, null, null, { timeoutMs: 800 }],
-    ['a hang for ever', { kind: 'hang' }, undefined, 4, 'timeout', /after 4 attempts: timed out after 500 ms\.$/, { timeoutMs: 500 }],
+    ['a hang, once', { kind: 'hang' }, 1, 3, null, null, { timeoutMs: 400 }],
+    ['a hang for ever', { kind: 'hang' }, undefined, 4, 'timeout', /after 4 attempts: timed out after 200 ms\.$/, { timeoutMs: 200 }],
     ['JSON that is not an envelope', { kind: 'status', status: 200, body: ['not', 'an', 'envelope'] }, undefined, 1, 'shape', /JSON that is not Gingr's envelope/],
   ]
   test.each(cases)('%s', async (_name, fault, times, requests, kind, message, options = {}) => {
@@ -195,7 +196,7 @@ describe('fetchReservationWindow: faults and retries', () => {
     }
     expect(sim.requests).toHaveLength(requests)
     expectWellFormed(sim.requests)
-    // 4 timeouts of 500 ms plus short backoffs is the slowest case here.
+    // 4 timeouts of 200 ms plus short backoffs is the slowest case here.
     expect(Date.now() - started).toBeLessThan(10_000)
   })
 
@@ -243,14 +244,18 @@ describe('backoff and Retry-After', () => {
     expect(wait).toBeLessThan(4_000)
   })
 
-  test('Retry-After as an HTTP date is honoured', async () => {
-    // HTTP dates have whole seconds: 3 s ahead is at least 2 s once truncated.
-    const at = new Date(Date.now() + 3_000).toUTCString()
-    sim.faults.add({ endpoint: '/reservations', times: 1, fault: { kind: 'rate-limit', retryAfter: at } })
-    await client().fetchReservationWindow(WINDOW)
+  test('Retry-After as an HTTP date is honoured, read against the client\'s clock', async () => {
+    // A date 3 s ahead, on a whole second as HTTP dates are; the client's clock is set 300 ms
+    // before it. Read against the real clock the wait would be about 3 s, ignored it would be the
+    // backoff (at most 50 ms): 300 ms is the date honoured on the clock the client was given.
+    const at = Math.ceil(Date.now() / 1000) * 1000 + 3_000
+    const shift = at - 300 - Date.now()
+    sim.faults.add({ endpoint: '/reservations', times: 1, fault: { kind: 'rate-limit', retryAfter: new Date(at).toUTCString() } })
+    await client({ now: () => Date.now() + shift }).fetchReservationWindow(WINDOW)
+    expect(sim.requests).toHaveLength(3)
     const [wait] = gaps(sim.requests)
-    expect(wait).toBeGreaterThanOrEqual(1_900)
-    expect(wait).toBeLessThan(6_000)
+    expect(wait).toBeGreaterThanOrEqual(200)
+    expect(wait).toBeLessThan(1_500)
   })
 
   test('Retry-After beyond the deadline fails at once, saying so', async () => {
@@ -304,34 +309,37 @@ describe('the deadline bounds everything', () => {
   test('a hang ends at the deadline, even with a longer timeout', async () => {
     sim.faults.add({ endpoint: '/reservations', fault: { kind: 'hang' } })
     const started = Date.now()
-    const error = await failure(client({ timeoutMs: 30_000, deadlineMs: 1_000 }).fetchReservationWindow(WINDOW))
+    const error = await failure(client({ timeoutMs: 30_000, deadlineMs: 300 }).fetchReservationWindow(WINDOW))
     const elapsed = Date.now() - started
-    expect(elapsed).toBeGreaterThanOrEqual(900)
-    expect(elapsed).toBeLessThan(4_000)
+    expect(elapsed).toBeGreaterThanOrEqual(270)
+    expect(elapsed).toBeLessThan(3_000)
     expect(error).toMatchObject({ kind: 'deadline', attempts: 1 })
-    expect(error.message).toBe('Gingr /reservations 2025-11-10..2025-12-09 gave up after 1 attempt: the 1 s deadline ran out while waiting for an answer.')
+    expect(error.message).toBe('Gingr /reservations 2025-11-10..2025-12-09 gave up after 1 attempt: the 300 ms deadline ran out while waiting for an answer.')
   })
 
   test('many Retry-After answers end at the deadline', async () => {
     sim.faults.add({ endpoint: '/reservations', fault: { kind: 'rate-limit', retryAfter: 1 } })
     const started = Date.now()
-    const error = await failure(client({ maxAttempts: 100, deadlineMs: 2_500 }).fetchReservationWindow(WINDOW))
-    expect(Date.now() - started).toBeLessThan(5_500)
+    // Retry-After's whole seconds: the first 1 s wait fits in 1.5 s, the second cannot.
+    const error = await failure(client({ maxAttempts: 100, deadlineMs: 1_500 }).fetchReservationWindow(WINDOW))
+    expect(Date.now() - started).toBeLessThan(4_500)
     expect(error.kind).toBe('deadline')
+    expect(sim.requests.length).toBeGreaterThanOrEqual(2)
     expect(sim.requests.length).toBeLessThanOrEqual(3)
   })
 
   test('slow chunks share one deadline for the window', async () => {
-    // Each chunk takes 1 s: the first fits in the 1.5 s deadline, the second cannot.
-    sim.faults.add({ endpoint: '/reservations', fault: { kind: 'delay', ms: 1_000 } })
+    // Each chunk takes 400 ms: the first fits in the 700 ms deadline (300 ms to spare on a loaded
+    // machine), the second cannot.
+    sim.faults.add({ endpoint: '/reservations', fault: { kind: 'delay', ms: 400 } })
     const started = Date.now()
     const error = await failure(
-      client({ timeoutMs: 5_000, deadlineMs: 1_500 }).fetchReservationWindow({ from: '2025-11-01', to: '2026-01-29' }),
+      client({ timeoutMs: 5_000, deadlineMs: 700 }).fetchReservationWindow({ from: '2025-11-01', to: '2026-01-29' }),
     )
-    expect(Date.now() - started).toBeLessThan(4_500)
+    expect(Date.now() - started).toBeLessThan(3_000)
     expect(error.kind).toBe('deadline')
     expect(error.range).toEqual({ from: '2025-12-01', to: '2025-12-30' })
-    expect(error.message).toBe('Gingr /reservations 2025-12-01..2025-12-30 gave up after 1 attempt: the 1.5 s deadline ran out while waiting for an answer.')
+    expect(error.message).toBe('Gingr /reservations 2025-12-01..2025-12-30 gave up after 1 attempt: the 700 ms deadline ran out while waiting for an answer.')
   })
 })
 
