@@ -151,7 +151,9 @@ describe('describeDbError', () => {
     } catch (error) {
       return error
     } finally {
-      await sql.end({ timeout: 1 })
+      // At once: only the failed work is left, and a terminated backend's transaction never ends
+      // on its own, so a grace period would simply be waited out.
+      await sql.end({ timeout: 0 })
     }
     throw new Error('expected a failure')
   }
@@ -178,7 +180,7 @@ describe('describeDbError', () => {
       says: /did not answer within the connect timeout/,
       error: async () => {
         const url = `postgres://gingr:${PASSWORD}@127.0.0.1:${(silent.address() as AddressInfo).port}/tailtown`
-        return { url, error: await failure(url, (sql) => sql`SELECT 1`, { connectTimeoutSeconds: 1 }) }
+        return { url, error: await failure(url, (sql) => sql`SELECT 1`, { connectTimeoutSeconds: 0.3 }) }
       },
     },
     {
