@@ -3,6 +3,7 @@ import { stripVTControlCharacters } from 'node:util'
 import { defineCommand, renderUsage, runCommand, type ArgsDef, type CommandDef } from 'citty'
 import { describeDbError, isDbError } from './db/connect.ts'
 import { ExitCode, UsageError, errorMessage } from './errors.ts'
+import { writeResult } from './output.ts'
 import { redact } from './secrets.ts'
 import { timing } from './timing.ts'
 import { COMMIT, VERSION } from './version.ts'
@@ -29,6 +30,8 @@ const EXIT_CODES = `EXIT CODES
   1    at least one tenant failed (status: a tenant is stale; doctor: a check failed)
   2    usage or configuration error: nothing was done
   3    every tenant synced, but some records were invalid and skipped
+  4    stopped at --max-runtime: the tenant in flight was rolled back, those before it stay synced
+  130  stopped by SIGINT (Ctrl-C): the open transaction was rolled back
   143  stopped by SIGTERM: the open transaction was rolled back`
 
 const verbose = process.argv.includes('--verbose')
@@ -51,11 +54,11 @@ async function run(argv: string[]): Promise<number> {
   if (rawArgs.includes('--help') || rawArgs.includes('-h')) {
     const text = await usage(isMain ? (main as unknown as AnyCommand) : cmd, isMain)
     // citty colours its usage text; a pipe or a file gets it plain.
-    process.stdout.write(`${process.stdout.isTTY ? text : stripVTControlCharacters(text)}\n`)
+    await writeResult(`${process.stdout.isTTY ? text : stripVTControlCharacters(text)}\n`)
     return ExitCode.Ok
   }
   if (isMain && (rawArgs.includes('--version') || rawArgs.includes('-v'))) {
-    process.stdout.write(`gingr-sync ${VERSION} (${COMMIT})\n`)
+    await writeResult(`gingr-sync ${VERSION} (${COMMIT})\n`)
     return ExitCode.Ok
   }
   try {
@@ -71,12 +74,13 @@ async function run(argv: string[]): Promise<number> {
 }
 
 /** Every failure ends as one sentence on stderr and a documented exit code; the stack only with --verbose. */
-function fail(error: unknown): number {
+async function fail(error: unknown): Promise<number> {
   const usage = error instanceof UsageError
   const sentence = isDbError(error) ? describeDbError(error) : errorMessage(error)
   process.stderr.write(redact(`${new Date().toISOString()} ERROR ${sentence}\n`))
   if (verbose && error instanceof Error && error.stack) process.stderr.write(redact(`${error.stack}\n`))
-  if (jsonOutput) process.stdout.write(redact(JSON.stringify({ ok: false, error: sentence, tenants: [] })) + '\n')
+  // When stdout itself is what failed, the sentence above has said so already.
+  if (jsonOutput) await writeResult(redact(JSON.stringify({ ok: false, error: sentence, tenants: [] })) + '\n').catch(() => {})
   return usage ? ExitCode.Usage : ExitCode.Failed
 }
 

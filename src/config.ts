@@ -1,6 +1,7 @@
 import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs'
 import * as v from 'valibot'
-import { UsageError } from './errors.ts'
+import { TenantSettingError, UsageError } from './errors.ts'
+import { isGingrSubdomain } from './gingr/client.ts'
 import { jsonSyntaxError } from './json-syntax.ts'
 
 /**
@@ -206,31 +207,74 @@ export function requireDatabaseUrl(settings: Settings): string {
   return url
 }
 
-/** The Gingr account a tenant is synced with: its own from the config file, else the shared one. */
+/**
+ * The run-wide Gingr settings, before any tenant: a malformed shared value, or no key (or no
+ * account) anywhere, would fail every tenant alike, so it is a configuration error (exit 2).
+ */
+export function checkGingrSettings(settings: Settings): void {
+  const { GINGR_API_KEY, GINGR_BASE_URL, GINGR_SUBDOMAIN } = settings.env
+  if (GINGR_BASE_URL && !v.is(GingrBaseUrl, GINGR_BASE_URL)) throw new UsageError('GINGR_BASE_URL is not an http:// or https:// URL.')
+  if (GINGR_SUBDOMAIN && !isGingrSubdomain(GINGR_SUBDOMAIN)) {
+    throw new UsageError('GINGR_SUBDOMAIN is not a Gingr subdomain (the NAME of NAME.gingrapp.com: letters, digits and dashes).')
+  }
+  const tenants = Object.values(settings.config.tenants)
+  if (!GINGR_API_KEY && !tenants.some((t) => t.apiKey)) throw new UsageError('GINGR_API_KEY is not set: put it in the env file (--env-file) or the environment.')
+  if (!GINGR_SUBDOMAIN && !GINGR_BASE_URL && !tenants.some((t) => t.subdomain || t.baseUrl)) {
+    throw new UsageError('GINGR_SUBDOMAIN is not set: put it in the env file (--env-file) or the environment.')
+  }
+}
+
+/**
+ * The Gingr account a tenant is synced with: its own from the config file, else the shared one.
+ * What is missing or wrong for this tenant alone fails this tenant alone (TenantSettingError).
+ */
 export function gingrAccountFor(settings: Settings, tenantId: string): GingrAccountSettings {
   const own = settings.config.tenants[tenantId] ?? {}
   const apiKey = own.apiKey ?? (settings.env.GINGR_API_KEY || undefined)
   const baseUrl = own.baseUrl ?? (settings.env.GINGR_BASE_URL || undefined)
   const subdomain = own.subdomain ?? (settings.env.GINGR_SUBDOMAIN || undefined)
-  if (!apiKey) throw new UsageError(`GINGR_API_KEY is not set (needed for tenant ${tenantId}).`)
-  if (!subdomain && !baseUrl) throw new UsageError(`GINGR_SUBDOMAIN is not set (needed for tenant ${tenantId}).`)
-  if (baseUrl && !URL.canParse(baseUrl)) throw new UsageError('GINGR_BASE_URL is not a URL.')
+  if (!apiKey) throw new TenantSettingError('no Gingr API key: GINGR_API_KEY is not set, and the config file gives this tenant none.')
+  if (!subdomain && !baseUrl) throw new TenantSettingError('no Gingr account: GINGR_SUBDOMAIN is not set, and the config file gives this tenant none.')
+  if (subdomain && !baseUrl && !isGingrSubdomain(subdomain)) {
+    throw new TenantSettingError('its subdomain in the config file is not a Gingr subdomain (letters, digits and dashes).')
+  }
   return { subdomain: subdomain ?? '', apiKey, ...(baseUrl ? { baseUrl } : {}) }
 }
 
 /**
  * GINGR_SYNC_STATEMENT_TIMEOUT: seconds PostgreSQL lets one statement run, waiting for a lock
- * included, before it cancels it (and the run fails, rolled back). Unset: no limit, the server's own.
- * A setting of its own rather than a DATABASE_URL parameter, since that URL is often Prisma's too.
+ * included, before it cancels it (and the tenant fails, rolled back). Never "no limit": a row lock
+ * held by the application would stall the hourly run for ever. A window of 50,000 reservations
+ * writes in seconds, so the default leaves a wide margin. A setting of its own rather than a
+ * DATABASE_URL parameter, since that URL is often Prisma's too.
  */
-export function statementTimeoutMs(settings: Settings): number | undefined {
-  const value = settings.env.GINGR_SYNC_STATEMENT_TIMEOUT?.trim()
-  if (!value) return undefined
-  const seconds = /^\d+$/.test(value) ? Number(value) : Number.NaN
-  if (!(seconds >= 1 && seconds <= 86_400)) {
-    throw new UsageError(`GINGR_SYNC_STATEMENT_TIMEOUT must be a whole number of seconds from 1 to 86400, not "${value}".`)
-  }
-  return seconds * 1000
+export const DEFAULT_STATEMENT_TIMEOUT_SECONDS = 300
+
+export function statementTimeoutMs(settings: Settings): number {
+  return secondsSetting(settings, 'GINGR_SYNC_STATEMENT_TIMEOUT', DEFAULT_STATEMENT_TIMEOUT_SECONDS) * 1000
+}
+
+/**
+ * --max-runtime (or GINGR_SYNC_MAX_RUNTIME): seconds the whole run may take. Past it the tenant in
+ * flight is rolled back and the run exits 4, before the next hourly run is due: a little under the
+ * hour, and under install-cron.sh's hard limit (58 minutes), which only a run that cannot stop meets.
+ */
+export const DEFAULT_MAX_RUNTIME_SECONDS = 55 * 60
+
+export function maxRuntimeMs(settings: Settings, flag: string | undefined): number {
+  if (flag !== undefined) return secondsValue('--max-runtime', flag) * 1000
+  return secondsSetting(settings, 'GINGR_SYNC_MAX_RUNTIME', DEFAULT_MAX_RUNTIME_SECONDS) * 1000
+}
+
+function secondsSetting(settings: Settings, name: string, fallback: number): number {
+  const value = settings.env[name]?.trim()
+  return value ? secondsValue(name, value) : fallback
+}
+
+function secondsValue(name: string, value: string): number {
+  const seconds = /^\d+$/.test(value.trim()) ? Number(value.trim()) : Number.NaN
+  if (!(seconds >= 1 && seconds <= 86_400)) throw new UsageError(`${name} must be a whole number of seconds from 1 to 86400, not "${value}".`)
+  return seconds
 }
 
 /** The window's size for a tenant: the command line, then the tenant's config, then the file's, then 7/30. */

@@ -13,6 +13,10 @@ export const ExitCode = {
   Usage: 2,
   /** Every tenant synced, but some records were invalid and skipped. */
   Partial: 3,
+  /** Stopped at --max-runtime: the tenant in flight was rolled back, those before it stay synced. */
+  Deadline: 4,
+  /** Stopped by SIGINT (Ctrl-C): the open transaction was rolled back (128 + 2). */
+  Interrupted: 130,
   /** Stopped by SIGTERM: the open transaction was rolled back (128 + 15). */
   Terminated: 143,
 } as const
@@ -22,6 +26,14 @@ export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode]
 export class UsageError extends Error {
   override name = 'UsageError'
   readonly exitCode = ExitCode.Usage
+}
+
+/**
+ * One tenant's own setting is wrong (its time zone, its Gingr account): that tenant fails with
+ * this sentence, and the others still sync.
+ */
+export class TenantSettingError extends Error {
+  override name = 'TenantSettingError'
 }
 
 /** The message of anything thrown, as one printable line. */

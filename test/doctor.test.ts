@@ -262,7 +262,7 @@ describe('the command', () => {
   test('a missing setting exits 1 and names it', async () => {
     const result = await gingrSync(['doctor'], { ...goodEnv(), GINGR_API_KEY: undefined })
     expect(result.code).toBe(1)
-    expect(result.stdout).toContain('✗ Gingr settings: GINGR_API_KEY is not set.')
+    expect(result.stdout).toContain('✗ Gingr settings: GINGR_API_KEY is not set: put it in the env file (--env-file) or the environment.')
     expect(result.stdout).toContain('— Tenant Denver Dogs (d1): skipped (no Gingr account is configured, see Gingr settings)')
   })
 

@@ -270,7 +270,7 @@ describe('exit codes and messages', () => {
     const shape = dir.write('shape.json', JSON.stringify({ tenants: { t: { pastDays: 'many' } } }))
     const result = await gingrSync(['--config', shape])
     expect(result.code).toBe(2)
-    expect(result.stderr).toContain('tenants.t.pastDays')
+    expect(result.stderr).toContain('is not valid at `pastDays` of tenant t')
   })
 
   test('--env-file supplies the settings', async () => {

@@ -1,6 +1,6 @@
 import type { ArgsDef } from 'citty'
 import * as v from 'valibot'
-import { loadSettings, type Settings } from '../config.ts'
+import { DEFAULT_MAX_RUNTIME_SECONDS, loadSettings, type Settings } from '../config.ts'
 import { connect, type Sql } from '../db/connect.ts'
 import { UsageError } from '../errors.ts'
 import { createLogger, type Logger } from '../log.ts'
@@ -24,6 +24,11 @@ export const syncArgs = {
   'future-days': { type: 'string', valueHint: '30', description: 'Days after today in the window (0-365)' },
   timeout: { type: 'string', valueHint: String(PRODUCTION_TIMING.gingrTimeoutMs / 1000), description: 'Seconds before one Gingr request is given up (1-600)' },
   'ping-url': { type: 'string', valueHint: 'url', description: 'Healthchecks-style URL pinged at start, success, failure (or GINGR_SYNC_PING_URL)' },
+  'max-runtime': {
+    type: 'string',
+    valueHint: String(DEFAULT_MAX_RUNTIME_SECONDS),
+    description: 'Seconds the whole run may take; past it the tenant in flight is rolled back, exit 4 (or GINGR_SYNC_MAX_RUNTIME)',
+  },
   ...commonArgs,
 } as const satisfies ArgsDef
 

@@ -1,3 +1,4 @@
+import { writeResult } from '../output.ts'
 import { defineCommand } from 'citty'
 import { ExitCode } from '../errors.ts'
 import { redact } from '../secrets.ts'
@@ -18,7 +19,7 @@ export default defineCommand({
     })
     // The report is the command's result, so it goes to stdout; redact() is the last guard for secrets.
     const text = args.json ? JSON.stringify(report) : render(report)
-    process.stdout.write(redact(text) + '\n')
+    await writeResult(redact(text) + '\n')
     return report.ok ? ExitCode.Ok : ExitCode.Failed
   },
 })

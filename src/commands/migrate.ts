@@ -1,3 +1,4 @@
+import { writeResult } from '../output.ts'
 import { defineCommand } from 'citty'
 import { requireDatabaseUrl } from '../config.ts'
 import { migrate } from '../db/migrate.ts'
@@ -14,7 +15,7 @@ export default defineCommand({
       const { created } = await migrate(sql)
       if (created.length === 0) log.info('✅ The schema is complete: nothing to do.')
       else log.info(`✅ Created ${created.length} database objects: ${created.join(', ')}`)
-      if (args.json) process.stdout.write(JSON.stringify({ ok: true, created }) + '\n')
+      if (args.json) await writeResult(JSON.stringify({ ok: true, created }) + '\n')
       return ExitCode.Ok
     } finally {
       await sql.end({ timeout: 5 })

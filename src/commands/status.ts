@@ -1,3 +1,4 @@
+import { writeResult } from '../output.ts'
 import { defineCommand } from 'citty'
 import { requireDatabaseUrl } from '../config.ts'
 import { describeDbError, isDbError } from '../db/connect.ts'
@@ -25,7 +26,7 @@ export default defineCommand({
         throw new Error(explain(error, url))
       })
       // The report is the command's result: stdout, as a table or as JSON.
-      process.stdout.write(redact(args.json ? JSON.stringify(report) : render(report, new Date())) + '\n')
+      await writeResult(redact(args.json ? JSON.stringify(report) : render(report, new Date())) + '\n')
       return report.ok ? ExitCode.Ok : ExitCode.Failed
     } finally {
       await sql.end({ timeout: 5 })

@@ -1,12 +1,23 @@
+import { writeResult } from '../output.ts'
 import { defineCommand } from 'citty'
-import { gingrAccountFor, requireDatabaseUrl, statementTimeoutMs, windowDaysFor, type Settings } from '../config.ts'
+import {
+  checkGingrSettings,
+  type GingrAccountSettings,
+  gingrAccountFor,
+  maxRuntimeMs,
+  requireDatabaseUrl,
+  type Settings,
+  statementTimeoutMs,
+  windowDaysFor,
+} from '../config.ts'
 import { findTenant, listSyncableTenants, type Tenant } from '../db/tenants.ts'
-import { ExitCode, UsageError } from '../errors.ts'
+import { ExitCode, TenantSettingError, UsageError } from '../errors.ts'
+import type { DateRange } from '../gingr/chunks.ts'
 import type { Logger } from '../log.ts'
 import { ping } from '../ping.ts'
 import { redact } from '../secrets.ts'
 import { timing } from '../timing.ts'
-import { syncTenant, type ProgressEvent, type TenantResult } from '../sync/run.ts'
+import { failTenant, type ProgressEvent, syncTenant, type TenantResult } from '../sync/run.ts'
 import { isKnownTimeZone, syncWindow } from '../sync/window.ts'
 import { openDatabase, prepare, syncArgs, wholeNumber } from './_shared.ts'
 
@@ -25,6 +36,8 @@ export default defineCommand({
     const timeoutMs = flags.timeoutSeconds === undefined ? undefined : flags.timeoutSeconds * 1000
     const { log, settings } = prepare(args)
     const databaseUrl = requireDatabaseUrl(settings)
+    checkGingrSettings(settings)
+    const runtimeLimitMs = maxRuntimeMs(settings, args['max-runtime'])
     const dryRun = Boolean(args['dry-run'])
     const pingUrl = args['ping-url'] ?? (settings.env.GINGR_SYNC_PING_URL || undefined)
     if (pingUrl && !URL.canParse(pingUrl)) throw new UsageError('The ping URL is not a URL.')
@@ -33,13 +46,13 @@ export default defineCommand({
 
     const { sql, statements } = openDatabase(databaseUrl, { statementTimeoutMs: statementTimeoutMs(settings) })
     const abort = new AbortController()
-    const stop = onSignals(log, abort, () => sql.end({ timeout: 0 }))
+    const stop = onSignals(log, abort, () => sql.end({ timeout: 0 }), runtimeLimitMs)
     await ping(monitor, 'start', log)
     try {
       const results = await syncAll()
       const code = exitCodeOf(results)
       await ping(monitor, code === ExitCode.Failed ? 'fail' : 'success', log)
-      if (args.json) process.stdout.write(redact(JSON.stringify({ ok: code !== ExitCode.Failed, tenants: results })) + '\n')
+      if (args.json) await writeResult(redact(JSON.stringify({ ok: code !== ExitCode.Failed, tenants: results })) + '\n')
       return code
     } catch (error) {
       // The database is down, a tenant is unknown...: the monitor hears of it too.
@@ -52,13 +65,21 @@ export default defineCommand({
 
     async function syncAll(): Promise<TenantResult[]> {
       const tenants = await selectTenants(sql, args.tenant, log)
-      // Every tenant's account and window are settled before anything runs: a missing setting is
-      // a configuration error (exit 2) with nothing done, not a string of failed tenants.
+      // Every tenant's account and window are settled before anything runs. The run-wide settings
+      // were checked already; what is wrong for one tenant alone fails that tenant alone.
       const plans = tenants.map((tenant) => planTenant(settings, tenant, flags))
       const results: TenantResult[] = []
-      for (const { tenant, window, account } of plans) {
+      for (const plan of plans) {
         if (abort.signal.aborted) break
+        const { tenant } = plan
         printStart(log, tenant, dryRun)
+        if ('problem' in plan) {
+          const result = await failTenant({ sql, tenant, dryRun, error: plan.problem })
+          printResult(log, result)
+          results.push(result)
+          continue
+        }
+        const { window, account } = plan
         const result = await syncTenant({
           sql,
           tenant,
@@ -88,13 +109,20 @@ async function selectTenants(sql: ReturnType<typeof openDatabase>['sql'], id: st
   return [tenant]
 }
 
-function planTenant(settings: Settings, tenant: Tenant, flags: { pastDays?: number; futureDays?: number }) {
-  const account = gingrAccountFor(settings, tenant.id)
-  if (!isKnownTimeZone(tenant.timezone)) {
-    throw new UsageError(`Tenant ${tenant.businessName} (${tenant.id}) has an unknown time zone "${tenant.timezone}".`)
+type Plan = { tenant: Tenant; account: GingrAccountSettings; window: DateRange } | { tenant: Tenant; problem: string }
+
+function planTenant(settings: Settings, tenant: Tenant, flags: { pastDays?: number; futureDays?: number }): Plan {
+  try {
+    const account = gingrAccountFor(settings, tenant.id)
+    if (!isKnownTimeZone(tenant.timezone)) {
+      throw new TenantSettingError(`its time zone ${JSON.stringify(tenant.timezone)} (tenants.timezone) is not an IANA time zone such as America/Denver.`)
+    }
+    const { pastDays, futureDays } = windowDaysFor(settings, tenant.id, flags)
+    return { tenant, account, window: syncWindow(tenant.timezone, pastDays, futureDays) }
+  } catch (error) {
+    if (error instanceof TenantSettingError) return { tenant, problem: `Tenant ${tenant.businessName} (${tenant.id}) has ${error.message}` }
+    throw error
   }
-  const { pastDays, futureDays } = windowDaysFor(settings, tenant.id, flags)
-  return { tenant, account, window: syncWindow(tenant.timezone, pastDays, futureDays) }
 }
 
 /** 1 when a tenant failed, else 3 when records were skipped, else 0. A locked tenant is not a failure. */
@@ -108,18 +136,34 @@ export function exitCodeOf(results: readonly TenantResult[]): number {
  * SIGTERM (systemd, a tired operator) ends the run at once: the fetch is aborted and the database
  * connection closed, which makes PostgreSQL roll the open transaction back. Exit 143 as shells expect.
  */
-function onSignals(log: Logger, abort: AbortController, closeDatabase: () => Promise<void>): () => void {
-  const handler = (signal: NodeJS.Signals) => {
-    const code = signal === 'SIGTERM' ? ExitCode.Terminated : 130
-    log.error(`❌ Stopped by ${signal}: the open transaction is rolled back, nothing of this run is kept.`)
+function onSignals(log: Logger, abort: AbortController, closeDatabase: () => Promise<void>, runtimeLimitMs: number): () => void {
+  const stopRun = (sentence: string, code: number) => {
+    if (abort.signal.aborted) return
+    log.error(sentence)
     abort.abort()
     const exit = () => process.exit(code)
     setTimeout(exit, 3000).unref()
     closeDatabase().then(exit, exit)
   }
+  const handler = (signal: NodeJS.Signals) =>
+    stopRun(
+      `❌ Stopped by ${signal}: the open transaction is rolled back, nothing of this run is kept.`,
+      signal === 'SIGTERM' ? ExitCode.Terminated : ExitCode.Interrupted,
+    )
+  // The run-wide deadline: an hourly run must end before the next one is due, whatever it waits on.
+  const deadline = setTimeout(
+    () =>
+      stopRun(
+        `❌ Stopped at the run's time limit (--max-runtime ${runtimeLimitMs / 1000} s): the tenant in flight is rolled back; tenants synced before it stay synced.`,
+        ExitCode.Deadline,
+      ),
+    runtimeLimitMs,
+  )
+  deadline.unref()
   process.on('SIGTERM', handler)
   process.on('SIGINT', handler)
   return () => {
+    clearTimeout(deadline)
     process.off('SIGTERM', handler)
     process.off('SIGINT', handler)
   }

@@ -62,6 +62,11 @@ interface Call {
 
 type OwnerQuery = Partial<Record<'id' | 'animal_id' | 'reservation_id' | 'phone' | 'email', string>>
 
+/** `{subdomain}.gingrapp.com`: one DNS label, so that no setting can point the client elsewhere. */
+export function isGingrSubdomain(text: string): boolean {
+  return /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i.test(text)
+}
+
 export class GingrClient {
   readonly baseUrl: string
   // Private (#) so that logging or inspecting the client cannot show the key.
@@ -77,7 +82,7 @@ export class GingrClient {
   readonly #now: () => number
 
   constructor(options: GingrClientOptions) {
-    if (options.baseUrl === undefined && !/^[a-z0-9][a-z0-9-]*$/i.test(options.subdomain)) {
+    if (options.baseUrl === undefined && !isGingrSubdomain(options.subdomain)) {
       throw new RangeError(`"${options.subdomain}" is not a Gingr subdomain (letters, digits and dashes)`)
     }
     this.baseUrl = (options.baseUrl ?? `https://${options.subdomain}.gingrapp.com/api/v1`).replace(/\/+$/, '')

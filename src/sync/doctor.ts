@@ -1,9 +1,9 @@
 import { statSync } from 'node:fs'
-import { gingrAccountFor, requireDatabaseUrl, type Settings } from '../config.ts'
+import { checkGingrSettings as checkRunWideGingrSettings, gingrAccountFor, requireDatabaseUrl, type Settings } from '../config.ts'
 import { connect, describeDbError, isDbError, redactUrl, type Sql } from '../db/connect.ts'
 import { checkSchema } from '../db/migrate.ts'
 import { listTenants, type Tenant } from '../db/tenants.ts'
-import { errorMessage } from '../errors.ts'
+import { errorMessage, UsageError } from '../errors.ts'
 import { GingrClient, type GingrClientOptions } from '../gingr/client.ts'
 import { GingrError } from '../gingr/errors.ts'
 import { timing } from '../timing.ts'
@@ -85,16 +85,16 @@ function checkDatabaseSetting(settings: Settings): { check: Check; url?: string 
 function checkGingrSettings(settings: Settings): Check {
   const name = 'Gingr settings'
   const { env, config } = settings
-  const key = Boolean(env.GINGR_API_KEY)
-  const where = Boolean(env.GINGR_SUBDOMAIN || env.GINGR_BASE_URL)
-  if (env.GINGR_BASE_URL && !URL.canParse(env.GINGR_BASE_URL)) {
-    return fail(name, 'GINGR_BASE_URL is not a URL.', 'Set GINGR_BASE_URL to https://<subdomain>.gingrapp.com/api/v1, or remove it and set GINGR_SUBDOMAIN.')
+  try {
+    checkRunWideGingrSettings(settings)
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error
+    return fail(name, error.message, 'Set GINGR_API_KEY and GINGR_SUBDOMAIN (or GINGR_BASE_URL, https://<subdomain>.gingrapp.com/api/v1) in the env file, or give each tenant its account in the config file (--config).')
   }
-  if (key && where) return pass(name, `shared account ${env.GINGR_BASE_URL ? hostOf(env.GINGR_BASE_URL) : `${env.GINGR_SUBDOMAIN}.gingrapp.com`}`)
-  const own = Object.entries(config.tenants).filter(([, t]) => (t.apiKey || key) && (t.subdomain || t.baseUrl || where))
-  if (own.length > 0) return pass(name, `per-tenant accounts in the config file for ${own.map(([id]) => id).join(', ')}`)
-  const missing = [key ? null : 'GINGR_API_KEY', where ? null : 'GINGR_SUBDOMAIN (or GINGR_BASE_URL)'].filter(Boolean)
-  return fail(name, `${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set.`, 'Add them to the env file, or give each tenant its account in the config file (--config).')
+  if (env.GINGR_API_KEY && (env.GINGR_SUBDOMAIN || env.GINGR_BASE_URL)) {
+    return pass(name, `shared account ${env.GINGR_BASE_URL ? hostOf(env.GINGR_BASE_URL) : `${env.GINGR_SUBDOMAIN}.gingrapp.com`}`)
+  }
+  return pass(name, `per-tenant accounts in the config file for ${Object.keys(config.tenants).join(', ')}`)
 }
 
 function hostOf(url: string): string {
@@ -177,7 +177,7 @@ const tenantName = (tenant: Tenant) => `Tenant ${tenant.businessName} (${tenant.
 async function checkTenant(tenant: Tenant, options: DoctorOptions, probes: Map<string, Promise<Finding>>): Promise<Check> {
   const name = tenantName(tenant)
   if (!isKnownTimeZone(tenant.timezone)) {
-    return fail(name, `its time zone "${tenant.timezone}" is unknown.`, `Set an IANA zone: UPDATE tenants SET timezone = 'America/Denver' WHERE id = '${tenant.id}';`)
+    return fail(name, `its time zone ${JSON.stringify(tenant.timezone)} is unknown.`, `Set an IANA zone: UPDATE tenants SET timezone = 'America/Denver' WHERE id = '${tenant.id}';`)
   }
   let client: GingrClient
   let apiKey: string

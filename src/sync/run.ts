@@ -17,7 +17,8 @@ export interface TenantResult {
   businessName: string
   status: TenantStatus
   dryRun: boolean
-  window: DateRange
+  /** Null when the tenant failed before it had one (a setting of its own is wrong). */
+  window: DateRange | null
   fetched: number
   reservations: { created: number; updated: number; unchanged: number; skipped: number; errors: number }
   customersCreated: number
@@ -49,20 +50,20 @@ export type ProgressEvent =
 class DryRunRollback extends Error {}
 
 /**
- * One tenant's run: fetch and validate the whole window first (a failed fetch writes nothing), then
- * one transaction that takes the tenant's lock, writes the window set-based, stamps the tenant and
- * records the run. Any error rolls all of it back; the failure is then recorded on its own.
+ * More invalid records than this share of Gingr's answer fails the tenant instead of syncing the
+ * rest: a change of Gingr's format (or a broken proxy) makes most records invalid, and syncing the
+ * few that pass would stamp the tenant "synced" while its window is mostly missing. A stray bad
+ * record or two is the ordinary case: those are skipped and reported (exit 3).
  */
-export async function syncTenant(options: TenantRunOptions): Promise<TenantResult> {
-  const started = new Date()
-  const startedMs = performance.now()
-  const statementsAtStart = options.statements?.() ?? 0
-  const result: TenantResult = {
-    tenantId: options.tenant.id,
-    businessName: options.tenant.businessName,
+export const MAX_INVALID_SHARE = 0.5
+
+function emptyResult(tenant: Pick<Tenant, 'id' | 'businessName'>, dryRun: boolean, window: DateRange | null): TenantResult {
+  return {
+    tenantId: tenant.id,
+    businessName: tenant.businessName,
     status: 'failed',
-    dryRun: options.dryRun,
-    window: options.window,
+    dryRun,
+    window,
     fetched: 0,
     reservations: { created: 0, updated: 0, unchanged: 0, skipped: 0, errors: 0 },
     customersCreated: 0,
@@ -72,6 +73,25 @@ export async function syncTenant(options: TenantRunOptions): Promise<TenantResul
     statements: 0,
     invalid: [],
   }
+}
+
+/** A tenant whose own settings are wrong fails alone, before any fetch, recorded like any failure. */
+export async function failTenant(options: Pick<TenantRunOptions, 'sql' | 'tenant' | 'dryRun'> & { error: string }): Promise<TenantResult> {
+  const result = { ...emptyResult(options.tenant, options.dryRun, null), error: options.error }
+  if (!options.dryRun) await recordFailure(options.sql, runRecord(result, new Date()))
+  return result
+}
+
+/**
+ * One tenant's run: fetch and validate the whole window first (a failed fetch writes nothing), then
+ * one transaction that takes the tenant's lock, writes the window set-based, stamps the tenant and
+ * records the run. Any error rolls all of it back; the failure is then recorded on its own.
+ */
+export async function syncTenant(options: TenantRunOptions): Promise<TenantResult> {
+  const started = new Date()
+  const startedMs = performance.now()
+  const statementsAtStart = options.statements?.() ?? 0
+  const result = emptyResult(options.tenant, options.dryRun, options.window)
   const finish = () => {
     result.durationMs = Math.round(performance.now() - startedMs)
     result.statements = (options.statements?.() ?? 0) - statementsAtStart
@@ -85,6 +105,11 @@ export async function syncTenant(options: TenantRunOptions): Promise<TenantResul
     result.invalid = fetched.invalid
     result.reservations.skipped = fetched.invalid.length
     options.onProgress?.({ step: 'fetched', count: result.fetched, invalid: fetched.invalid })
+    if (fetched.invalid.length > result.fetched * MAX_INVALID_SHARE) {
+      throw new Error(
+        `${fetched.invalid.length} of the ${result.fetched} reservations Gingr sent are invalid (more than ${MAX_INVALID_SHARE * 100}%): nothing was written, as the window would be mostly missing.`,
+      )
+    }
 
     const rows = mapWindow(fetched.reservations)
     const outcome = await writeInTransaction(options, rows, (counts) => {
@@ -146,8 +171,8 @@ function runRecord(result: TenantResult, started: Date): RunRecord {
     finishedAt: new Date(),
     dryRun: result.dryRun,
     status: result.status === 'synced' ? 'synced' : 'failed',
-    windowFrom: result.window.from,
-    windowTo: result.window.to,
+    windowFrom: result.window?.from ?? null,
+    windowTo: result.window?.to ?? null,
     fetched: result.fetched,
     created: result.reservations.created,
     updated: result.reservations.updated,
