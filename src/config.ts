@@ -233,8 +233,8 @@ export function gingrAccountFor(settings: Settings, tenantId: string): GingrAcco
   const apiKey = own.apiKey ?? (settings.env.GINGR_API_KEY || undefined)
   const baseUrl = own.baseUrl ?? (settings.env.GINGR_BASE_URL || undefined)
   const subdomain = own.subdomain ?? (settings.env.GINGR_SUBDOMAIN || undefined)
-  if (!apiKey) throw new TenantSettingError('no Gingr API key: GINGR_API_KEY is not set, and the config file gives this tenant none.')
-  if (!subdomain && !baseUrl) throw new TenantSettingError('no Gingr account: GINGR_SUBDOMAIN is not set, and the config file gives this tenant none.')
+  if (!apiKey) throw new TenantSettingError('it has no Gingr API key: GINGR_API_KEY is not set, and the config file gives it none.')
+  if (!subdomain && !baseUrl) throw new TenantSettingError('it has no Gingr account: GINGR_SUBDOMAIN is not set, and the config file gives it none.')
   if (subdomain && !baseUrl && !isGingrSubdomain(subdomain)) {
     throw new TenantSettingError('its subdomain in the config file is not a Gingr subdomain (letters, digits and dashes).')
   }

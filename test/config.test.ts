@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process'
 import { chmodSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { loadSettings, parseEnvFile, readConfigFile, SETTINGS_FILE_LIMIT_BYTES } from '../src/config.ts'
+import { loadSettings, maxRuntimeMs, parseEnvFile, readConfigFile, SETTINGS_FILE_LIMIT_BYTES, statementTimeoutMs } from '../src/config.ts'
 import { UsageError } from '../src/errors.ts'
 import { jsonSyntaxError } from '../src/json-syntax.ts'
 
@@ -168,5 +168,17 @@ describe('jsonSyntaxError', () => {
       }
       expect(jsonSyntaxError(text) === undefined).toBe(valid)
     }
+  })
+})
+
+describe('bounds that are never "no limit"', () => {
+  test('a statement may run 300 s by default, lock waits included; the operator may raise it', () => {
+    expect(statementTimeoutMs(loadSettings({ env: {} }))).toBe(300_000)
+    expect(statementTimeoutMs(loadSettings({ env: { GINGR_SYNC_STATEMENT_TIMEOUT: '3600' } }))).toBe(3_600_000)
+  })
+  test('the whole run may take 55 minutes by default: --max-runtime, then GINGR_SYNC_MAX_RUNTIME', () => {
+    expect(maxRuntimeMs(loadSettings({ env: {} }), undefined)).toBe(3_300_000)
+    expect(maxRuntimeMs(loadSettings({ env: { GINGR_SYNC_MAX_RUNTIME: '600' } }), undefined)).toBe(600_000)
+    expect(maxRuntimeMs(loadSettings({ env: { GINGR_SYNC_MAX_RUNTIME: '600' } }), '60')).toBe(60_000)
   })
 })

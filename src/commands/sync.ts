@@ -120,7 +120,7 @@ function planTenant(settings: Settings, tenant: Tenant, flags: { pastDays?: numb
     const { pastDays, futureDays } = windowDaysFor(settings, tenant.id, flags)
     return { tenant, account, window: syncWindow(tenant.timezone, pastDays, futureDays) }
   } catch (error) {
-    if (error instanceof TenantSettingError) return { tenant, problem: `Tenant ${tenant.businessName} (${tenant.id}) has ${error.message}` }
+    if (error instanceof TenantSettingError) return { tenant, problem: `Tenant ${tenant.businessName} (${tenant.id}): ${error.message}` }
     throw error
   }
 }

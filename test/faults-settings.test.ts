@@ -1,0 +1,147 @@
+/**
+ * The fault matrix, settings that are wrong for one tenant only and answers that are mostly garbage
+ * (RELIABILITY.md), through the compiled binary: a bad tenant fails alone and the others sync;
+ * garbage is a failure, never "synced"; every run ends, at --max-runtime at the latest.
+ */
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { insertTenant } from './fixtures/tailtown.ts'
+import { binary } from './_binary.ts'
+import { API_KEY, type Bed, errorLines, gingrSync, lastRun, snapshot, startBed, stopBed } from './_faults.ts'
+import { testDir } from './_tmp.ts'
+
+const TENANT = 'fault-settings'
+const dir = testDir('faults-settings')
+let bed: Bed
+
+setDefaultTimeout(60_000)
+
+beforeAll(async () => {
+  bed = await startBed(TENANT)
+})
+afterAll(async () => {
+  await stopBed(bed)
+})
+
+/** Only the bed's tenant stays enabled between tests: each test enables the tenants it adds. */
+async function disableOthers(): Promise<void> {
+  await bed.db.sql`UPDATE tenants SET gingr_sync_enabled = (id = ${TENANT})`
+}
+
+describe('a setting wrong for one tenant fails that tenant alone', () => {
+  for (const timezone of ['UTC ', '', 'Mars/Olympus', '+99']) {
+    test(`tenants.timezone ${JSON.stringify(timezone)}: that tenant fails with its sentence, the other syncs, exit 1`, async () => {
+      await disableOthers()
+      const bad = await insertTenant(bed.db.sql, { businessName: 'Zoneless Kennels', timezone })
+      bed.sim.account.addReservation()
+      const result = await gingrSync(bed, [])
+      expect(result.code).toBe(1)
+      expect(errorLines(result)).toContainEqual(
+        expect.stringContaining(
+          `Sync failed for Zoneless Kennels (${bad}) after 0.0s: Tenant Zoneless Kennels (${bad}): its time zone ${JSON.stringify(timezone)} (tenants.timezone) is not an IANA time zone`,
+        ),
+      )
+      expect((await lastRun(bed.db.sql, bad))?.status).toBe('failed')
+      expect(await lastRun(bed.db.sql, TENANT)).toEqual({ status: 'synced', error: null })
+      expect(result.stderr).toContain('Summary')
+    })
+  }
+
+  test('no key for one tenant (GINGR_API_KEY unset, the config gives the other one its key): it fails, the other syncs', async () => {
+    await disableOthers()
+    const keyless = await insertTenant(bed.db.sql, { businessName: 'Keyless Kennels' })
+    const config = dir.write('keys.json', JSON.stringify({ tenants: { [TENANT]: { apiKey: API_KEY } } }))
+    const result = await gingrSync(bed, ['--config', config], { GINGR_API_KEY: undefined })
+    expect(result.code).toBe(1)
+    expect(errorLines(result).join('\n')).toContain(
+      `Tenant Keyless Kennels (${keyless}): it has no Gingr API key: GINGR_API_KEY is not set, and the config file gives it none.`,
+    )
+    expect(await lastRun(bed.db.sql, TENANT)).toEqual({ status: 'synced', error: null })
+  })
+
+  test('a subdomain in one tenant’s config entry that is a host and a path: it fails, the other syncs', async () => {
+    await disableOthers()
+    const evil = await insertTenant(bed.db.sql, { businessName: 'Evil Kennels' })
+    // No shared base URL, so that the tenant's own subdomain is what would be used.
+    const tenants = { [evil]: { subdomain: 'evil.com/x' }, [TENANT]: { baseUrl: bed.sim.baseUrl } }
+    const config = dir.write('evil.json', JSON.stringify({ tenants }))
+    const result = await gingrSync(bed, ['--config', config], { GINGR_BASE_URL: undefined })
+    expect(result.code).toBe(1)
+    expect(errorLines(result).join('\n')).toContain(`Tenant Evil Kennels (${evil}): its subdomain in the config file is not a Gingr subdomain`)
+    expect(await lastRun(bed.db.sql, TENANT)).toEqual({ status: 'synced', error: null })
+  })
+})
+
+describe('garbage is a failure, not a success', () => {
+  test('an answer whose records are all invalid fails the tenant: nothing written, no stamp, status shows it', async () => {
+    await disableOthers()
+    const before = await snapshot(bed.db.sql, TENANT)
+    const garbage = Object.fromEntries(Array.from({ length: 50 }, (_, index) => [String(9_000 + index), { reservation_id: 9_000 + index }]))
+    bed.sim.faults.add({ endpoint: '/reservations', fault: { kind: 'status', status: 200, body: { success: true, data: garbage } } })
+    try {
+      const result = await gingrSync(bed, ['--tenant', TENANT, '--json'])
+      expect(result.code).toBe(1)
+      expect(errorLines(result).join('\n')).toContain('of the 50 reservations Gingr sent are invalid (more than 50%): nothing was written')
+      expect(JSON.parse(result.stdout).ok).toBe(false)
+    } finally {
+      bed.sim.faults.clear()
+    }
+    expect(await snapshot(bed.db.sql, TENANT)).toEqual(before)
+    expect((await lastRun(bed.db.sql, TENANT))?.status).toBe('failed')
+    const status = await gingrSync(bed, ['status'])
+    expect(status.stdout).toContain('last run FAILED')
+  })
+})
+
+describe('every run ends', () => {
+  test('--max-runtime 1 against a Gingr that hangs: exit 4 within seconds, nothing written', async () => {
+    await disableOthers()
+    const before = await snapshot(bed.db.sql, TENANT)
+    bed.sim.faults.add({ endpoint: '/reservations', fault: { kind: 'hang' } })
+    const started = performance.now()
+    try {
+      const result = await gingrSync(bed, ['--tenant', TENANT, '--max-runtime', '1', '--timeout', '30'])
+      expect(result.code).toBe(4)
+      expect(errorLines(result).join('\n')).toContain("Stopped at the run's time limit (--max-runtime 1 s)")
+    } finally {
+      bed.sim.faults.clear()
+    }
+    expect(performance.now() - started).toBeLessThan(10_000)
+    expect(await snapshot(bed.db.sql, TENANT)).toEqual(before)
+  })
+
+  test('--max-runtime and GINGR_SYNC_MAX_RUNTIME out of range are usage errors (exit 2)', async () => {
+    for (const [args, env, says] of [
+      [['--max-runtime', '0'], {}, '--max-runtime must be a whole number of seconds from 1 to 86400, not "0".'],
+      [[], { GINGR_SYNC_MAX_RUNTIME: 'soon' }, 'GINGR_SYNC_MAX_RUNTIME must be a whole number of seconds from 1 to 86400, not "soon".'],
+      [[], { GINGR_SYNC_STATEMENT_TIMEOUT: '0' }, 'GINGR_SYNC_STATEMENT_TIMEOUT must be a whole number of seconds from 1 to 86400, not "0".'],
+    ] as const) {
+      const result = await gingrSync(bed, ['--tenant', TENANT, ...args], env)
+      expect(result.code).toBe(2)
+      expect(errorLines(result)).toEqual([expect.stringContaining(says)])
+    }
+  })
+})
+
+describe('the env file and stdout', () => {
+  test('export KEY="value"   # comment: the value without its quotes or comment', async () => {
+    await disableOthers()
+    const envFile = dir.write('gingr.env', `export GINGR_API_KEY="${API_KEY}"   # the front desk's key\n`)
+    const result = await gingrSync(bed, ['--tenant', TENANT, '--env-file', envFile], { GINGR_API_KEY: undefined })
+    expect(result.code).toBe(0)
+  })
+
+  test('--json to a full disk: exit 1 and one sentence, no stack trace', async () => {
+    await disableOthers()
+    const proc = Bun.spawn([await binary(), '--tenant', TENANT, '--json'], {
+      env: { PATH: process.env.PATH ?? '', ...bed.env },
+      stdin: 'ignore',
+      stdout: Bun.file('/dev/full'),
+      stderr: 'pipe',
+    })
+    const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()])
+    bed.outputs.push(stderr)
+    expect(code).toBe(1)
+    expect(stderr.split('\n').filter((line) => line.includes(' ERROR '))).toEqual([expect.stringContaining('The result could not be written to standard output (ENOSPC).')])
+    expect(stderr).not.toContain('    at ')
+  })
+})
