@@ -131,7 +131,7 @@ const SCENARIOS: Scenario[] = [
   withFaults('502 on the second chunk', 3, 'failed', false, () => [{
     endpoint: reservations, when: (req) => req.params.start_date !== window().from, fault: { kind: 'status', status: 502 },
   }]),
-  withFaults('hang', 1, 'failed', false, () => always({ kind: 'hang' }), { timeoutMs: 250 }),
+  withFaults('hang', 1, 'failed', false, () => always({ kind: 'hang' }), { timeoutMs: 100 }),
   withFaults('delay 100 ms', 2, 'synced', false, () => once({ kind: 'delay', ms: 100 })),
   withFaults('html', 2, 'failed', true, () => always({ kind: 'html' })),
   withFaults('json error', 2, 'failed', true, () => always({ kind: 'json-error', message: 'Soak says no.' })),
@@ -381,8 +381,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     report.durationMs = Math.round(performance.now() - started)
     return report
   } finally {
-    await pool.end({ timeout: 1 })
-    await timed.end({ timeout: 1 })
+    // At once: a run whose backend was terminated leaves its transaction pending for good
+    // (src/db/transaction.ts), and any grace period would be waited out.
+    await pool.end({ timeout: 0 })
+    await timed.end({ timeout: 0 })
     await sim.stop()
     await db.drop()
   }
