@@ -266,15 +266,28 @@ export function maxRuntimeMs(settings: Settings, flag: string | undefined): numb
   return secondsSetting(settings, 'GINGR_SYNC_MAX_RUNTIME', DEFAULT_MAX_RUNTIME_SECONDS) * 1000
 }
 
+/**
+ * GINGR_SYNC_MAX_RESPONSE_MB: the largest Gingr answer read, in MB after decompression; past it
+ * the request fails (not retried). Unset: the client's default.
+ */
+export function maxResponseBytes(settings: Settings): number | undefined {
+  const value = settings.env.GINGR_SYNC_MAX_RESPONSE_MB?.trim()
+  return value ? wholeNumberSetting('GINGR_SYNC_MAX_RESPONSE_MB', value, 1, 4096, 'MB') * 1024 * 1024 : undefined
+}
+
 function secondsSetting(settings: Settings, name: string, fallback: number): number {
   const value = settings.env[name]?.trim()
   return value ? secondsValue(name, value) : fallback
 }
 
 function secondsValue(name: string, value: string): number {
-  const seconds = /^\d+$/.test(value.trim()) ? Number(value.trim()) : Number.NaN
-  if (!(seconds >= 1 && seconds <= 86_400)) throw new UsageError(`${name} must be a whole number of seconds from 1 to 86400, not "${value}".`)
-  return seconds
+  return wholeNumberSetting(name, value, 1, 86_400, 'seconds')
+}
+
+function wholeNumberSetting(name: string, value: string, min: number, max: number, unit: string): number {
+  const number = /^\d+$/.test(value.trim()) ? Number(value.trim()) : Number.NaN
+  if (!(number >= min && number <= max)) throw new UsageError(`${name} must be a whole number of ${unit} from ${min} to ${max}, not "${value}".`)
+  return number
 }
 
 /** The window's size for a tenant: the command line, then the tenant's config, then the file's, then 7/30. */

@@ -4,6 +4,7 @@ import {
   checkGingrSettings,
   type GingrAccountSettings,
   gingrAccountFor,
+  maxResponseBytes,
   maxRuntimeMs,
   requireDatabaseUrl,
   type Settings,
@@ -38,6 +39,7 @@ export default defineCommand({
     const databaseUrl = requireDatabaseUrl(settings)
     checkGingrSettings(settings)
     const runtimeLimitMs = maxRuntimeMs(settings, args['max-runtime'])
+    const responseLimit = maxResponseBytes(settings)
     const dryRun = Boolean(args['dry-run'])
     const pingUrl = args['ping-url'] ?? (settings.env.GINGR_SYNC_PING_URL || undefined)
     if (pingUrl && !URL.canParse(pingUrl)) throw new UsageError('The ping URL is not a URL.')
@@ -86,7 +88,7 @@ export default defineCommand({
           window,
           dryRun,
           statements,
-          gingr: { ...account, timeoutMs, signal: abort.signal },
+          gingr: { ...account, timeoutMs, signal: abort.signal, ...(responseLimit ? { maxResponseBytes: responseLimit } : {}) },
           onProgress: (event) => printProgress(log, event),
         })
         printResult(log, result)

@@ -33,6 +33,8 @@ export interface GingrClientOptions {
   backoffMaxMs?: number
   /** Pause between two chunk requests. */
   paceMs?: number
+  /** The largest answer read, in bytes (decompressed); past it the request fails. */
+  maxResponseBytes?: number
   userAgent?: string
   /** Aborts everything at once (SIGTERM). */
   signal?: AbortSignal
@@ -62,6 +64,12 @@ interface Call {
 
 type OwnerQuery = Partial<Record<'id' | 'animal_id' | 'reservation_id' | 'phone' | 'email', string>>
 
+/**
+ * The largest Gingr answer read: a 30-day chunk of a large account is a few tens of MB of JSON
+ * (10,000 reservations are 12.8 MB), and /animals of a large account one answer of tens of MB.
+ */
+export const DEFAULT_MAX_RESPONSE_BYTES = 128 * 1024 * 1024
+
 /** `{subdomain}.gingrapp.com`: one DNS label, so that no setting can point the client elsewhere. */
 export function isGingrSubdomain(text: string): boolean {
   return /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i.test(text)
@@ -77,6 +85,7 @@ export class GingrClient {
   readonly #backoffBaseMs: number
   readonly #backoffMaxMs: number
   readonly #paceMs: number
+  readonly #maxResponseBytes: number
   readonly #userAgent: string
   readonly #signal: AbortSignal | undefined
   readonly #now: () => number
@@ -94,6 +103,7 @@ export class GingrClient {
     this.#backoffBaseMs = options.backoffBaseMs ?? defaults.backoffBaseMs
     this.#backoffMaxMs = options.backoffMaxMs ?? defaults.backoffMaxMs
     this.#paceMs = options.paceMs ?? defaults.paceMs
+    this.#maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES
     this.#userAgent = options.userAgent ?? `gingr-sync/${pkg.version}`
     this.#signal = options.signal
     this.#now = options.now ?? Date.now
@@ -189,9 +199,9 @@ export class GingrClient {
       if (left <= 0) throw this.#deadline(call, attempt - 1, last)
       const timeoutMs = Math.min(this.#timeoutMs, left)
       budget.requests += 1
-      const outcome = await send(`${this.baseUrl}${call.endpoint}`, init, timeoutMs, this.#signal)
+      const outcome = await send(`${this.baseUrl}${call.endpoint}`, init, timeoutMs, this.#maxResponseBytes, this.#signal)
       if (outcome.kind === 'aborted') throw this.#aborted(call, attempt)
-      const result = interpret(outcome, this.#now())
+      const result = interpret(outcome, this.#now(), (text) => this.#scrub(text))
       if (!('retryable' in result)) return result
       // Cut short by the deadline rather than by its own timeout: the deadline is the news.
       if (outcome.kind === 'timeout' && timeoutMs < this.#timeoutMs) throw this.#deadline(call, attempt, last, 'while waiting for an answer')

@@ -11,6 +11,7 @@ export type GingrErrorKind =
   | 'api' // HTTP 200 carrying Gingr's own error (`success: false` or `error`)
   | 'html' // a web page (login, proxy) instead of JSON
   | 'invalid-json' // a body that does not parse, e.g. cut off half way
+  | 'too-large' // a body past the size limit
   | 'shape' // JSON, but not Gingr's envelope
   | 'deadline' // the whole call ran out of time, or Gingr asked to wait beyond it
   | 'aborted' // the caller's signal fired (SIGTERM)

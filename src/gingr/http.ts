@@ -9,6 +9,7 @@ import { Envelope } from './schemas.ts'
 
 export type Outcome =
   | { kind: 'answer'; status: number; statusText: string; headers: Headers; text: string }
+  | { kind: 'too-large'; status: number; limitBytes: number }
   | { kind: 'timeout'; afterMs: number }
   | { kind: 'network'; message: string }
   | { kind: 'aborted' }
@@ -26,8 +27,10 @@ export interface Failure {
 /**
  * Sends one request with its own timeout, which also covers reading the body: a server that sends
  * headers and then trickles (or stalls) the body must not hold the run any longer than a hang.
+ * The body is read up to `maxBytes` (after decompression: a small gzip bomb counts at its real
+ * size), and the request is cut off past it: an endless answer must not grow memory without bound.
  */
-export async function send(url: string, init: RequestInit, timeoutMs: number, outer?: AbortSignal): Promise<Outcome> {
+export async function send(url: string, init: RequestInit, timeoutMs: number, maxBytes: number, outer?: AbortSignal): Promise<Outcome> {
   const controller = new AbortController()
   let timedOut = false
   const timer = setTimeout(() => {
@@ -38,7 +41,11 @@ export async function send(url: string, init: RequestInit, timeoutMs: number, ou
   outer?.addEventListener('abort', onAbort, { once: true })
   try {
     const response = await fetch(url, { ...init, signal: controller.signal })
-    const text = await response.text()
+    const text = await readText(response, maxBytes)
+    if (text === undefined) {
+      controller.abort()
+      return { kind: 'too-large', status: response.status, limitBytes: maxBytes }
+    }
     return { kind: 'answer', status: response.status, statusText: response.statusText, headers: response.headers, text }
   } catch (error) {
     if (outer?.aborted) return { kind: 'aborted' }
@@ -50,23 +57,60 @@ export async function send(url: string, init: RequestInit, timeoutMs: number, ou
   }
 }
 
-/** The envelope of a successful answer, or why the answer is not one; `now` dates a `Retry-After`. */
-export function interpret(outcome: Exclude<Outcome, { kind: 'aborted' }>, now: number): Envelope | Failure {
+/** The body as text, or undefined once it passes `maxBytes`. */
+async function readText(response: Response, maxBytes: number): Promise<string | undefined> {
+  const declared = Number(response.headers.get('content-length'))
+  if (declared > maxBytes) return undefined
+  if (!response.body) return ''
+  const reader = response.body.getReader()
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    size += value.byteLength
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => {})
+      return undefined
+    }
+    chunks.push(value)
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks))
+}
+
+/**
+ * The envelope of a successful answer, or why the answer is not one; `now` dates a `Retry-After`.
+ * Text the server sent is echoed in the failure's detail through `scrub` (the client's: it removes
+ * the key) and only then clipped, so that a key cut in two by the clip is never half left.
+ */
+export function interpret(outcome: Exclude<Outcome, { kind: 'aborted' }>, now: number, scrub: (text: string) => string = (text) => text): Envelope | Failure {
+  const echo = (text: string) => clip(scrub(text))
   switch (outcome.kind) {
     case 'timeout':
       return { kind: 'timeout', detail: `timed out after ${formatDuration(outcome.afterMs)}`, retryable: true }
     case 'network':
-      return { kind: 'network', detail: `a network error (${clip(outcome.message)})`, retryable: true }
+      return { kind: 'network', detail: `a network error (${echo(outcome.message)})`, retryable: true }
+    case 'too-large':
+      // The same answer would come back as large: not retried. The limit is a setting.
+      return {
+        kind: 'too-large',
+        status: outcome.status,
+        detail: `an answer larger than ${formatBytes(outcome.limitBytes)}, cut off there (GINGR_SYNC_MAX_RESPONSE_MB raises the limit)`,
+        retryable: false,
+      }
     case 'answer':
-      return outcome.status >= 200 && outcome.status < 300 ? interpretBody(outcome) : httpFailure(outcome, now)
+      return outcome.status >= 200 && outcome.status < 300 ? interpretBody(outcome, echo) : httpFailure(outcome, now, echo)
   }
 }
 
-function httpFailure(answer: Extract<Outcome, { kind: 'answer' }>, now: number): Failure {
+type Echo = (text: string) => string
+
+function httpFailure(answer: Extract<Outcome, { kind: 'answer' }>, now: number, echo: Echo): Failure {
   const { status } = answer
-  const said = isHtml(answer) ? 'an HTML page' : gingrText(answer.text)
+  const said = isHtml(answer) ? 'an HTML page' : gingrText(answer.text, echo)
   const inside = [answer.statusText, said && said !== 'an HTML page' ? `"${said}"` : said].filter(Boolean).join(': ')
-  const detail = `HTTP ${status}${inside ? ` (${inside})` : ''}`
+  const location = status >= 300 && status < 400 ? redirectTarget(answer.headers.get('location')) : ''
+  const detail = `HTTP ${status}${inside ? ` (${inside})` : ''}${location}`
   // 429 is "slow down" and 5xx (502s have been seen) is the far side's trouble: both pass.
   const retryable = status === 429 || status >= 500
   const failure: Failure = {
@@ -79,7 +123,7 @@ function httpFailure(answer: Extract<Outcome, { kind: 'answer' }>, now: number):
   return retryAfterMs === undefined ? failure : { ...failure, retryAfterMs }
 }
 
-function interpretBody(answer: Extract<Outcome, { kind: 'answer' }>): Envelope | Failure {
+function interpretBody(answer: Extract<Outcome, { kind: 'answer' }>, echo: Echo): Envelope | Failure {
   const { status } = answer
   // A login redirect or a proxy's error page arrives as 200 text/html: retrying will not log in.
   if (isHtml(answer)) return { kind: 'html', status, detail: 'an HTML page instead of JSON', retryable: false }
@@ -94,16 +138,36 @@ function interpretBody(answer: Extract<Outcome, { kind: 'answer' }>): Envelope |
   if (!envelope.success) {
     const [issue] = envelope.issues
     const where = v.getDotPath(issue) ?? 'body'
-    return { kind: 'shape', status, detail: `JSON that is not Gingr's envelope (${where}: ${clip(issue.message)})`, retryable: false }
+    return { kind: 'shape', status, detail: `JSON that is not Gingr's envelope (${where}: ${echo(issue.message)})`, retryable: false }
   }
   const { success, error, message } = envelope.output
   if (success === false || (error !== undefined && error !== null && error !== false && error !== '')) {
     const said = typeof error === 'string' && error.trim() !== '' ? error : message
-    const detail = said ? `Gingr answered with an error: "${clip(said)}"` : 'Gingr answered with an error and no message'
+    const detail = said ? `Gingr answered with an error: "${echo(said)}"` : 'Gingr answered with an error and no message'
     // HTTP 200 with an error is Gingr's considered answer (bad range, bad parameter): not retried.
     return { kind: 'api', status, detail, retryable: false }
   }
+  // `{}` (or any envelope without its data) is not "nothing": Gingr sends `[]` for none, so a
+  // missing `data` is a broken answer, never an empty window stamped as synced.
+  if (!Object.hasOwn(json as object, 'data')) {
+    return { kind: 'shape', status, detail: "JSON without Gingr's `data` (an answer that says nothing)", retryable: false }
+  }
   return envelope.output
+}
+
+/** Where a redirect pointed, without credentials or query (which could hold anything). Never followed. */
+function redirectTarget(location: string | null): string {
+  if (!location) return ', a redirect without a Location'
+  try {
+    const target = new URL(location, 'http://gingr.invalid')
+    return `, a redirect (not followed) to ${target.host === 'gingr.invalid' ? '' : `${target.protocol}//${target.host}`}${target.pathname}`
+  } catch {
+    return ', a redirect (not followed) to a Location that is not a URL'
+  }
+}
+
+function formatBytes(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${Math.round(bytes / (1024 * 1024))} MB` : `${bytes} bytes`
 }
 
 /** A page, not a PHP notice glued before JSON (that one is "invalid JSON", and may pass). */
@@ -113,15 +177,15 @@ function isHtml(answer: Extract<Outcome, { kind: 'answer' }>): boolean {
 }
 
 /** Gingr's own words from a JSON error body (`error` text, else `message`), if there are any. */
-function gingrText(body: string): string | null {
+function gingrText(body: string, echo: Echo): string | null {
   try {
     const json: unknown = JSON.parse(body)
     if (typeof json !== 'object' || json === null) return null
     const error = 'error' in json ? json.error : undefined
     const said = typeof error === 'string' && error.trim() !== '' ? error : 'message' in json ? json.message : undefined
-    return typeof said === 'string' && said.trim() !== '' ? clip(said) : null
+    return typeof said === 'string' && said.trim() !== '' ? echo(said) : null
   } catch {
-    return body.trim() === '' ? null : clip(body)
+    return body.trim() === '' ? null : echo(body)
   }
 }
 

@@ -10,8 +10,13 @@ import { type Answer, bodyBytes, errorMessage, errorString, jsonAnswer } from '.
 const Count = v.pipe(v.number(), v.integer(), v.minValue(1))
 
 export const FaultSchema = v.variant('kind', [
-  /** That status, with a JSON error body unless `body` is given (a string is sent verbatim). */
-  v.strictObject({ kind: v.literal('status'), status: v.pipe(v.number(), v.integer(), v.minValue(200), v.maxValue(599)), body: v.optional(v.unknown()) }),
+  /** That status, with a JSON error body unless `body` is given (a string is sent verbatim), and `headers` (a redirect's Location). */
+  v.strictObject({
+    kind: v.literal('status'),
+    status: v.pipe(v.number(), v.integer(), v.minValue(200), v.maxValue(599)),
+    body: v.optional(v.unknown()),
+    headers: v.optional(v.record(v.string(), v.string())),
+  }),
   /** 429; Retry-After only when `retryAfter` is given (seconds, or an HTTP date as a string). */
   v.strictObject({ kind: v.literal('rate-limit'), retryAfter: v.optional(v.union([v.pipe(v.number(), v.minValue(0)), v.string()])) }),
   /** The normal answer, after `ms`. */
@@ -34,6 +39,10 @@ export const FaultSchema = v.variant('kind', [
   v.strictObject({ kind: v.literal('numeric-ids') }),
   /** `data` as an array in which every third record appears a second time, at the end. */
   v.strictObject({ kind: v.literal('duplicate-ids') }),
+  /** HTTP 200 JSON that never ends: record after record until the client hangs up (or 4 GiB). */
+  v.strictObject({ kind: v.literal('endless') }),
+  /** HTTP 200 `Content-Encoding: gzip`: `megabytes` MB (default 64) of JSON white space, sent as a few dozen KB. */
+  v.strictObject({ kind: v.literal('gzip-bomb'), megabytes: v.optional(v.pipe(Count, v.maxValue(1024))) }),
 ])
 export type Fault = v.InferOutput<typeof FaultSchema>
 
@@ -118,8 +127,11 @@ const PHP_NOTICE =
 /** The answer of a fault that replaces the normal answer whatever it would have been. */
 export function replacingAnswer(fault: Fault): Answer | null {
   switch (fault.kind) {
-    case 'status':
-      return statusAnswer(fault.status, fault.body)
+    case 'status': {
+      const answer = statusAnswer(fault.status, fault.body)
+      Object.assign(answer.headers, fault.headers)
+      return answer
+    }
     case 'rate-limit': {
       const answer = jsonAnswer(429, errorString('Too many requests, slow down.'))
       if (fault.retryAfter !== undefined) answer.headers['retry-after'] = String(fault.retryAfter)
@@ -129,9 +141,43 @@ export function replacingAnswer(fault: Fault): Answer | null {
       return { status: 200, body: LOGIN_PAGE, headers: { 'content-type': HTML_TYPE } }
     case 'json-error':
       return jsonAnswer(200, errorMessage(fault.message ?? 'An unexpected error occurred.'))
+    case 'gzip-bomb':
+      return { status: 200, body: gzipBomb(fault.megabytes ?? 64), headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' } }
     default:
       return null
   }
+}
+
+const bombs = new Map<number, Uint8Array>()
+
+/** `{"success":true,"data":[` + spaces + `]}`: valid JSON, ~1000:1 compressed; made once per size. */
+function gzipBomb(megabytes: number): Uint8Array {
+  let bomb = bombs.get(megabytes)
+  if (!bomb) {
+    const json = new Uint8Array(megabytes * 1024 * 1024).fill(0x20)
+    json.set(new TextEncoder().encode('{"success":true,"data":['), 0)
+    json.set(new TextEncoder().encode(']}'), json.length - 2)
+    bomb = Bun.gzipSync(json, { level: 9 })
+    bombs.set(megabytes, bomb)
+  }
+  return bomb
+}
+
+/** A body that never ends (until `signal`, or 4 GiB): one reservation-like record after another. */
+export function endlessBody(signal: AbortSignal): ReadableStream<Uint8Array> {
+  const record = new TextEncoder().encode(`${JSON.stringify({ reservation_id: '1', notes: 'x'.repeat(4000) })},`)
+  const limit = (4 * 1024 ** 3) / record.length
+  let sent = 0
+  return new ReadableStream({
+    start(controller) {
+      controller.enqueue(new TextEncoder().encode('{"success":true,"data":['))
+    },
+    pull(controller) {
+      if (signal.aborted || sent >= limit) return controller.close()
+      for (let i = 0; i < 64; i++) controller.enqueue(record)
+      sent += 64
+    },
+  })
 }
 
 function statusAnswer(status: number, body: unknown): Answer {

@@ -7,7 +7,7 @@ import type { Account } from './account.ts'
 import { handleControl } from './control.ts'
 import { distortedBody } from './distort.ts'
 import { ROUTES, type Params } from './endpoints.ts'
-import { damageBody, type Fault, type FaultBook, replacingAnswer } from './faults.ts'
+import { damageBody, endlessBody, type Fault, type FaultBook, replacingAnswer } from './faults.ts'
 import { type Answer, errorString, isAnswer, jsonAnswer, payloadBody, warmUp } from './serialize.ts'
 
 export const API_PREFIX = '/api/v1'
@@ -129,6 +129,11 @@ export function startServer(state: ServerState, port: number): RunningServer {
       return new Response(null, { status: 503 })
     }
     if (fault?.kind === 'delay' && !(await wait(fault.ms, ended))) return new Response(null, { status: 503 })
+    if (fault?.kind === 'endless') {
+      record.status = 200
+      const gone = AbortSignal.any(ended)
+      return new Response(endlessBody(gone), { status: 200, headers: { 'content-type': 'application/json' } })
+    }
 
     const replaced = fault === null ? null : replacingAnswer(fault)
     const answer = replaced ?? normalAnswer(record, fault)

@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs'
-import { checkGingrSettings as checkRunWideGingrSettings, gingrAccountFor, requireDatabaseUrl, type Settings } from '../config.ts'
+import { checkGingrSettings as checkRunWideGingrSettings, gingrAccountFor, maxResponseBytes, requireDatabaseUrl, type Settings } from '../config.ts'
 import { connect, describeDbError, isDbError, redactUrl, type Sql } from '../db/connect.ts'
 import { checkSchema } from '../db/migrate.ts'
 import { listTenants, type Tenant } from '../db/tenants.ts'
@@ -185,7 +185,15 @@ async function checkTenant(tenant: Tenant, options: DoctorOptions, probes: Map<s
     const account = gingrAccountFor(options.settings, tenant.id)
     apiKey = account.apiKey
     const { doctorTimeoutMs, doctorBackoffBaseMs } = timing()
-    client = new GingrClient({ ...account, timeoutMs: doctorTimeoutMs, maxAttempts: 2, backoffBaseMs: doctorBackoffBaseMs, ...options.gingr })
+    const responseLimit = maxResponseBytes(options.settings)
+    client = new GingrClient({
+      ...account,
+      timeoutMs: doctorTimeoutMs,
+      maxAttempts: 2,
+      backoffBaseMs: doctorBackoffBaseMs,
+      ...(responseLimit ? { maxResponseBytes: responseLimit } : {}),
+      ...options.gingr,
+    })
   } catch (error) {
     return fail(name, errorMessage(error), 'Set GINGR_API_KEY and GINGR_SUBDOMAIN (or GINGR_BASE_URL) in the env file, or give the tenant its account in the config file.')
   }
