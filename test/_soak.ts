@@ -142,6 +142,9 @@ const SCENARIOS: Scenario[] = [
   withFaults('duplicate ids', 3, 'synced', true, () => always({ kind: 'duplicate-ids' })),
   withFaults('numeric ids', 3, 'synced', true, () => always({ kind: 'numeric-ids' })),
   withFaults('array data', 2, 'synced', true, () => always({ kind: 'array-data' })),
+  withFaults('endless answer', 1, 'failed', true, () => always({ kind: 'endless' })),
+  withFaults('gzip bomb', 1, 'failed', false, () => always({ kind: 'gzip-bomb', megabytes: 16 })),
+  withFaults('an envelope without data', 1, 'failed', true, () => always({ kind: 'status', status: 200, body: {} })),
   {
     name: 'lock held by another run', weight: 3, expect: 'locked', binary: true,
     run: async (run) => {
@@ -285,12 +288,24 @@ async function reservationVersions(sql: Sql): Promise<Map<string, string>> {
   return new Map(rows.map((row) => [row.externalId, row.xmin]))
 }
 
+/** The soak's accounts answer in well under this; its oversized answers go far past it. */
+const MAX_RESPONSE_MB = 4
+
 function inProcess(sim: Simulator, pool: Sql) {
   return async (overrides: { sql?: Sql; timeoutMs?: number } = {}): Promise<Outcome> => {
     const result = await syncTenant({
       sql: overrides.sql ?? pool,
       tenant: { id: TENANT, businessName: 'Soak Kennels' },
-      gingr: { subdomain: 'soak', apiKey: sim.apiKey, baseUrl: sim.baseUrl, paceMs: 0, backoffBaseMs: 5, backoffMaxMs: 20, timeoutMs: overrides.timeoutMs ?? 5_000 },
+      gingr: {
+        subdomain: 'soak',
+        apiKey: sim.apiKey,
+        baseUrl: sim.baseUrl,
+        paceMs: 0,
+        backoffBaseMs: 5,
+        backoffMaxMs: 20,
+        timeoutMs: overrides.timeoutMs ?? 5_000,
+        maxResponseBytes: MAX_RESPONSE_MB * 1024 * 1024,
+      },
       window: window(),
       dryRun: false,
     })
@@ -300,7 +315,14 @@ function inProcess(sim: Simulator, pool: Sql) {
 
 function throughBinary(sim: Simulator, db: TestDatabase) {
   return async (overrides: { env?: Record<string, string> } = {}): Promise<Outcome> => {
-    const env = { DATABASE_URL: db.url, GINGR_API_KEY: sim.apiKey, GINGR_BASE_URL: sim.baseUrl, GINGR_SUBDOMAIN: 'soak', ...overrides.env }
+    const env = {
+      DATABASE_URL: db.url,
+      GINGR_API_KEY: sim.apiKey,
+      GINGR_BASE_URL: sim.baseUrl,
+      GINGR_SUBDOMAIN: 'soak',
+      GINGR_SYNC_MAX_RESPONSE_MB: String(MAX_RESPONSE_MB),
+      ...overrides.env,
+    }
     const result = await runBinary(['--tenant', TENANT, '--json'], env)
     const report = JSON.parse(result.stdout || '{}') as { tenants?: { status: Status; invalid: unknown[]; error?: string }[] }
     const tenant = report.tenants?.[0]
