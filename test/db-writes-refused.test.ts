@@ -1,9 +1,10 @@
 /**
- * When PostgreSQL refuses a window's writes (a value it cannot store, a cancel), the write ends: it
- * rejects with PostgreSQL's own error, the transaction is rolled back and the connection is free.
- * The rows bypass validation on purpose: this is the database layer's own guarantee. A real
- * PostgreSQL, and for the cancels a proxy that decides where in the COPY's stream the refusal
- * lands (test/_copy-proxy.ts).
+ * When PostgreSQL refuses a window's writes (a value it cannot store, a row an index cannot hold, a
+ * constraint, a cancel), the write ends: it rejects with PostgreSQL's own error, naming the Gingr
+ * record when one record is the cause, the transaction is rolled back and the connection is free.
+ * The rows here bypass validation on purpose (src/gingr/ now refuses every one of these values): this
+ * is the database layer's own guarantee, the defence behind validation. A real PostgreSQL, and for
+ * the cancels a proxy that decides where in the COPY's stream the refusal lands (test/_copy-proxy.ts).
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { connect, type Sql } from '../src/db/connect.ts'
@@ -38,6 +39,21 @@ afterAll(async () => {
   await proxy?.close()
   await db?.drop()
 })
+
+/** Digits no compression shrinks (an index row is compressed before it is measured). */
+function randomDigits(count: number, seed = 7): string {
+  let state = seed
+  let text = '9'
+  while (text.length < count) {
+    state = (state * 1_103_515_245 + 12_345) % 2 ** 31
+    text += String(state % 10)
+  }
+  return text
+}
+
+function randomLetters(count: number): string {
+  return randomDigits(count, 11).replace(/\d/g, (d) => 'qwertyuiop'[Number(d)] ?? 'x')
+}
 
 const DAY = 86_400_000
 
@@ -127,7 +143,7 @@ const poisonReservation =
     rows.reservations[at] = { ...rows.reservations[at]!, ...patch }
   }
 
-describe('PostgreSQL refuses a value of the staging COPY: the COPY settles with its error', () => {
+describe('PostgreSQL refuses a value of the staging COPY: the COPY settles with its error, naming the record', () => {
   // 2,000 stays: the COPY's data is a few hundred KB, all of it in the socket's buffers before
   // PostgreSQL parses the rows, so a refusal arrives after the last chunk went out.
   const cases: Array<[string, Poison, string, string]> = [
@@ -135,25 +151,25 @@ describe('PostgreSQL refuses a value of the staging COPY: the COPY settles with 
       "an end in year 10000 UTC (Gingr's open-ended 9999-12-31T23:59:59-07:00), the last of 2,000 stays",
       poisonReservation(1999, { endDate: new Date(Date.UTC(10000, 0, 1, 6, 59, 59)) }),
       '22009',
-      'time zone displacement out of range: "+010000-01-01T06:59:59.000Z"',
+      'time zone displacement out of range: "+010000-01-01T06:59:59.000Z" (Gingr reservation 951999)',
     ],
     [
       'a start in year 0000 (0000-06-01T10:00:00Z), the first of 2,000 stays',
       poisonReservation(0, { startDate: new Date('0000-06-01T10:00:00Z') }),
       '22008',
-      'date/time field value out of range: "0000-06-01T10:00:00.000Z"',
+      'date/time field value out of range: "0000-06-01T10:00:00.000Z" (Gingr reservation 950000)',
     ],
     [
       'a check-in in year 0000',
       poisonReservation(7, { checkInDate: new Date('0000-06-01T10:00:00Z') }),
       '22008',
-      'date/time field value out of range: "0000-06-01T10:00:00.000Z"',
+      '(Gingr reservation 950007)',
     ],
     [
       'a cancellation in year 10000',
       poisonReservation(1500, { cancelDate: new Date(Date.UTC(10000, 0, 1)) }),
       '22009',
-      'time zone displacement out of range: "+010000-01-01T00:00:00.000Z"',
+      '(Gingr reservation 951500)',
     ],
     [
       "a service's duration beyond PostgreSQL's integer",
@@ -161,7 +177,7 @@ describe('PostgreSQL refuses a value of the staging COPY: the COPY settles with 
         rows.services[0] = { ...rows.services[0]!, duration: 2 ** 31 }
       },
       '22003',
-      'value "2147483648" is out of range for type integer',
+      'value "2147483648" is out of range for type integer (Gingr reservation type 900, in reservation 950000)',
     ],
   ]
   test.each(cases)('%s', async (_name, poison, code, says) => {
@@ -171,6 +187,89 @@ describe('PostgreSQL refuses a value of the staging COPY: the COPY settles with 
     expect(refused.code).toBe(code)
     expect(refused.message).toEndWith(says)
     await expectRolledBack(sql)
+  })
+})
+
+describe('PostgreSQL refuses a record in a write after staging: the error names the record', () => {
+  const longId = randomDigits(10_000)
+  const longAnimal = randomDigits(8_000, 3)
+  const longType = randomDigits(8_000, 5)
+  const cases: Array<[string, Poison, string, string]> = [
+    [
+      'a 10,000-digit reservation id (index row too large)',
+      poisonReservation(5, { externalId: longId }),
+      '54000',
+      `for index "reservations_tenantId_externalId_idx" (Gingr reservation ${longId.slice(0, 20)}… (10,000 characters))`,
+    ],
+    [
+      'an 8,000-digit animal id',
+      (rows) => {
+        rows.pets[0] = { ...rows.pets[0]!, externalId: longAnimal }
+        rows.reservations = rows.reservations.map((r) => ({ ...r, petExternalId: longAnimal }))
+      },
+      '54000',
+      `for index "pets_tenantId_externalId_key" (Gingr animal ${longAnimal.slice(0, 20)}… (8,000 characters), in reservation 950000)`,
+    ],
+    [
+      'an 8,000-digit reservation type id',
+      (rows) => {
+        rows.services[0] = { ...rows.services[0]!, externalId: longType }
+        rows.reservations = rows.reservations.map((r) => ({ ...r, serviceExternalId: longType }))
+      },
+      '54000',
+      `for index "services_tenantId_externalId_idx" (Gingr reservation type ${longType.slice(0, 20)}… (8,000 characters), in reservation 950000)`,
+    ],
+    [
+      'a 6,000-character email',
+      (rows) => {
+        rows.customers[0] = { ...rows.customers[0]!, email: `${randomLetters(5_990)}@x.example` }
+      },
+      '54000',
+      'for index "customers_tenantId_email_key" (Gingr owner 9001, in reservation 950000)',
+    ],
+    [
+      "an owner whose own email is another owner's placeholder, both in the window (src/sync/map.ts keeps such emails out)",
+      (rows) => {
+        rows.customers = [
+          { ...rows.customers[0]!, email: null },
+          { ...rows.customers[0]!, externalId: '9002', email: 'gingr-owner-9001@no-email.invalid' },
+        ]
+        rows.reservations[3] = { ...rows.reservations[3]!, customerExternalId: '9002' }
+      },
+      '23505',
+      'duplicate key value violates unique constraint "customers_tenantId_email_key" (Gingr owner 9002, in reservation 950003)',
+    ],
+  ]
+  test.each(cases)('%s', async (_name, poison, code, says) => {
+    const rows = window(20)
+    poison(rows)
+    const refused = refusal(await write(sql, rows))
+    expect(refused.code).toBe(code)
+    expect(refused.message).toEndWith(says)
+    // The sentence stays a sentence: a record refused for its very id is not quoted whole.
+    expect(refused.message.length).toBeLessThan(300)
+    await expectRolledBack(sql)
+  })
+
+  test("a CHECK constraint of Tailtown's that rejects one reservation", async () => {
+    const rows = window(20)
+    poisonReservation(3, { notes: 'REFUSE ME' })(rows)
+    await db.sql`ALTER TABLE reservations ADD CONSTRAINT refused_notes CHECK (notes IS DISTINCT FROM 'REFUSE ME')`
+    try {
+      const refused = refusal(await write(sql, rows))
+      expect(refused.code).toBe('23514')
+      expect(refused.message).toEndWith('violates check constraint "refused_notes" (Gingr reservation 950003)')
+    } finally {
+      await db.sql`ALTER TABLE reservations DROP CONSTRAINT refused_notes`
+    }
+    await expectRolledBack(sql)
+    // The same window, once the constraint is gone: every row written.
+    const written = await write(sql, rows)
+    expect(written).toMatchObject({ settled: true, error: undefined })
+    await db.sql`DELETE FROM reservations WHERE "tenantId" = ${TENANT}`
+    await db.sql`DELETE FROM pets WHERE "tenantId" = ${TENANT}`
+    await db.sql`DELETE FROM customers WHERE "tenantId" = ${TENANT}`
+    await db.sql`DELETE FROM services WHERE "tenantId" = ${TENANT}`
   })
 })
 

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import type { TransactionSql } from 'postgres'
+import postgres, { type TransactionSql } from 'postgres'
 
 /**
  * The set-based writes of one tenant's window. The window is first staged: COPY'd into four
@@ -90,12 +90,12 @@ export interface WriteCounts {
  * a COPY per non-empty entity, five writes. Ten statements, whatever the window holds.
  */
 export async function writeWindow(tx: TransactionSql, tenantId: string, rows: WindowRows): Promise<WriteCounts> {
-  await stageWindow(tx, rows)
-  const servicesCreated = await insertMissingServices(tx, tenantId, rows.services)
-  const customersLinked = await linkCustomersByEmail(tx, tenantId, rows.customers)
-  const customersCreated = await insertMissingCustomers(tx, tenantId, rows.customers)
-  const petsCreated = await insertMissingPets(tx, tenantId, rows.pets)
-  const { created, updated } = await upsertReservations(tx, tenantId, rows.reservations)
+  await stageWindow(tx, tenantId, rows)
+  const servicesCreated = await blame(tenantId, rows, 'services', insertMissingServices(tx, tenantId, rows.services))
+  const customersLinked = await blame(tenantId, rows, 'customers', linkCustomersByEmail(tx, tenantId, rows.customers))
+  const customersCreated = await blame(tenantId, rows, 'customers', insertMissingCustomers(tx, tenantId, rows.customers))
+  const petsCreated = await blame(tenantId, rows, 'pets', insertMissingPets(tx, tenantId, rows.pets))
+  const { created, updated } = await blame(tenantId, rows, 'reservations', upsertReservations(tx, tenantId, rows.reservations))
   return { servicesCreated, customersLinked, customersCreated, petsCreated, reservationsCreated: created, reservationsUpdated: updated }
 }
 
@@ -371,11 +371,103 @@ function refusalOf(query: object): Promise<never> {
   return refused
 }
 
-async function stageWindow(tx: TransactionSql, rows: WindowRows): Promise<void> {
+async function stageWindow(tx: TransactionSql, tenantId: string, rows: WindowRows): Promise<void> {
   // Several statements in one round trip: the simple protocol allows it (and takes no parameters).
   await tx.unsafe(CREATE_STAGING).simple()
-  await stage(tx, 'services', STAGED.services, rows.services)
-  await stage(tx, 'customers', STAGED.customers, rows.customers)
-  await stage(tx, 'pets', STAGED.pets, rows.pets)
-  await stage(tx, 'reservations', STAGED.reservations, rows.reservations)
+  await blame(tenantId, rows, 'services', stage(tx, 'services', STAGED.services, rows.services))
+  await blame(tenantId, rows, 'customers', stage(tx, 'customers', STAGED.customers, rows.customers))
+  await blame(tenantId, rows, 'pets', stage(tx, 'pets', STAGED.pets, rows.pets))
+  await blame(tenantId, rows, 'reservations', stage(tx, 'reservations', STAGED.reservations, rows.reservations))
+}
+
+/**
+ * Validation (src/gingr/) keeps out every value known to be beyond the database, but Tailtown's
+ * schema in production may hold a constraint or an index no one foresaw. When PostgreSQL refuses a
+ * record (SQLSTATE class 22, a value; 23, a constraint; 54, an index row too large), its error is
+ * made to name the Gingr record, so that the operator knows what to fix in Gingr. The error stays
+ * PostgreSQL's own, code and all; only its message gains the name. Nothing is named for other
+ * failures: a cancel also says the COPY line it stopped at, which says nothing about that record.
+ */
+async function blame<T>(tenantId: string, rows: WindowRows, entity: keyof WindowRows, write: Promise<T>): Promise<T> {
+  try {
+    return await write
+  } catch (error) {
+    if (!(error instanceof postgres.PostgresError) || !/^(22|23|54)/.test(error.code)) throw error
+    const suspects = suspectsOf(error, tenantId, rows, entity)
+    // More than a few matches is a coincidence of values, not a record.
+    if (suspects.length > 0 && suspects.length <= 3) error.message = `${error.message} (${gingrNames(rows, suspects)})`
+    throw error
+  }
+}
+
+/** A staged row PostgreSQL's error points at, by its entity and Gingr id. */
+interface Suspect {
+  entity: keyof WindowRows
+  externalId: string
+}
+
+/**
+ * The rows an error points at:
+ * - a COPY error's context is `COPY gingr_window_<entity>, line <n>, ...`: the n-th staged row, exactly;
+ * - a statement's error detail quotes values, `Key (cols)=(values) already exists.` or `Failing row
+ *   contains (values).`: the rows of the statement's entity whose Gingr id (or email, which UNIQUE
+ *   ("tenantId", email) quotes) is one of them;
+ * - `index row size <n> exceeds btree version 4 maximum 2704 for index "..."` quotes nothing, but
+ *   only a value about that long makes such a row (compression only shrinks it): the rows whose id
+ *   or email is. Rows of an index on some other column match none.
+ */
+function suspectsOf(error: postgres.PostgresError, tenantId: string, rows: WindowRows, entity: keyof WindowRows): Suspect[] {
+  const copied = /^COPY gingr_window_(\w+), line (\d+)/.exec(error.where ?? '')
+  if (copied) {
+    const staged = ENTITIES.find((name) => name === copied[1])
+    const row = staged === undefined ? undefined : rows[staged][Number(copied[2]) - 1]
+    return staged === undefined || row === undefined ? [] : [{ entity: staged, externalId: row.externalId }]
+  }
+  const quotable = entity === 'customers'
+    ? rows.customers.map((c) => ({ externalId: c.externalId, values: [c.externalId, c.email] }))
+    : rows[entity].map((r) => ({ externalId: r.externalId, values: [r.externalId] }))
+  const matching = (test: (value: string) => boolean): Suspect[] =>
+    quotable
+      .filter((row) => row.values.some((value) => value !== null && test(value)))
+      .map((row) => ({ entity, externalId: row.externalId }))
+
+  const indexRow = /^index row size (\d+) exceeds/.exec(error.message)
+  if (indexRow) {
+    // The row also holds "tenantId" and a few dozen bytes of headers and padding.
+    const least = Number(indexRow[1]) - Buffer.byteLength(tenantId) - 32
+    return matching((value) => Buffer.byteLength(value) >= least)
+  }
+  const quoted = /(?:=|contains )\((.*)\)/s.exec(error.detail ?? '')?.[1]
+  if (quoted === undefined) return []
+  const values = new Set(quoted.split(', '))
+  // Every key and row of the tenant quotes its id, which may look like a Gingr id.
+  values.delete(tenantId)
+  return matching((value) => values.has(value))
+}
+
+const GINGR_NOUNS: Record<keyof WindowRows, string> = {
+  services: 'reservation type',
+  customers: 'owner',
+  pets: 'animal',
+  reservations: 'reservation',
+}
+
+/** `Gingr reservation 6905`, or `Gingr owner 455, in reservation 6905`: the record Gingr's staff can open. */
+function gingrNames(rows: WindowRows, suspects: readonly Suspect[]): string {
+  return suspects
+    .map((suspect) => {
+      const name = `Gingr ${GINGR_NOUNS[suspect.entity]} ${clipId(suspect.externalId)}`
+      if (suspect.entity === 'reservations') return name
+      const id = suspect.externalId
+      const carrier = rows.reservations.find((r) =>
+        suspect.entity === 'services' ? r.serviceExternalId === id : suspect.entity === 'customers' ? r.customerExternalId === id : r.petExternalId === id,
+      )
+      return carrier === undefined ? name : `${name}, in reservation ${clipId(carrier.externalId)}`
+    })
+    .join(' or ')
+}
+
+/** The record may be refused for its very id, thousands of digits long: the log gets the start of it. */
+function clipId(id: string): string {
+  return id.length > 24 ? `${id.slice(0, 20)}… (${id.length.toLocaleString('en-US')} characters)` : id
 }
