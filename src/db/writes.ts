@@ -155,7 +155,9 @@ function linkCustomersByEmail(tx: TransactionSql, tenantId: string, customers: C
  * Creates the owners that no customer stands for. The email is the owner's own unless it has none,
  * or another customer of the tenant already holds it (case-insensitively, which is stricter than the
  * unique index), or an owner with a lower id in this batch claims it: then a placeholder that can
- * never reach anyone, unique per owner.
+ * never reach anyone, unique per owner. Placeholders live in `.invalid` (RFC 2606: reserved, never
+ * delivered), where no owner's own address can be (src/sync/map.ts drops those): an owner whose
+ * real email was another owner's placeholder broke UNIQUE ("tenantId", email) with 23505.
  */
 function insertMissingCustomers(tx: TransactionSql, tenantId: string, customers: CustomerRow[]): Promise<number> {
   if (customers.length === 0) return Promise.resolve(0)
@@ -166,14 +168,22 @@ function insertMissingCustomers(tx: TransactionSql, tenantId: string, customers:
       WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c."tenantId" = ${tenantId} AND c."externalId" = i."externalId")
     ), taken AS (
       SELECT lower(c.email) AS email FROM customers c WHERE c."tenantId" = ${tenantId} GROUP BY 1
+    ), placed AS (
+      -- (A volatile function keeps this CTE from being inlined: each row keeps the one id it drew.)
+      SELECT m.*, gen_random_uuid()::text AS id, 'gingr-owner-' || m."externalId" || '@no-email.invalid' AS placeholder
+      FROM missing m
     ), inserted AS (
       INSERT INTO customers (id, "tenantId", email, "firstName", "lastName", phone, address, city, state, "externalId", "updatedAt")
-      SELECT gen_random_uuid()::text, ${tenantId},
-             CASE WHEN m.email IS NULL OR m.claim > 1 OR t.email IS NOT NULL
-                  THEN 'gingr-owner-' || m."externalId" || '@no-email.invalid'
-                  ELSE m.email END,
-             m."firstName", m."lastName", m.phone, m.address, m.city, m.state, m."externalId", (now() AT TIME ZONE 'UTC')
-      FROM missing m LEFT JOIN taken t ON t.email = lower(m.email)
+      SELECT p.id, ${tenantId},
+             CASE WHEN p.email IS NOT NULL AND p.claim = 1 AND own.email IS NULL THEN p.email
+                  WHEN held.email IS NULL THEN p.placeholder
+                  -- A customer already holds this owner's placeholder (one that lost its "externalId"
+                  -- in Tailtown): the row's own id makes another that nothing can hold.
+                  ELSE 'gingr-owner-' || p."externalId" || '-' || p.id || '@no-email.invalid' END,
+             p."firstName", p."lastName", p.phone, p.address, p.city, p.state, p."externalId", (now() AT TIME ZONE 'UTC')
+      FROM placed p
+      LEFT JOIN taken own ON own.email = lower(p.email)
+      LEFT JOIN taken held ON held.email = p.placeholder
       RETURNING 1
     )
     SELECT count(*)::int AS n FROM inserted`)

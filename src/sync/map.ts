@@ -47,6 +47,21 @@ export function clean(text: string | null | undefined): string | null {
   return text.includes('\u0000') ? text.replaceAll('\u0000', '') : text
 }
 
+/**
+ * `.invalid` is reserved (RFC 2606, 6761): no address there reaches anyone. It is also where the
+ * database layer puts the placeholders of owners without a usable email (`gingr-owner-5@no-email.invalid`),
+ * so a Gingr owner whose email was written there could hold another owner's placeholder, and both
+ * customers broke UNIQUE ("tenantId", email) with 23505, failing the tenant every hour.
+ */
+const RESERVED_DOMAIN = /[@.]invalid\.?$/i
+
+/** The owner's email as the customer's, or none (the customer then gets a placeholder). */
+function ownerEmail(email: string | null | undefined): string | null {
+  // Trimmed again: a NUL dropped by clean() can uncover blanks.
+  const address = clean(email)?.trim()
+  return address && !RESERVED_DOMAIN.test(address) ? address : null
+}
+
 function joinAddress(line1: string | null | undefined, line2: string | null | undefined): string | null {
   const parts = [clean(line1), clean(line2)].filter((part): part is string => Boolean(part))
   return parts.length > 0 ? parts.join(', ') : null
@@ -74,7 +89,7 @@ export function mapWindow(reservations: readonly Reservation[]): WindowRows {
         externalId: owner.id,
         firstName: clean(owner.first_name),
         lastName: clean(owner.last_name),
-        email: clean(owner.email)?.trim() || null,
+        email: ownerEmail(owner.email),
         phone: clean(owner.cell_phone),
         address: joinAddress(owner.address_1, owner.address_2),
         city: clean(owner.city),
