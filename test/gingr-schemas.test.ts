@@ -183,6 +183,80 @@ describe('Reservation: invalid records', () => {
   })
 })
 
+/** A long number, as a hostile or broken payload could send. */
+function digits(count: number): string {
+  let text = '7'
+  for (let i = 1; i < count; i += 1) text += String((i * 7919) % 10)
+  return text
+}
+
+describe("the database's limits: values PostgreSQL or Tailtown cannot hold make the record invalid, with a readable issue", () => {
+  const refused: Array<[string, unknown, string | null, RegExp]> = [
+    // Instants: 1900-01-01T00:00Z up to, not including, 2200-01-01T00:00Z (src/gingr/timestamp.ts).
+    ["Gingr's open-ended end, year 10000 in UTC", wireReservation({ end_date: '9999-12-31T23:59:59-07:00' }), '6904',
+      /^end_date: Invalid timestamp: "9999-12-31T23:59:59-07:00" is outside 1900-01-01 to 2199-12-31 \(UTC\)/],
+    ['a start in year 0000', wireReservation({ start_date: '0000-06-01T10:00:00Z' }), '6904', /^start_date: .* is outside 1900-01-01 to 2199-12-31/],
+    ['a check-in in year 0000', wireReservation({ check_in_date: '0000-06-01T10:00:00Z' }), '6904', /^check_in_date: .* is outside/],
+    ['a cancellation at 2200-01-01T00:00Z', wireReservation({ cancelled_date: '2200-01-01T00:00:00Z' }), '6904', /^cancelled_date: .* is outside/],
+    ['a check-out at 1899-12-31T23:59:59.999Z', wireReservation({ check_out_date: '1899-12-31T23:59:59.999Z' }), '6904', /^check_out_date: .* is outside/],
+    ['a local 2199-12-31T23:00-07:00, which is 2200 in UTC', wireReservation({ end_date: '2199-12-31T23:00:00-07:00' }), '6904', /^end_date: .* is outside/],
+    ['a local 1900-01-01T00:30+01:00, which is 1899 in UTC', wireReservation({ start_date: '1900-01-01T00:30:00+01:00' }), '6904', /^start_date: .* is outside/],
+    // Ids: at most 20 digits, MySQL's BIGINT UNSIGNED (src/gingr/fields.ts).
+    ['a 21-digit reservation id', wireReservation({ reservation_id: '1'.repeat(21) }), null,
+      /^reservation_id: Invalid id: expected a whole number of at most 20 digits, received "1{21}"$/],
+    ['a 10,000-digit reservation id', wireReservation({ reservation_id: digits(10_000) }), null,
+      /^reservation_id: Invalid id: expected a whole number of at most 20 digits, received "\d{40}…" \(10,000 characters\)$/],
+    ['an 8,000-digit animal id', wireReservation(withAnimal({ id: digits(8_000) })), '6904', /^animal\.id: Invalid id: .* \(8,000 characters\)$/],
+    ['an 8,000-digit reservation type id', wireReservation({ reservation_type: { id: digits(8_000), type: 'Boarding' } }), '6904',
+      /^reservation_type\.id: Invalid id: .* \(8,000 characters\)$/],
+    ['an 8,000-digit owner id', wireReservation(withOwner({ id: digits(8_000) })), '6904', /^owner\.id: Invalid id: .* \(8,000 characters\)$/],
+    // Emails: at most 254 characters, RFC 5321's bound (src/gingr/fields.ts).
+    ['a 255-character email', wireReservation(withOwner({ email: `${'a'.repeat(243)}@example.com` })), '6904',
+      /^owner\.email: Invalid email: 255 characters, more than the 254 an address can have$/],
+    ['a 6,000-character email', wireReservation(withOwner({ email: `${'b'.repeat(5_988)}@example.com` })), '6904',
+      /^owner\.email: Invalid email: 6,000 characters, more than the 254/],
+  ]
+  test.each(refused)('refused: %s', (_name, record, reservationId, issue) => {
+    const { records, invalid } = parseRecords(Reservation, [record])
+    expect(records).toEqual([])
+    expect(invalid).toEqual([{ reservationId, issue: expect.stringMatching(issue) }])
+    expect(invalid[0]!.issue.length).toBeLessThan(200)
+  })
+
+  const accepted: Array<[string, unknown, (r: Reservation) => void]> = [
+    ['the first instant, 1900-01-01T00:00Z', wireReservation({ start_date: '1900-01-01T00:00:00Z' }), (r) => {
+      expect(r.start_date.toISOString()).toBe('1900-01-01T00:00:00.000Z')
+    }],
+    ['the same instant written locally, 1899-12-31T17:00-07:00', wireReservation({ start_date: '1899-12-31T17:00:00-07:00' }), (r) => {
+      expect(r.start_date.toISOString()).toBe('1900-01-01T00:00:00.000Z')
+      expect(r.start_day).toBe('1899-12-31')
+    }],
+    ['the last instant, 2199-12-31T23:59:59.999Z', wireReservation({ end_date: '2199-12-31T23:59:59.999Z' }), (r) => {
+      expect(r.end_date.toISOString()).toBe('2199-12-31T23:59:59.999Z')
+    }],
+    ['a 20-digit id', wireReservation({ reservation_id: '18446744073709551615' }), (r) => expect(r.reservation_id).toBe('18446744073709551615')],
+    ['a short id behind 10,000 zeros: the canonical id counts', wireReservation({ reservation_id: `${'0'.repeat(10_000)}6904` }), (r) => {
+      expect(r.reservation_id).toBe('6904')
+    }],
+    ['a 254-character email', wireReservation(withOwner({ email: `${'a'.repeat(242)}@example.com` })), (r) => expect(r.owner.email).toHaveLength(254)],
+    ['a 254-character email with blanks around it, trimmed', wireReservation(withOwner({ email: `  ${'a'.repeat(242)}@example.com\t ` })), (r) => {
+      expect(r.owner.email).toBe(`${'a'.repeat(242)}@example.com`)
+    }],
+    ['a service time out of range, lenient: no time', wireReservation({ services: [{ id: '77', name: 'Bath', scheduled_at: '9999-12-31T23:59:59-07:00', cost: 35 }] }), (r) => {
+      expect(r.services[0]?.scheduled_at).toBeNull()
+    }],
+    ['a service id of 8,000 digits, lenient: no id', wireReservation({ services: [{ id: digits(8_000), name: 'Bath', cost: 35 }] }), (r) => {
+      expect(r.services[0]?.id).toBeNull()
+    }],
+  ]
+  test.each(accepted)('accepted: %s', (_name, record, check) => check(parseOne(record)))
+
+  test('an owner from /owners is held to the same email limit', () => {
+    const { invalid } = parseRecords(Owner, [{ id: '455', first_name: 'Dana', last_name: 'W', email: `${'c'.repeat(300)}@example.com` }])
+    expect(invalid[0]?.issue).toMatch(/^email: Invalid email: 312 characters/)
+  })
+})
+
 describe('parseRecords', () => {
   const good = wireReservation()
   const second = wireReservation({ reservation_id: '6908' })
@@ -282,6 +356,12 @@ describe('parseTimestamp', () => {
     ['1969-12-31T23:59:59Z', '1969-12-31T23:59:59.000Z'],
     ['2000-02-29T12:00:00+01:00', '2000-02-29T11:00:00.000Z'],
     ['1900-02-29T12:00:00Z', null],
+    ['1900-01-01T00:00:00Z', '1900-01-01T00:00:00.000Z'],
+    ['1899-12-31T23:59:59Z', null],
+    ['2199-12-31T23:59:59Z', '2199-12-31T23:59:59.000Z'],
+    ['2200-01-01T00:00:00Z', null],
+    ['9999-12-31T23:59:59-07:00', null],
+    ['0000-06-01T10:00:00Z', null],
     ['2025-11-17T13:00:00.Z', null],
     ['2025-11-17T13:00:00.1234567890Z', null],
     ['2025-11-17T13:00:00-07:00 ', null],

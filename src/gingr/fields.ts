@@ -8,21 +8,30 @@
  * a fallback, so every "may be absent" field below carries one.
  */
 import * as v from 'valibot'
-import { parseTimestamp } from './timestamp.ts'
+import { clip, parseTimestamp } from './timestamp.ts'
 
 const CANONICAL_ID = /^\d+$/
 
 /**
+ * The most digits a Gingr id can have: 20, MySQL's BIGINT UNSIGNED (18446744073709551615), the
+ * widest key Gingr's database can hand out. A longer "id" is no Gingr id, and the database could
+ * not take it anyway: every id becomes an indexed `"externalId"`, and a btree index row holds at
+ * most 2,704 bytes (a 10,000-digit id failed the whole tenant with 54000, every hour).
+ */
+const MAX_ID_DIGITS = 20
+
+/**
  * Gingr ids are numeric strings, yet some payloads carry JSON numbers. Both come out as one
  * canonical string ("0812", "812" and 812 name the same record), so de-duplication and joins
- * cannot be fooled by the spelling.
+ * cannot be fooled by the spelling. `null` when the value is no Gingr id (see MAX_ID_DIGITS).
  */
 export function readId(value: unknown): string | null {
   if (typeof value === 'number') {
     return Number.isSafeInteger(value) && value >= 0 ? String(value) : null
   }
   if (typeof value === 'string' && CANONICAL_ID.test(value)) {
-    return value.replace(/^0+(?=\d)/, '')
+    const id = value.replace(/^0+(?=\d)/, '')
+    return id.length <= MAX_ID_DIGITS ? id : null
   }
   return null
 }
@@ -32,12 +41,18 @@ export const GingrId = v.pipe(
   v.rawTransform(({ dataset, addIssue, NEVER }) => {
     const id = readId(dataset.value)
     if (id === null) {
-      addIssue({ message: `Invalid id: expected a non-negative integer, received ${JSON.stringify(dataset.value).slice(0, 40)}` })
+      addIssue({ message: `Invalid id: expected a whole number of at most ${MAX_ID_DIGITS} digits, received ${shown(dataset.value)}` })
       return NEVER
     }
     return id
   }),
 )
+
+/** A value as an issue shows it: a long string as a glimpse and its length. */
+function shown(value: string | number): string {
+  if (typeof value === 'number' || value.length <= 40) return JSON.stringify(value)
+  return `"${clip(value)}" (${value.length.toLocaleString('en-US')} characters)`
+}
 
 /** A name the database stores NOT NULL: required, but an empty string is a name Gingr allows. */
 export const Name = v.pipe(
@@ -60,6 +75,24 @@ export const Text = v.nullish(
 )
 
 export const lenientText = v.fallback(Text, null)
+
+/**
+ * RFC 5321 (4.5.3.1.3) caps a path at 256 octets with its angle brackets: an address has at most
+ * 254. A longer one reaches no one, and the database could not take it anyway: UNIQUE ("tenantId",
+ * email) is a btree, whose rows hold at most 2,704 bytes (a 6,000-character email failed the whole
+ * tenant with 54000, every hour). Counted in characters, which 254 × 4 bytes of UTF-8 still fits.
+ */
+const MAX_EMAIL_LENGTH = 254
+
+/** An email: optional text without its surrounding blanks (a pasted address often has some). */
+export const Email = v.pipe(
+  Text,
+  v.transform((value) => value?.trim() ?? null),
+  v.check(
+    (value) => value === null || value.length <= MAX_EMAIL_LENGTH,
+    (issue) => `Invalid email: ${String(issue.input).length.toLocaleString('en-US')} characters, more than the ${MAX_EMAIL_LENGTH} an address can have`,
+  ),
+)
 
 /** Timestamp with offset → the instant and the facility-local day as written. */
 export const Timestamp = v.pipe(

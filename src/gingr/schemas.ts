@@ -5,6 +5,7 @@
  */
 import * as v from 'valibot'
 import {
+  Email,
   Flag,
   GingrId,
   Name,
@@ -54,7 +55,7 @@ const ReservationOwner = v.object({
   id: GingrId,
   first_name: Name,
   last_name: Name,
-  email: Text,
+  email: Email,
   cell_phone: Text,
   address_1: Text,
   address_2: Text,
@@ -111,7 +112,7 @@ export const Owner = v.object({
   id: GingrId,
   first_name: Name,
   last_name: Name,
-  email: Text,
+  email: Email,
   cell_phone: Text,
   home_phone: lenientText,
   address_1: lenientText,

@@ -16,6 +16,22 @@ export interface FacilityTimestamp {
 
 const DAY_MS = 86_400_000
 
+/**
+ * The instants gingr-sync accepts: from 1900-01-01T00:00Z up to, not including, 2200-01-01T00:00Z.
+ * PostgreSQL's timestamp goes from 4713 BC to 294276 AD, but the way there is narrower: an instant
+ * travels as `toISOString()`, which past 9999 is `+010000-...` (refused: "time zone displacement out
+ * of range"), and year 0000 does not exist in PostgreSQL (1 BC comes before 1 AD). Either failed the
+ * staging COPY, and with it the tenant, every hour: Gingr's open-ended `9999-12-31T23:59:59-07:00` is
+ * year 10000 in UTC. Tailtown's side is narrower still: a stay ending in 9999 is a pet in a kennel
+ * every night forever in its overnight counts. No booking, check-in or cancellation of a pet resort
+ * is from before 1900 (when many zones were still local mean time: Denver's was -06:59:56 until 1883,
+ * an offset Gingr's ±HH:MM cannot write) or after 2199: anything there is a placeholder or a typo,
+ * and refused as such.
+ */
+const EARLIEST_INSTANT = Date.UTC(1900, 0, 1)
+const LATEST_INSTANT_EXCLUSIVE = Date.UTC(2200, 0, 1)
+const STORED_RANGE = `${new Date(EARLIEST_INSTANT).toISOString().slice(0, 10)} to ${new Date(LATEST_INSTANT_EXCLUSIVE - 1).toISOString().slice(0, 10)} (UTC)`
+
 /** The number written in `length` digits at `at`, or -1 if they are not all digits. */
 function digitsAt(text: string, at: number, length: number): number {
   let value = 0
@@ -94,7 +110,11 @@ export function parseTimestamp(text: string): FacilityTimestamp | string {
     return `Invalid timestamp: "${clip(text)}" is not a real date and time`
   }
   const wallMs = daysFromCivil(year, month, day) * DAY_MS + ((hour * 60 + minute) * 60 + second) * 1000 + ms
-  return { instant: new Date(wallMs - offsetMinutes * 60_000), day: text.slice(0, 10) }
+  const instant = wallMs - offsetMinutes * 60_000
+  if (instant < EARLIEST_INSTANT || instant >= LATEST_INSTANT_EXCLUSIVE) {
+    return `Invalid timestamp: "${clip(text)}" is outside ${STORED_RANGE}, the instants gingr-sync stores`
+  }
+  return { instant: new Date(instant), day: text.slice(0, 10) }
 }
 
 function invalid(text: string): string {
@@ -102,6 +122,6 @@ function invalid(text: string): string {
 }
 
 /** Hostile payloads can hold megabytes in one field: never echo more than a glimpse of it. */
-function clip(text: string): string {
+export function clip(text: string): string {
   return text.length > 40 ? `${text.slice(0, 40)}…` : text
 }
