@@ -30,6 +30,8 @@ export interface SimAccount {
 }
 
 export interface AddReservationSpec {
+  /** Default: the next free numeric id. Any string, so that a test can plant an id no database takes. */
+  id?: string
   start?: Date
   end?: Date
   typeId?: string
@@ -193,11 +195,12 @@ export class Account implements SimAccount {
     if (owner === undefined) throw new RangeError(`Animal ${animal.id} has no owner`)
     const type = this.reservationTypes.get(spec.typeId ?? DEFAULT_TYPE_ID)
     if (type === undefined) throw new RangeError(`No reservation type ${spec.typeId ?? DEFAULT_TYPE_ID}`)
+    if (spec.id !== undefined && this.reservations.has(spec.id)) throw new RangeError(`Reservation ${spec.id} exists already`)
     const start = spec.start?.getTime() ?? localInstant(addDays(this.today, 1), 8 * 60, this.timeZone)
     const now = Date.now()
     const record = reservationRecord(
       {
-        id: nextId(this.reservations.keys(), 6904),
+        id: spec.id ?? nextId(this.reservations.keys(), 6904),
         start,
         end: spec.end?.getTime() ?? start + 51 * HOUR,
         stamps: { created: now, confirmed: now, checkedIn: null, checkedOut: null, cancelled: null, waitListed: null },

@@ -6,7 +6,7 @@
  *   POST   /_sim/faults    a FaultRule without `when`, plus optional `nth` (apply to the nth
  *                          request to that endpoint since start, once) → 201 { live }
  *   DELETE /_sim/faults    remove every rule → 200 { live: 0 }
- *   POST   /_sim/mutate    { action: 'add', start?, end?, typeId?, animalId?, notes? }
+ *   POST   /_sim/mutate    { action: 'add', id?, start?, end?, typeId?, animalId?, notes? }
  *                          { action: 'change', id, patch }   (patch applied as is, unchecked)
  *                          { action: 'move', id, start, end }
  *                          { action: 'checkin' | 'checkout' | 'cancel', id, at? }
@@ -33,6 +33,7 @@ const Id = v.pipe(v.string(), v.minLength(1))
 const MutationSchema = v.variant('action', [
   v.strictObject({
     action: v.literal('add'),
+    id: v.optional(Id),
     start: v.optional(Instant),
     end: v.optional(Instant),
     typeId: v.optional(v.string()),
