@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from '
 import { createServer, type AddressInfo, type Server } from 'node:net'
 import postgres from 'postgres'
 import { connect, describeDbError, isDbError, redactUrl, type Sql } from '../src/db/connect.ts'
+import { inTransaction } from '../src/db/transaction.ts'
 import { DATABASE_TIME_ZONE, freshDatabase, serverUrl, withDatabase, type TestDatabase } from './_db.ts'
 
 // Bun resets the default timeout for every file; servers and the binary need more than 5 s here.
@@ -151,8 +152,11 @@ describe('describeDbError', () => {
     } catch (error) {
       return error
     } finally {
+      // Short: only the failed work is left, and a terminated backend's transaction never ends on
+      // its own, so any grace period is waited out. Not 0: begin() still writes its ROLLBACK from
+      // setImmediate, and a pool destroyed before that writes to a null socket (transaction.ts).
       // At once: only the failed work is left, and a terminated backend's transaction never ends
-      // on its own, so a grace period would simply be waited out.
+      // on its own (src/db/transaction.ts), so any grace period would be waited out.
       await sql.end({ timeout: 0 })
     }
     throw new Error('expected a failure')
@@ -198,7 +202,9 @@ describe('describeDbError', () => {
         const url = withPassword(db.url)
         const error = await failure(url, async (sql) => {
           const [{ pid }] = await sql<[{ pid: number }]>`SELECT pg_backend_pid() AS pid`
-          await sql.begin(async (tx) => {
+          // Through inTransaction, as the sync runs: a bare sql.begin() writes its ROLLBACK to the
+          // dead socket from a timer, an uncaught TypeError that failed this test now and then.
+          await inTransaction(sql, async (tx) => {
             await admin`SELECT pg_terminate_backend(${pid})`
             await tx`SELECT 1`
           })
