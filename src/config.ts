@@ -250,8 +250,17 @@ export function gingrAccountFor(settings: Settings, tenantId: string): GingrAcco
  */
 export const DEFAULT_STATEMENT_TIMEOUT_SECONDS = 300
 
-export function statementTimeoutMs(settings: Settings): number {
+/** The bound to set on the connection; undefined when DATABASE_URL sets its own (which then holds). */
+export function statementTimeoutMs(settings: Settings): number | undefined {
+  if (!settings.env.GINGR_SYNC_STATEMENT_TIMEOUT?.trim() && urlSetsStatementTimeout(settings.env.DATABASE_URL)) return undefined
   return secondsSetting(settings, 'GINGR_SYNC_STATEMENT_TIMEOUT', DEFAULT_STATEMENT_TIMEOUT_SECONDS) * 1000
+}
+
+/** `?statement_timeout=…` or `?options=-c statement_timeout=…`: the operator's own bound. */
+function urlSetsStatementTimeout(url: string | undefined): boolean {
+  if (!url || !URL.canParse(url)) return false
+  const params = new URL(url).searchParams
+  return params.has('statement_timeout') || /statement_timeout/.test(params.get('options') ?? '')
 }
 
 /**

@@ -84,9 +84,21 @@ export async function startRun(bed: Bed, args: string[]): Promise<{ proc: Bun.Su
   return { proc, done }
 }
 
-/** The secrets found in `text`, as the names of where they came from (never the secrets themselves). */
+/**
+ * The secrets found in `text`, as the names of where they came from (never the secrets themselves):
+ * whole, URL-encoded, or any 8 consecutive characters of one, since a clipped or half-redacted
+ * secret leaks too.
+ */
 export function leaks(bed: Bed, text: string): string[] {
-  return bed.secrets.flatMap((secret, index) => (text.includes(secret) || text.includes(encodeURIComponent(secret)) ? [`secret #${index}`] : []))
+  return bed.secrets.flatMap((secret, index) => (holdsPieceOf(text, secret) ? [`secret #${index}`] : []))
+}
+
+const PIECE = 8
+
+function holdsPieceOf(text: string, secret: string): boolean {
+  if (text.includes(secret) || text.includes(encodeURIComponent(secret))) return true
+  for (let at = 0; at + PIECE <= secret.length; at++) if (text.includes(secret.slice(at, at + PIECE))) return true
+  return false
 }
 
 /** The run history must never hold a secret either: checked by stopBed at the end of each file. */

@@ -176,6 +176,12 @@ describe('bounds that are never "no limit"', () => {
     expect(statementTimeoutMs(loadSettings({ env: {} }))).toBe(300_000)
     expect(statementTimeoutMs(loadSettings({ env: { GINGR_SYNC_STATEMENT_TIMEOUT: '3600' } }))).toBe(3_600_000)
   })
+  test("a DATABASE_URL that sets its own statement timeout keeps it; GINGR_SYNC_STATEMENT_TIMEOUT still wins", () => {
+    const url = 'postgres://u@h/d?options=-c%20statement_timeout%3D300ms'
+    expect(statementTimeoutMs(loadSettings({ env: { DATABASE_URL: url } }))).toBeUndefined()
+    expect(statementTimeoutMs(loadSettings({ env: { DATABASE_URL: 'postgres://u@h/d?statement_timeout=9000' } }))).toBeUndefined()
+    expect(statementTimeoutMs(loadSettings({ env: { DATABASE_URL: url, GINGR_SYNC_STATEMENT_TIMEOUT: '60' } }))).toBe(60_000)
+  })
   test('the whole run may take 55 minutes by default: --max-runtime, then GINGR_SYNC_MAX_RUNTIME', () => {
     expect(maxRuntimeMs(loadSettings({ env: {} }), undefined)).toBe(3_300_000)
     expect(maxRuntimeMs(loadSettings({ env: { GINGR_SYNC_MAX_RUNTIME: '600' } }), undefined)).toBe(600_000)

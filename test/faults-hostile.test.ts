@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import type { FaultRule } from '../src/simulator/index.ts'
-import { type Bed, errorLines, gingrSync, lastRun, snapshot, startBed, stopBed } from './_faults.ts'
+import { type Bed, errorLines, gingrSync, lastRun, leaks, snapshot, startBed, stopBed } from './_faults.ts'
 
 const TENANT = 'fault-hostile'
 let bed: Bed
@@ -18,14 +18,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await stopBed(bed)
 })
-
-/** Any 8 consecutive characters of the key in `text`: a clipped or partly redacted key still leaks. */
-function keyPieces(text: string): string[] {
-  const key = bed.sim.apiKey
-  const found: string[] = []
-  for (let at = 0; at + 8 <= key.length; at++) if (text.includes(key.slice(at, at + 8))) found.push(`key[${at}..${at + 8}]`)
-  return found
-}
 
 /** A long Gingr error that quotes the key after 167 characters: where the old clip cut it in two. */
 const quotingTheKey = () => `${'x'.repeat(167)} key=${bed.sim.apiKey} was refused`
@@ -87,9 +79,9 @@ describe('hostile answers: exit 1, one sentence, nothing written, no key', () =>
       expect(await snapshot(bed.db.sql, TENANT)).toEqual(before)
       const recorded = await lastRun(bed.db.sql, TENANT)
       expect(recorded?.status).toBe('failed')
-      expect(keyPieces(result.stdout + result.stderr + (recorded?.error ?? ''))).toEqual([])
-      const status = await gingrSync(bed, ['status'])
-      expect(keyPieces(status.stdout + status.stderr)).toEqual([])
+      // gingrSync searched every output, and stopBed searches the run history, for any piece of the key.
+      expect(leaks(bed, recorded?.error ?? '')).toEqual([])
+      await gingrSync(bed, ['status'])
     })
   }
 
