@@ -23,7 +23,7 @@ describe('parseTiming', () => {
     })
   })
 
-  test('the values given replace production\'s, the others stay', () => {
+  test("the values given replace production's, the others stay", () => {
     expect(parseTiming('{"backoffBaseMs":10,"paceMs":0}')).toEqual({ ...PRODUCTION_TIMING, backoffBaseMs: 10, paceMs: 0 })
   })
 
