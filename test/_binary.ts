@@ -24,11 +24,19 @@ export interface RunResult {
 
 /**
  * The waits of the CLI under test (src/timing.ts): milliseconds where production waits seconds, so
- * that a retried fault costs its attempts, not the backoff between them. Timeouts are left alone:
- * the tests that time out set theirs (`--timeout`), and every other answer must not be cut short on
- * a loaded machine. A ping timeout of 500 ms is still ample for a monitor on 127.0.0.1.
+ * that a retried fault costs its attempts, not the backoff between them. Gingr's request timeout
+ * and deadline are left alone: the tests that time out set theirs (`--timeout`), and no other
+ * answer may be cut short on a loaded machine. 500 ms is ample for a monitor on 127.0.0.1, and
+ * closing the pool waits only for a transaction that was abandoned with its lost connection.
  */
-export const TEST_TIMING = { backoffBaseMs: 10, backoffMaxMs: 40, paceMs: 0, pingTimeoutMs: 500, closeTimeoutMs: 200 } as const satisfies Partial<Timing>
+export const TEST_TIMING = {
+  backoffBaseMs: 10,
+  backoffMaxMs: 40,
+  doctorBackoffBaseMs: 10,
+  paceMs: 0,
+  pingTimeoutMs: 500,
+  closeTimeoutMs: 200,
+} as const satisfies Partial<Timing>
 
 /**
  * Exactly `env`, plus PATH, HOME and TEST_TIMING, as cron would run the CLI: no inherited settings.
