@@ -3,13 +3,13 @@
  * job, say so, and leave nothing behind (no file in the repository, no data directory, no
  * database), also when interrupted or when it fails.
  */
-import { describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { spawn } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { connect } from '../src/db/connect.ts'
-import { DEMO_DATABASE_PREFIX, DEMO_DIR_PREFIX } from '../src/demo/database.ts'
+import { DEMO_DATABASE_PREFIX } from '../src/demo/database.ts'
 import { startEmbeddedPostgres } from '../src/dev/embedded-postgres.ts'
 import { serverUrl } from './_db.ts'
 
@@ -66,22 +66,33 @@ function repositoryPaths(): Set<string> {
   return new Set(status.stdout.toString().split('\n').filter(Boolean).map((line) => line.slice(3)).filter((path) => !path.endsWith('.ts')))
 }
 
-const demoDirs = () => new Set(readdirSync(tmpdir()).filter((name) => name.startsWith(DEMO_DIR_PREFIX)))
+const scratch = mkdtempSync(join(tmpdir(), 'gingr-sync-demo-test-'))
+// The demos' own temporary folders: as root, the embedded server's user must pass through them.
+chmodSync(scratch, 0o755)
+afterAll(() => rmSync(scratch, { recursive: true, force: true }))
+let runs = 0
 
-/** Runs `body` and returns the repository paths and demo data directories that appeared meanwhile. */
-async function leftoversOf<T>(body: () => Promise<T>): Promise<{ result: T; files: string[]; dirs: string[] }> {
-  const [filesBefore, dirsBefore] = [repositoryPaths(), demoDirs()]
-  const result = await body()
+/**
+ * Runs `body` with a temporary folder of its own (the demo's TMPDIR), so that demos can run side by
+ * side, and returns the repository paths that appeared meanwhile and what is left in that folder.
+ */
+async function leftoversOf<T>(body: (tmp: string) => Promise<T>): Promise<{ result: T; files: string[]; dirs: string[] }> {
+  const tmp = join(scratch, `run-${++runs}`)
+  mkdirSync(tmp, { mode: 0o755 })
+  chmodSync(tmp, 0o755)
+  const filesBefore = repositoryPaths()
+  const result = await body(tmp)
   return {
     result,
     files: [...repositoryPaths()].filter((path) => !filesBefore.has(path)),
-    dirs: [...demoDirs()].filter((dir) => !dirsBefore.has(dir)),
+    dirs: readdirSync(tmp),
   }
 }
 
-describe('bun run demo', () => {
+// Each demo is a process of its own with its own server and folder: they run side by side.
+describe.concurrent('bun run demo', () => {
   test('does the real job on an embedded PostgreSQL, ignores DATABASE_URL, exits 0 and leaves nothing', async () => {
-    const { result, files, dirs } = await leftoversOf(() => runDemo())
+    const { result, files, dirs } = await leftoversOf((tmp) => runDemo({ TMPDIR: tmp }))
     expect(result.output).not.toContain('❌')
     expect(result.code).toBe(0)
     const out = result.output
@@ -106,7 +117,7 @@ describe('bun run demo', () => {
 
   test('with DEMO_DATABASE_URL, works in a database of its own there and drops it, password unseen', async () => {
     const given = await serverUrl()
-    const { result, dirs } = await leftoversOf(() => runDemo({ DEMO_DATABASE_URL: given }))
+    const { result, dirs } = await leftoversOf((tmp) => runDemo({ TMPDIR: tmp, DEMO_DATABASE_URL: given }))
     expect(result.output).not.toContain('❌')
     expect(result.code).toBe(0)
     expect(result.output).toContain('(DEMO_DATABASE_URL)')
@@ -129,7 +140,7 @@ describe('bun run demo', () => {
     { signal: 'SIGINT', code: 130, seen: 'Gingr: a simulator' },
     { signal: 'SIGTERM', code: 143, seen: 'Step 3/5' },
   ] as const)('$signal to the whole process group after "$seen" exits $code and leaves nothing', async ({ signal, code, seen }) => {
-    const { result, files, dirs } = await leftoversOf(() => runDemo({}, { seen, signal }))
+    const { result, files, dirs } = await leftoversOf((tmp) => runDemo({ TMPDIR: tmp }, { seen, signal }))
     expect(result.output).toContain(`${signal}: stopping the demo and cleaning up`)
     expect(result.output).not.toContain('✅ Demo complete')
     expect(result.code).toBe(code)
@@ -138,7 +149,7 @@ describe('bun run demo', () => {
   }, DEMO_LIMIT_MS + 10_000)
 
   test('a database it cannot reach fails in one sentence, exit 1', async () => {
-    const { result, dirs } = await leftoversOf(() => runDemo({ DEMO_DATABASE_URL: 'postgres://postgres:pw-Secret-77@127.0.0.1:1/postgres' }))
+    const { result, dirs } = await leftoversOf((tmp) => runDemo({ TMPDIR: tmp, DEMO_DATABASE_URL: 'postgres://postgres:pw-Secret-77@127.0.0.1:1/postgres' }))
     expect(result.code).toBe(1)
     expect(result.output).toContain('❌ The demo failed: DEMO_DATABASE_URL: PostgreSQL at 127.0.0.1:1/postgres refused the connection')
     expect(result.output).not.toContain('pw-Secret-77')
@@ -157,7 +168,7 @@ describe("the demo's embedded server", () => {
     for (let waited = 0; existsSync(pidFile) && waited < 20_000; waited += 50) await Bun.sleep(50)
     expect(existsSync(pidFile)).toBe(false)
     // Long enough for the process's exit to be reported before stop() is called.
-    await Bun.sleep(1000)
+    await Bun.sleep(100)
     await server.stop()
     expect(existsSync(dir!)).toBe(false)
   }, 30_000)

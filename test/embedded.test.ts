@@ -2,7 +2,8 @@
  * The embedded PostgreSQL that the demo, the tests and the benchmarks start when no server is
  * given: it must run as root from a private (mode 700) checkout, and every way its start can fail
  * must end at once with one sentence, leaving nothing behind. Each child process here gets a
- * temporary folder of its own (TMPDIR), so "nothing left" is a folder that is empty again.
+ * temporary folder of its own (TMPDIR), so "nothing left" is a folder that is empty again, and
+ * the tests, each with its own processes and folders, run side by side.
  */
 import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { spawn, spawnSync } from 'node:child_process'
@@ -99,11 +100,20 @@ function run(command: string[], tmp: string, env: Record<string, string> = {}, i
   )
 }
 
+/** A command run to its end without blocking the event loop; at most 50 s. */
+async function exec(command: string[], options: { cwd?: string; env?: Record<string, string> }): Promise<{ code: number; stdout: string; stderr: string }> {
+  const proc = Bun.spawn(command, { cwd: options.cwd ?? ROOT, env: options.env ?? process.env, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' })
+  const timer = setTimeout(() => proc.kill('SIGKILL'), 50_000)
+  const [code, stdout, stderr] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()])
+  clearTimeout(timer)
+  return { code, stdout, stderr }
+}
+
 const demo = ['bun', 'run', 'demo']
 /** The quickest test file: what matters is the preload's set-up, not the tests. */
 const suite = ['bun', 'test', 'test/gingr-chunks.test.ts']
 
-describe('a start that fails says what failed, at once, and leaves nothing', () => {
+describe.concurrent('a start that fails says what failed, at once, and leaves nothing', () => {
   const cases: Array<[string, () => string, RegExp]> = [
     ['binaries that cannot be executed', () => binaries({ initdb: 'exit 0', postgres: 'exit 0', mode: 0o644 }), /initdb could not be run \(EACCES\); .*run `bun install` again/],
     ['binaries that are missing', () => binaries({}), /initdb could not be run \(ENOENT\); its binaries are missing; run `bun install` again/],
@@ -161,7 +171,7 @@ describe('a start that fails says what failed, at once, and leaves nothing', () 
   })
 })
 
-describe('a signal during the set-up ends the run within 10 s and leaves no server, folder or database', () => {
+describe.concurrent('a signal during the set-up ends the run within 10 s and leaves no server, folder or database', () => {
   for (const [name, command] of [['the demo', demo], ['bun test', suite]] as const) {
     for (const [signal, exitCode] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
       test(`${name}, ${signal} while the embedded server is being set up: exit ${exitCode}`, async () => {
@@ -176,7 +186,7 @@ describe('a signal during the set-up ends the run within 10 s and leaves no serv
   }
 })
 
-describe('as root, from a checkout in a private folder', () => {
+describe.concurrent('as root, from a checkout in a private folder', () => {
   // Skipped when not root: then the server runs as the same user, and a private folder is no
   // obstacle. As root it runs as another user, who cannot pass through a mode-700 folder.
   test.skipIf(!isRoot)('(root only) a fresh clone in a mode-700 folder installs and runs the demo, leaving nothing', async () => {
@@ -184,20 +194,18 @@ describe('as root, from a checkout in a private folder', () => {
     try {
       chmodSync(home, 0o700)
       const clone = join(home, 'gingr-sync')
-      const cloned = spawnSync('git', ['clone', '--quiet', ROOT, clone], { encoding: 'utf8' })
+      // Never spawnSync here: the tests beside this one watch their children from the event loop.
+      const cloned = await exec(['git', 'clone', '--quiet', ROOT, clone], {})
       expect(cloned.stderr).toBe('')
-      const installed = spawnSync('bun', ['install', '--frozen-lockfile'], { cwd: clone, encoding: 'utf8' })
-      expect(installed.status).toBe(0)
+      expect((await exec(['bun', 'install', '--frozen-lockfile'], { cwd: clone })).code).toBe(0)
       const tmp = freshFolder('private-tmp')
-      const child = spawnSync('bun', ['run', 'demo'], {
+      const child = await exec(['bun', 'run', 'demo'], {
         cwd: clone,
         env: { PATH: process.env.PATH ?? '', HOME: home, TERM: 'dumb', NO_COLOR: '1', TMPDIR: tmp },
-        encoding: 'utf8',
-        timeout: 50_000,
       })
       expect(child.stderr).not.toContain('EACCES')
       expect(child.stdout).toContain('✅ Demo complete')
-      expect(child.status).toBe(0)
+      expect(child.code).toBe(0)
       expect(readdirSync(tmp)).toEqual([])
       expect(processesIn(clone)).toEqual([])
     } finally {
@@ -206,7 +214,7 @@ describe('as root, from a checkout in a private folder', () => {
   })
 })
 
-describe('which server the tests use', () => {
+describe.concurrent('which server the tests use', () => {
   test('DATABASE_URL alone (an operator may have exported production) is never used: an embedded server is', async () => {
     const tmp = freshFolder('production-tmp')
     // Nothing listens at this documentation address: a run that used it would fail.

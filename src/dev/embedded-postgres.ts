@@ -211,9 +211,12 @@ function startServer(program: string, owner: Owner | undefined, data: string, di
       data,
       '-p',
       String(port),
-      // Throwaway data: durability off for speed; the socket stays inside the server's folder.
+      // Throwaway data: durability off for speed (and no WAL beyond what crash recovery needs: a
+      // CREATE DATABASE, once per test file, takes 160 ms instead of 270); the socket stays inside
+      // the server's folder.
       ...['-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${dir}`],
       ...['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'],
+      ...['-c', 'wal_level=minimal', '-c', 'max_wal_senders=0'],
     ])
     const output: string[] = []
     let ready = false
