@@ -28,13 +28,15 @@ export async function buildBinary(): Promise<string> {
 /** The part of `--json` the benchmark reads. */
 const Report = v.object({
   ok: v.boolean(),
-  tenants: v.array(v.object({
-    status: v.string(),
-    fetched: v.number(),
-    statements: v.number(),
-    reservations: v.object({ created: v.number(), updated: v.number(), unchanged: v.number(), skipped: v.number() }),
-    error: v.optional(v.string()),
-  })),
+  tenants: v.array(
+    v.object({
+      status: v.string(),
+      fetched: v.number(),
+      statements: v.number(),
+      reservations: v.object({ created: v.number(), updated: v.number(), unchanged: v.number(), skipped: v.number() }),
+      error: v.optional(v.string()),
+    }),
+  ),
 })
 export type TenantReport = v.InferOutput<typeof Report>['tenants'][number]
 
@@ -72,12 +74,16 @@ export async function runLikeCron(binary: string, settings: CronSettings): Promi
   const dir = mkdtempSync(join(tmpdir(), 'gingr-sync-bench-'))
   try {
     const envFile = join(dir, 'gingr-sync.env')
-    writeFileSync(envFile, [
-      `DATABASE_URL=${settings.databaseUrl}`,
-      'GINGR_SUBDOMAIN=bench',
-      `GINGR_API_KEY=${settings.gingrApiKey}`,
-      `GINGR_BASE_URL=${settings.gingrBaseUrl}`,
-    ].join('\n') + '\n', { mode: 0o600 })
+    writeFileSync(
+      envFile,
+      [
+        `DATABASE_URL=${settings.databaseUrl}`,
+        'GINGR_SUBDOMAIN=bench',
+        `GINGR_API_KEY=${settings.gingrApiKey}`,
+        `GINGR_BASE_URL=${settings.gingrBaseUrl}`,
+      ].join('\n') + '\n',
+      { mode: 0o600 },
+    )
     const env = { PATH: '/usr/bin:/bin', HOME: dir, SHELL: '/bin/sh', LOGNAME: process.env.LOGNAME ?? 'root' }
     const rssFile = join(dir, 'rss')
     const args = [binary, '--env-file', envFile, '--json']
@@ -85,17 +91,25 @@ export async function runLikeCron(binary: string, settings: CronSettings): Promi
     const spawnedAt = Date.now()
     const started = performance.now()
     const proc = Bun.spawn(timed ? [GNU_TIME, '-f', '%M', '-o', rssFile, ...args] : args, {
-      env, cwd: dir, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe',
+      env,
+      cwd: dir,
+      stdin: 'ignore',
+      stdout: 'pipe',
+      stderr: 'pipe',
     })
     const polled = timed ? Promise.resolve(0) : pollPeakRss(proc.pid, proc.exited)
     const limit = setTimeout(() => killTree(proc.pid), RUN_LIMIT_MS)
     const [code, stdout, stderr, polledKb] = await Promise.all([
-      proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text(), polled,
+      proc.exited,
+      new Response(proc.stdout).text(),
+      new Response(proc.stderr).text(),
+      polled,
     ])
     clearTimeout(limit)
     const wallMs = performance.now() - started
     const exitedAt = Date.now()
-    if (wallMs >= RUN_LIMIT_MS) throw new Error(`gingr-sync ran longer than ${RUN_LIMIT_MS / 60_000} minutes and was killed: ${lastLines(stderr)}`)
+    if (wallMs >= RUN_LIMIT_MS)
+      throw new Error(`gingr-sync ran longer than ${RUN_LIMIT_MS / 60_000} minutes and was killed: ${lastLines(stderr)}`)
     if (code !== 0) throw new Error(`gingr-sync exited ${code}: ${lastLines(stderr)}`)
     const report = v.parse(Report, JSON.parse(stdout))
     const [tenant] = report.tenants
@@ -113,7 +127,10 @@ export async function runLikeCron(binary: string, settings: CronSettings): Promi
 export async function baselineRss(binary: string): Promise<number> {
   const timed = existsSync(GNU_TIME)
   const proc = Bun.spawn(timed ? [GNU_TIME, '-f', '%M', binary, '--version'] : [binary, '--version'], {
-    env: { PATH: '/usr/bin:/bin' }, stdin: 'ignore', stdout: 'ignore', stderr: 'pipe',
+    env: { PATH: '/usr/bin:/bin' },
+    stdin: 'ignore',
+    stdout: 'ignore',
+    stderr: 'pipe',
   })
   const polled = timed ? Promise.resolve(0) : pollPeakRss(proc.pid, proc.exited)
   const [, stderr, polledKb] = await Promise.all([proc.exited, new Response(proc.stderr).text(), polled])
@@ -137,7 +154,10 @@ function killTree(pid: number): void {
 }
 
 function phasesOf(log: string, spawnedAt: number, exitedAt: number): Phases | null {
-  const lines = log.trim().split('\n').map((line) => ({ at: Date.parse(line.slice(0, 24)), text: line }))
+  const lines = log
+    .trim()
+    .split('\n')
+    .map((line) => ({ at: Date.parse(line.slice(0, 24)), text: line }))
   const when = (marker: string) => lines.find((line) => line.text.includes(marker))?.at
   const [first, last] = [lines[0]?.at, lines[lines.length - 1]?.at]
   const [fetching, found, done] = [when('Fetching reservations'), when(' reservations in Gingr'), when('Reservations: ')]
@@ -149,7 +169,9 @@ const lastLines = (text: string) => text.trim().split('\n').slice(-3).join(' | '
 
 async function pollPeakRss(pid: number, exited: Promise<number>): Promise<number> {
   let done = false
-  void exited.then(() => { done = true })
+  void exited.then(() => {
+    done = true
+  })
   let peak = 0
   while (!done) {
     try {

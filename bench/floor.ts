@@ -42,7 +42,10 @@ function cell(value: Cell): string {
 function* lines(rows: readonly Cell[][]): Generator<string> {
   const SLICE = 500
   for (let at = 0; at < rows.length; at += SLICE) {
-    yield rows.slice(at, at + SLICE).map((row) => `${row.map(cell).join('\t')}\n`).join('')
+    yield rows
+      .slice(at, at + SLICE)
+      .map((row) => `${row.map(cell).join('\t')}\n`)
+      .join('')
   }
 }
 
@@ -56,11 +59,13 @@ async function copy(tx: TransactionSql, table: string, columns: string[], rows: 
 /** Emails as the unique ("tenantId", email) index accepts them: the first owner keeps a shared one. */
 function uniqueEmails(rows: WindowRows): Map<string, string> {
   const claimed = new Set<string>()
-  return new Map(rows.customers.map((c) => {
-    const own = c.email !== null && !claimed.has(c.email.toLowerCase())
-    if (own) claimed.add(c.email!.toLowerCase())
-    return [c.externalId, own ? c.email! : `gingr-owner-${c.externalId}@no-email.invalid`]
-  }))
+  return new Map(
+    rows.customers.map((c) => {
+      const own = c.email !== null && !claimed.has(c.email.toLowerCase())
+      if (own) claimed.add(c.email!.toLowerCase())
+      return [c.externalId, own ? c.email! : `gingr-owner-${c.externalId}@no-email.invalid`]
+    }),
+  )
 }
 
 /** COPYs one window's rows in one transaction; returns the rows stored. */
@@ -72,23 +77,82 @@ export async function copyWindow(sql: Sql, tenantId: string, rows: WindowRows, t
   const serviceIds = new Map(rows.services.map((s) => [s.externalId, randomUUID()]))
   const emails = uniqueEmails(rows)
   await sql.begin(async (tx) => {
-    await copy(tx, table('customers'),
+    await copy(
+      tx,
+      table('customers'),
       ['id', 'tenantId', 'email', 'firstName', 'lastName', 'phone', 'address', 'city', 'state', 'externalId', 'updatedAt'],
-      rows.customers.map((c) => [customerIds.get(c.externalId)!, tenantId, emails.get(c.externalId)!,
-        c.firstName, c.lastName, c.phone, c.address, c.city, c.state, c.externalId, now]))
-    await copy(tx, table('pets'),
+      rows.customers.map((c) => [
+        customerIds.get(c.externalId)!,
+        tenantId,
+        emails.get(c.externalId)!,
+        c.firstName,
+        c.lastName,
+        c.phone,
+        c.address,
+        c.city,
+        c.state,
+        c.externalId,
+        now,
+      ]),
+    )
+    await copy(
+      tx,
+      table('pets'),
       ['id', 'tenantId', 'name', 'type', 'breed', 'notes', 'externalId', 'customerId', 'updatedAt'],
-      rows.pets.map((p) => [petIds.get(p.externalId)!, tenantId, p.name, p.type, p.breed, p.notes, p.externalId,
-        customerIds.get(p.ownerExternalId)!, now]))
-    await copy(tx, table('services'),
+      rows.pets.map((p) => [
+        petIds.get(p.externalId)!,
+        tenantId,
+        p.name,
+        p.type,
+        p.breed,
+        p.notes,
+        p.externalId,
+        customerIds.get(p.ownerExternalId)!,
+        now,
+      ]),
+    )
+    await copy(
+      tx,
+      table('services'),
       ['id', 'tenantId', 'name', 'duration', 'price', 'serviceCategory', 'externalId', 'updatedAt'],
-      rows.services.map((s) => [serviceIds.get(s.externalId)!, tenantId, s.name, s.duration, 0, s.category, s.externalId, now]))
-    await copy(tx, table('reservations'),
-      ['id', 'tenantId', 'externalId', 'customerId', 'petId', 'serviceId', 'startDate', 'endDate', 'status', 'notes',
-        'checkInDate', 'checkOutDate', 'cancelDate', 'updatedAt'],
-      rows.reservations.map((r) => [randomUUID(), tenantId, r.externalId, customerIds.get(r.customerExternalId)!,
-        petIds.get(r.petExternalId)!, serviceIds.get(r.serviceExternalId)!, r.startDate, r.endDate, r.status, r.notes,
-        r.checkInDate, r.checkOutDate, r.cancelDate, now]))
+      rows.services.map((s) => [serviceIds.get(s.externalId)!, tenantId, s.name, s.duration, 0, s.category, s.externalId, now]),
+    )
+    await copy(
+      tx,
+      table('reservations'),
+      [
+        'id',
+        'tenantId',
+        'externalId',
+        'customerId',
+        'petId',
+        'serviceId',
+        'startDate',
+        'endDate',
+        'status',
+        'notes',
+        'checkInDate',
+        'checkOutDate',
+        'cancelDate',
+        'updatedAt',
+      ],
+      rows.reservations.map((r) => [
+        randomUUID(),
+        tenantId,
+        r.externalId,
+        customerIds.get(r.customerExternalId)!,
+        petIds.get(r.petExternalId)!,
+        serviceIds.get(r.serviceExternalId)!,
+        r.startDate,
+        r.endDate,
+        r.status,
+        r.notes,
+        r.checkInDate,
+        r.checkOutDate,
+        r.cancelDate,
+        now,
+      ]),
+    )
   })
   return rows.customers.length + rows.pets.length + rows.services.length + rows.reservations.length
 }

@@ -18,8 +18,16 @@ import { syncWindow } from '../src/sync/window.ts'
 import { runLikeCron, type BinaryRun, type Phases } from './binary.ts'
 import { changeShare } from './changes.ts'
 import {
-  emptyDataTables, openDatabases, rowsWrittenSince, statementAudit, TENANT_ID, TENANT_ZONE, writeMark,
-  type BenchDatabase, type DatabaseFactory, type StatementAudit,
+  emptyDataTables,
+  openDatabases,
+  rowsWrittenSince,
+  statementAudit,
+  TENANT_ID,
+  TENANT_ZONE,
+  writeMark,
+  type BenchDatabase,
+  type DatabaseFactory,
+  type StatementAudit,
 } from './databases.ts'
 import { copyWindow, createFloorTables, emptyFloorTables } from './floor.ts'
 import { naiveSync } from './naive.ts'
@@ -133,7 +141,11 @@ async function benchSize(context: SizeContext): Promise<SizeResult> {
   const loadAtStart = loadavg()[0] ?? 0
   const generated = Math.round(plan.target * GENERATED_PER_FETCHED)
   const sim = await startSimulator({
-    seed: context.seed, reservations: generated, owners: Math.ceil(generated / 3), animals: Math.ceil(generated / 2), timeZone: TENANT_ZONE,
+    seed: context.seed,
+    reservations: generated,
+    owners: Math.ceil(generated / 3),
+    animals: Math.ceil(generated / 2),
+    timeZone: TENANT_ZONE,
   })
   try {
     // A first fetch has the simulator encode every record, so that no timed run pays for it.
@@ -144,16 +156,30 @@ async function benchSize(context: SizeContext): Promise<SizeResult> {
     const fetchMs = performance.now() - fetchStarted
     const fetched = rows.reservations.length
     const payloadBytes = await payloadSize(sim)
-    log(`${plan.target}: ${fetched} reservations in the window (${generated} generated, ${(payloadBytes / 1e6).toFixed(1)} MB of JSON), fetched in ${fetchMs.toFixed(0)} ms`)
+    log(
+      `${plan.target}: ${fetched} reservations in the window (${generated} generated, ${(payloadBytes / 1e6).toFixed(1)} MB of JSON), fetched in ${fetchMs.toFixed(0)} ms`,
+    )
 
-    const binaryRuns = await benchBinary(context, sim, reservations.map((r) => r.reservation_id))
+    const binaryRuns = await benchBinary(
+      context,
+      sim,
+      reservations.map((r) => r.reservation_id),
+    )
     const writePhase = await benchWritePhase(context, rows)
     const floor = await benchFloor(context, rows)
     const naiveRows = fetched > plan.naiveCap ? mapWindow(reservations.slice(0, plan.naiveCap)) : rows
     const naive = await benchNaive(context, naiveRows)
     return {
-      load: [loadAtStart, loadavg()[0] ?? 0], target: plan.target, generated, fetched, fetchMs, payloadBytes,
-      ...binaryRuns, writePhase, floor, naive: { ...naive, measuredOn: naiveRows.reservations.length },
+      load: [loadAtStart, loadavg()[0] ?? 0],
+      target: plan.target,
+      generated,
+      fetched,
+      fetchMs,
+      payloadBytes,
+      ...binaryRuns,
+      writePhase,
+      floor,
+      naive: { ...naive, measuredOn: naiveRows.reservations.length },
     }
   } finally {
     await sim.stop()
@@ -181,7 +207,9 @@ async function runBinaryOnce(context: SizeContext, sim: Simulator, database: Ben
   const mark = await writeMark(database.sql)
   await context.audit?.reset(database.name)
   const run: BinaryRun = await runLikeCron(context.binary, {
-    databaseUrl: database.url, gingrBaseUrl: sim.baseUrl, gingrApiKey: sim.apiKey,
+    databaseUrl: database.url,
+    gingrBaseUrl: sim.baseUrl,
+    gingrApiKey: sim.apiKey,
   })
   const auditedStatements = context.audit ? await context.audit.calls(database.name) : null
   const written = await rowsWrittenSince(database.sql, mark)
@@ -265,7 +293,9 @@ async function benchWritePhase(context: SizeContext, rows: WindowRows): Promise<
       unchanged.statements = statements() - before
       unchanged.rowsWritten = (await rowsWrittenSince(database.sql, mark)).data
     }
-    context.log(`${context.plan.target}: write phase ${first.ms.map((ms) => ms.toFixed(0)).join('/')} ms, unchanged ${unchanged.ms.map((ms) => ms.toFixed(0)).join('/')} ms`)
+    context.log(
+      `${context.plan.target}: write phase ${first.ms.map((ms) => ms.toFixed(0)).join('/')} ms, unchanged ${unchanged.ms.map((ms) => ms.toFixed(0)).join('/')} ms`,
+    )
     return { first, unchanged }
   } finally {
     await sql.end({ timeout: 5 })
@@ -280,12 +310,18 @@ async function benchFloor(context: SizeContext, rows: WindowRows): Promise<SizeR
     const floor: SizeResult['floor'] = { ms: [], tailtownMs: [], rows: 0 }
     for (let rep = 0; rep < context.plan.repetitions; rep++) {
       await emptyFloorTables(database.sql)
-      floor.ms.push(await timed(async () => { floor.rows = await copyWindow(database.sql, TENANT_ID, rows, 'bare') }))
+      floor.ms.push(
+        await timed(async () => {
+          floor.rows = await copyWindow(database.sql, TENANT_ID, rows, 'bare')
+        }),
+      )
       await emptyDataTables(database.sql)
       floor.tailtownMs.push(await timed(() => copyWindow(database.sql, TENANT_ID, rows, 'tailtown')))
     }
-    context.log(`${context.plan.target}: COPY floor ${floor.ms.map((m) => m.toFixed(0)).join('/')} ms for ${floor.rows} rows, `
-      + `into Tailtown's tables ${floor.tailtownMs.map((m) => m.toFixed(0)).join('/')} ms`)
+    context.log(
+      `${context.plan.target}: COPY floor ${floor.ms.map((m) => m.toFixed(0)).join('/')} ms for ${floor.rows} rows, ` +
+        `into Tailtown's tables ${floor.tailtownMs.map((m) => m.toFixed(0)).join('/')} ms`,
+    )
     return floor
   } finally {
     await database.drop()
@@ -308,7 +344,9 @@ async function benchNaive(context: SizeContext, rows: WindowRows): Promise<Omit<
     for (let rep = 0; rep < context.plan.naiveRepetitions; rep++) await once(first, true)
     const rerun: InProcessFigures = { ms: [], statements: 0, rowsWritten: 0 }
     for (let rep = 0; rep < context.plan.naiveRepetitions; rep++) await once(rerun, false)
-    context.log(`${context.plan.target}: naive ${first.ms.map((m) => m.toFixed(0)).join('/')} ms (${rows.reservations.length} reservations, ${first.statements} statements), rerun ${rerun.ms.map((m) => m.toFixed(0)).join('/')} ms`)
+    context.log(
+      `${context.plan.target}: naive ${first.ms.map((m) => m.toFixed(0)).join('/')} ms (${rows.reservations.length} reservations, ${first.statements} statements), rerun ${rerun.ms.map((m) => m.toFixed(0)).join('/')} ms`,
+    )
     return { first, rerun }
   } finally {
     await sql.end({ timeout: 5 })

@@ -9,7 +9,6 @@ import postgres from 'postgres'
 import type { Sql } from '../src/db/connect.ts'
 import type { CustomerRow, PetRow, ServiceRow, WindowRows } from '../src/db/writes.ts'
 
-
 export interface NaiveCounts {
   created: number
   updated: number

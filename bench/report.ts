@@ -31,7 +31,8 @@ export interface ReportInput {
 }
 
 const count = (n: number) => Math.round(n).toLocaleString('en-US')
-const seconds = (ms: number) => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.round(ms)} ms`)
+const seconds = (ms: number) =>
+  ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.round(ms)} ms`
 const ratio = (x: number) => (x >= 10 ? `${Math.round(x)}×` : `${x.toFixed(1)}×`)
 const mb = (kb: number) => `${Math.round(kb / 1024)} MB`
 
@@ -69,8 +70,10 @@ function binaryTable(sizes: readonly SizeResult[]): string {
       const label = index === 0 ? `**${count(size.fetched)}** | ${(size.payloadBytes / 1e6).toFixed(1)} MB` : ' | '
       const audited = runs.flatMap((r) => (r.auditedStatements === null ? [] : [r.auditedStatements]))
       const statements = sameOrList(runs.map((r) => r.statements)) + (audited.length > 0 ? ` (server: ${sameOrList(audited)})` : '')
-      rows.push(`| ${label} | ${name} | ${timing(runs.map((r) => r.wallMs))} | ${statements} | `
-        + `${sameOrList(runs.map((r) => r.rowsWritten))} | ${mb(peakRss(runs))} |`)
+      rows.push(
+        `| ${label} | ${name} | ${timing(runs.map((r) => r.wallMs))} | ${statements} | ` +
+          `${sameOrList(runs.map((r) => r.rowsWritten))} | ${mb(peakRss(runs))} |`,
+      )
     })
   }
   return rows.join('\n')
@@ -78,7 +81,7 @@ function binaryTable(sizes: readonly SizeResult[]): string {
 
 function comparisonTable(sizes: readonly SizeResult[]): string {
   const rows = [
-    '| window | old way: fetch + one-at-a-time writes | gingr-sync first sync (whole process) | ratio | old way, writes only | gingr-sync write phase | ratio | COPY floor | write phase ÷ floor | COPY into Tailtown\'s tables | write phase ÷ that |',
+    "| window | old way: fetch + one-at-a-time writes | gingr-sync first sync (whole process) | ratio | old way, writes only | gingr-sync write phase | ratio | COPY floor | write phase ÷ floor | COPY into Tailtown's tables | write phase ÷ that |",
     '|---|---|---|---|---|---|---|---|---|---|---|',
   ]
   for (const size of sizes) {
@@ -86,9 +89,11 @@ function comparisonTable(sizes: readonly SizeResult[]): string {
     const write = median(size.writePhase.first.ms)
     const floor = median(size.floor.ms)
     const scaled = size.naive.measuredOn < size.fetched ? ` ¹` : ''
-    rows.push(`| ${count(size.fetched)} | ${seconds(naiveTotalMs(size))}${scaled} | ${seconds(first)} | **${ratio(naiveTotalMs(size) / first)}** `
-      + `| ${seconds(naiveWritesMs(size))}${scaled} | ${seconds(write)} | ${ratio(naiveWritesMs(size) / write)} `
-      + `| ${seconds(floor)} | **${ratio(write / floor)}** | ${seconds(median(size.floor.tailtownMs))} | ${ratio(write / median(size.floor.tailtownMs))} |`)
+    rows.push(
+      `| ${count(size.fetched)} | ${seconds(naiveTotalMs(size))}${scaled} | ${seconds(first)} | **${ratio(naiveTotalMs(size) / first)}** ` +
+        `| ${seconds(naiveWritesMs(size))}${scaled} | ${seconds(write)} | ${ratio(naiveWritesMs(size) / write)} ` +
+        `| ${seconds(floor)} | **${ratio(write / floor)}** | ${seconds(median(size.floor.tailtownMs))} | ${ratio(write / median(size.floor.tailtownMs))} |`,
+    )
   }
   return rows.join('\n')
 }
@@ -100,10 +105,12 @@ function detailTable(sizes: readonly SizeResult[]): string {
   ]
   for (const size of sizes) {
     const scale = size.fetched / size.naive.measuredOn
-    rows.push(`| ${count(size.fetched)} | ${count(size.naive.first.statements * scale)} / ${count(size.naive.rerun.statements * scale)} `
-      + `| ${count(size.naive.rerun.rowsWritten * scale)} | ${size.writePhase.first.statements} `
-      + `| ${timing(size.writePhase.unchanged.ms)}, ${count(size.writePhase.unchanged.rowsWritten)} rows | ${count(size.floor.rows)} `
-      + `| ${seconds(size.naive.first.statements * scale * ROUND_TRIP_MS)} / ${seconds(median(size.first.map((r) => r.statements)) * ROUND_TRIP_MS)} |`)
+    rows.push(
+      `| ${count(size.fetched)} | ${count(size.naive.first.statements * scale)} / ${count(size.naive.rerun.statements * scale)} ` +
+        `| ${count(size.naive.rerun.rowsWritten * scale)} | ${size.writePhase.first.statements} ` +
+        `| ${timing(size.writePhase.unchanged.ms)}, ${count(size.writePhase.unchanged.rowsWritten)} rows | ${count(size.floor.rows)} ` +
+        `| ${seconds(size.naive.first.statements * scale * ROUND_TRIP_MS)} / ${seconds(median(size.first.map((r) => r.statements)) * ROUND_TRIP_MS)} |`,
+    )
   }
   return rows.join('\n')
 }
@@ -130,9 +137,11 @@ function breakdownTable(sizes: readonly SizeResult[]): string {
       ['first sync', size.first, size.writePhase.first.ms],
       ['unchanged rerun', size.unchanged, size.writePhase.unchanged.ms],
     ] as const) {
-      rows.push(`| ${count(size.fetched)} | ${name} | ${seconds(median(runs.map((r) => r.wallMs)))} `
-        + `| ${maybe(phase(runs, (p) => p.startMs))} | ${maybe(phase(runs, (p) => p.fetchMs))} `
-        + `| ${maybe(phase(runs, (p) => p.writeMs))} | ${maybe(phase(runs, (p) => p.exitMs))} | ${seconds(median(write))} |`)
+      rows.push(
+        `| ${count(size.fetched)} | ${name} | ${seconds(median(runs.map((r) => r.wallMs)))} ` +
+          `| ${maybe(phase(runs, (p) => p.startMs))} | ${maybe(phase(runs, (p) => p.fetchMs))} ` +
+          `| ${maybe(phase(runs, (p) => p.writeMs))} | ${maybe(phase(runs, (p) => p.exitMs))} | ${seconds(median(write))} |`,
+      )
     }
   }
   return rows.join('\n')
@@ -156,7 +165,7 @@ function limits(sizes: readonly SizeResult[], machine: Machine): string {
   const perStatementMs = median(reference.naive.first.ms) / reference.naive.first.statements
   const peak = (size: SizeResult) => Math.max(peakRss(size.first), peakRss(size.unchanged), peakRss(size.changed))
   return `- **Against the naive way (the 20× target).** Here PostgreSQL is on the same machine, so each of
-  the old way's ${count(reference.naive.first.statements * reference.fetched / reference.naive.measuredOn)} statements at ${n} cost it only ${(perStatementMs * 1000).toFixed(0)} µs on
+  the old way's ${count((reference.naive.first.statements * reference.fetched) / reference.naive.measuredOn)} statements at ${n} cost it only ${(perStatementMs * 1000).toFixed(0)} µs on
   average, and its writes took ${seconds(naiveWritesMs(reference))}, while gingr-sync's whole process cannot go below its fixed
   costs (next point). The ratio of the write phases alone is ${ratio(naiveWritesMs(reference) / write)}. Against a database on
   another host, every statement adds a network round trip: see the projection above.
@@ -202,7 +211,7 @@ function checks(sizes: readonly SizeResult[]): Check[] {
 
   const statements = sizes.flatMap((size) => [...size.first, ...size.unchanged, ...size.changed].map((r) => r.statements))
   result.push({
-    target: 'Statements constant in the window\'s size',
+    target: "Statements constant in the window's size",
     measured: `${sameOrList(statements)} per tenant at every size and in every run`,
     met: new Set(statements).size === 1,
   })
@@ -215,8 +224,15 @@ function checks(sizes: readonly SizeResult[]): Check[] {
     result.push({ target: `Write phase within 3× of the COPY floor (${count(size.fetched)})`, measured: ratio(r), met: r <= 3 })
   }
   const unchangedRows = sizes.flatMap((size) => size.unchanged.map((r) => r.rowsWritten))
-  result.push({ target: 'Unchanged rerun writes 0 rows', measured: `${sameOrList(unchangedRows)} rows`, met: unchangedRows.every((n) => n === 0) })
-  for (const [size, limit, label] of [[five, 100, '5,000'], [fifty, 300, '50,000']] as const) {
+  result.push({
+    target: 'Unchanged rerun writes 0 rows',
+    measured: `${sameOrList(unchangedRows)} rows`,
+    met: unchangedRows.every((n) => n === 0),
+  })
+  for (const [size, limit, label] of [
+    [five, 100, '5,000'],
+    [fifty, 300, '50,000'],
+  ] as const) {
     const target = `Peak RSS under ${limit} MB at ${label}`
     if (!size) result.push(notMeasured(target))
     else {
@@ -241,9 +257,14 @@ function checkTable(list: readonly Check[]): string {
 }
 
 function repetitions(sizes: readonly SizeResult[]): string {
-  return sizes.map((size) => `${count(size.fetched)}: ${size.first.length} runs per scenario, naive way ${size.naive.first.ms.length}`
-    + (size.naive.measuredOn < size.fetched ? ` on the first ${count(size.naive.measuredOn)} reservations` : '')
-    + ` (load average ${size.load[0].toFixed(1)} at the start, ${size.load[1].toFixed(1)} at the end)`).join('; ')
+  return sizes
+    .map(
+      (size) =>
+        `${count(size.fetched)}: ${size.first.length} runs per scenario, naive way ${size.naive.first.ms.length}` +
+        (size.naive.measuredOn < size.fetched ? ` on the first ${count(size.naive.measuredOn)} reservations` : '') +
+        ` (load average ${size.load[0].toFixed(1)} at the start, ${size.load[1].toFixed(1)} at the end)`,
+    )
+    .join('; ')
 }
 
 export function renderReport({ result, machine, command, quick, date }: ReportInput): string {
@@ -306,9 +327,11 @@ ${breakdownTable(sizes)}
   of the window's reservations are checked in, checked out, cancelled or re-noted through the
   simulator account's mutation API (bench/changes.ts), each a change to a column gingr-sync writes.
 - **Statements** are the binary's own count for the tenant (\`statements\` in \`--json\`): every
-  statement it sent from the start of the tenant's run to its end, BEGIN and COMMIT included. ${result.auditAvailable
-    ? 'pg_stat_statements was loaded on this server: its count of every statement the process sent to the database, the tenant listing and the connection\'s own included, is shown in parentheses.'
-    : 'pg_stat_statements was not loaded on this server (the embedded one does not preload it), so there is no second count.'}
+  statement it sent from the start of the tenant's run to its end, BEGIN and COMMIT included. ${
+    result.auditAvailable
+      ? "pg_stat_statements was loaded on this server: its count of every statement the process sent to the database, the tenant listing and the connection's own included, is shown in parentheses."
+      : 'pg_stat_statements was not loaded on this server (the embedded one does not preload it), so there is no second count.'
+  }
 - **Rows written** are the row versions created in customers, pets, services and reservations during
   the run: rows whose \`xmin\` is a transaction that began after the run started (an insert or an
   update leaves one; an untouched row keeps its old \`xmin\`). Every run also writes two rows of its

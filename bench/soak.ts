@@ -39,13 +39,18 @@ console.log(`Soak: seed ${seed}, ${iterations} runs${binaryEvery ? `, every ${bi
 let code = 0
 try {
   const report = await runSoak({ seed, iterations, binaryEvery, log: values.quiet ? undefined : (line) => console.log(`  ${line}`) })
-  const faults = Object.entries(report.faults).sort((a, b) => b[1] - a[1]).map(([name, n]) => `${name} ${n}`).join(', ')
-  console.log([
-    `Passed: seed ${report.seed}, ${report.iterations} runs in ${(report.durationMs / 1000).toFixed(1)} s (${report.binaryRuns} through the binary).`,
-    `  Outcomes: ${report.outcomes.synced} synced, ${report.outcomes.failed} failed and wrote nothing, ${report.outcomes.locked} locked.`,
-    `  Faults: ${faults}.`,
-    `  Gingr changes: ${report.mutations}. At the end, ${report.reservations} reservations in the window, every one equal to Gingr's.`,
-  ].join('\n'))
+  const faults = Object.entries(report.faults)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, n]) => `${name} ${n}`)
+    .join(', ')
+  console.log(
+    [
+      `Passed: seed ${report.seed}, ${report.iterations} runs in ${(report.durationMs / 1000).toFixed(1)} s (${report.binaryRuns} through the binary).`,
+      `  Outcomes: ${report.outcomes.synced} synced, ${report.outcomes.failed} failed and wrote nothing, ${report.outcomes.locked} locked.`,
+      `  Faults: ${faults}.`,
+      `  Gingr changes: ${report.mutations}. At the end, ${report.reservations} reservations in the window, every one equal to Gingr's.`,
+    ].join('\n'),
+  )
 } catch (error) {
   console.error(error instanceof Error ? error.message : String(error))
   code = 1

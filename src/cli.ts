@@ -19,7 +19,11 @@ const commands: Record<string, () => Promise<AnyCommand>> = {
 }
 
 const main = defineCommand({
-  meta: { name: 'gingr-sync', version: VERSION, description: 'Copy Gingr reservations into the Tailtown database, one transaction per tenant.' },
+  meta: {
+    name: 'gingr-sync',
+    version: VERSION,
+    description: 'Copy Gingr reservations into the Tailtown database, one transaction per tenant.',
+  },
   args: syncArgs,
   subCommands: commands,
 })

@@ -84,7 +84,13 @@ function readText(path: string, what: string): string {
     if (error instanceof UsageError) throw error
     const code = (error as NodeJS.ErrnoException).code
     const reason =
-      code === 'ENOENT' ? 'it does not exist' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a folder' : (code ?? 'unknown error')
+      code === 'ENOENT'
+        ? 'it does not exist'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : code === 'EISDIR'
+            ? 'it is a folder'
+            : (code ?? 'unknown error')
     throw new UsageError(`Cannot read the ${what} ${path}: ${reason}.`)
   } finally {
     if (fd !== undefined) closeSync(fd)
@@ -123,7 +129,8 @@ function describeIssue(issue: v.BaseIssue<unknown> | undefined): string {
     const inTenant = keys.length === 3 ? ` in tenant ${keys[1]}` : ''
     return `has an unknown setting \`${unknown}\`${inTenant}${near ? `; did you mean \`${near}\`?` : '.'}`
   }
-  const bound = issue.type === 'min_value' ? `at least ${issue.requirement}` : issue.type === 'max_value' ? `at most ${issue.requirement}` : undefined
+  const bound =
+    issue.type === 'min_value' ? `at least ${issue.requirement}` : issue.type === 'max_value' ? `at most ${issue.requirement}` : undefined
   const expected = bound ?? EXPECTED[issue.type] ?? 'a valid value'
   return `is not valid at ${where}: expected ${expected}.`
 }
@@ -142,7 +149,8 @@ const EXPECTED: Record<string, string> = {
 
 function describePath(keys: string[]): string {
   if (keys.length === 0) return 'the top level'
-  if (keys[0] === 'tenants' && keys.length >= 2) return keys.length === 2 ? `tenant ${keys[1]}` : `\`${keys.slice(2).join('.')}\` of tenant ${keys[1]}`
+  if (keys[0] === 'tenants' && keys.length >= 2)
+    return keys.length === 2 ? `tenant ${keys[1]}` : `\`${keys.slice(2).join('.')}\` of tenant ${keys[1]}`
   return `\`${keys.join('.')}\``
 }
 
@@ -218,7 +226,8 @@ export function checkGingrSettings(settings: Settings): void {
     throw new UsageError('GINGR_SUBDOMAIN is not a Gingr subdomain (the NAME of NAME.gingrapp.com: letters, digits and dashes).')
   }
   const tenants = Object.values(settings.config.tenants)
-  if (!GINGR_API_KEY && !tenants.some((t) => t.apiKey)) throw new UsageError('GINGR_API_KEY is not set: put it in the env file (--env-file) or the environment.')
+  if (!GINGR_API_KEY && !tenants.some((t) => t.apiKey))
+    throw new UsageError('GINGR_API_KEY is not set: put it in the env file (--env-file) or the environment.')
   if (!GINGR_SUBDOMAIN && !GINGR_BASE_URL && !tenants.some((t) => t.subdomain || t.baseUrl)) {
     throw new UsageError('GINGR_SUBDOMAIN is not set: put it in the env file (--env-file) or the environment.')
   }
@@ -234,7 +243,8 @@ export function gingrAccountFor(settings: Settings, tenantId: string): GingrAcco
   const baseUrl = own.baseUrl ?? (settings.env.GINGR_BASE_URL || undefined)
   const subdomain = own.subdomain ?? (settings.env.GINGR_SUBDOMAIN || undefined)
   if (!apiKey) throw new TenantSettingError('it has no Gingr API key: GINGR_API_KEY is not set, and the config file gives it none.')
-  if (!subdomain && !baseUrl) throw new TenantSettingError('it has no Gingr account: GINGR_SUBDOMAIN is not set, and the config file gives it none.')
+  if (!subdomain && !baseUrl)
+    throw new TenantSettingError('it has no Gingr account: GINGR_SUBDOMAIN is not set, and the config file gives it none.')
   if (subdomain && !baseUrl && !isGingrSubdomain(subdomain)) {
     throw new TenantSettingError('its subdomain in the config file is not a Gingr subdomain (letters, digits and dashes).')
   }
@@ -295,7 +305,8 @@ function secondsValue(name: string, value: string): number {
 
 function wholeNumberSetting(name: string, value: string, min: number, max: number, unit: string): number {
   const number = /^\d+$/.test(value.trim()) ? Number(value.trim()) : Number.NaN
-  if (!(number >= min && number <= max)) throw new UsageError(`${name} must be a whole number of ${unit} from ${min} to ${max}, not "${value}".`)
+  if (!(number >= min && number <= max))
+    throw new UsageError(`${name} must be a whole number of ${unit} from ${min} to ${max}, not "${value}".`)
   return number
 }
 

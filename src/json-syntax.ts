@@ -49,15 +49,16 @@ export function jsonSyntaxError(text: string): JsonPosition | undefined {
   const value = (): void => {
     space()
     const char = text[at]
-    if (char === '{') return members('}', () => {
-      space()
-      if (text[at] !== '"') fail()
-      string()
-      space()
-      if (text[at] !== ':') fail()
-      at++
-      value()
-    })
+    if (char === '{')
+      return members('}', () => {
+        space()
+        if (text[at] !== '"') fail()
+        string()
+        space()
+        if (text[at] !== ':') fail()
+        at++
+        value()
+      })
     if (char === '[') return members(']', value)
     if (char === '"') return string()
     if (char === 't') return literal('true')

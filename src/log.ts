@@ -15,7 +15,11 @@ export interface LoggerOptions {
 }
 
 const LABELS: Partial<Record<string, string>> = {
-  fatal: 'ERROR', error: 'ERROR', warn: 'WARN', debug: 'DEBUG', trace: 'DEBUG',
+  fatal: 'ERROR',
+  error: 'ERROR',
+  warn: 'WARN',
+  debug: 'DEBUG',
+  trace: 'DEBUG',
 }
 
 /**
@@ -23,7 +27,9 @@ const LABELS: Partial<Record<string, string>> = {
  * trace (shown with --verbose) keeps its lines, each made printable.
  */
 function render(log: LogObject): string {
-  const parts = log.args.map((arg) => (arg instanceof Error ? (arg.stack ?? arg.message).split('\n').map(printable).join('\n') : printable(String(arg))))
+  const parts = log.args.map((arg) =>
+    arg instanceof Error ? (arg.stack ?? arg.message).split('\n').map(printable).join('\n') : printable(String(arg)),
+  )
   return redact(parts.join(' '))
 }
 
@@ -37,18 +43,26 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const level = options.quiet ? LogLevels.warn : options.verbose ? LogLevels.debug : LogLevels.info
   return createConsola({
     level,
-    reporters: [{
-      log(log) {
-        const text = render(log)
-        const label = LABELS[log.type] ?? 'INFO'
-        if (!terminal) {
-          const prefix = `${log.date.toISOString()} ${label.padEnd(5)} `
-          stream.write(text.split('\n').map((line) => prefix + line).join('\n') + '\n')
-          return
-        }
-        const paint = label === 'ERROR' ? colors.red : label === 'WARN' ? colors.yellow : label === 'DEBUG' ? colors.gray : (s: string) => s
-        stream.write(paint(text) + '\n')
+    reporters: [
+      {
+        log(log) {
+          const text = render(log)
+          const label = LABELS[log.type] ?? 'INFO'
+          if (!terminal) {
+            const prefix = `${log.date.toISOString()} ${label.padEnd(5)} `
+            stream.write(
+              text
+                .split('\n')
+                .map((line) => prefix + line)
+                .join('\n') + '\n',
+            )
+            return
+          }
+          const paint =
+            label === 'ERROR' ? colors.red : label === 'WARN' ? colors.yellow : label === 'DEBUG' ? colors.gray : (s: string) => s
+          stream.write(paint(text) + '\n')
+        },
       },
-    }],
+    ],
   })
 }

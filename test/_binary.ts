@@ -56,7 +56,11 @@ async function runClean(command: string[], env: Record<string, string | undefine
 }
 
 /** The compiled binary, as cron runs it. */
-export async function runBinary(args: string[], env: Record<string, string | undefined>, options: { timeoutMs?: number } = {}): Promise<RunResult> {
+export async function runBinary(
+  args: string[],
+  env: Record<string, string | undefined>,
+  options: { timeoutMs?: number } = {},
+): Promise<RunResult> {
   return runClean([await binary(), ...args], env, options.timeoutMs)
 }
 

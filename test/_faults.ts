@@ -62,7 +62,12 @@ export async function stopBed(bed: Bed | undefined): Promise<void> {
 }
 
 /** Runs the binary with the bed's environment (plus `extra`; undefined removes a setting). */
-export async function gingrSync(bed: Bed, args: string[], extra: Record<string, string | undefined> = {}, timeoutMs?: number): Promise<RunResult> {
+export async function gingrSync(
+  bed: Bed,
+  args: string[],
+  extra: Record<string, string | undefined> = {},
+  timeoutMs?: number,
+): Promise<RunResult> {
   const result = await runBinary(args, { ...bed.env, ...extra }, { timeoutMs })
   bed.outputs.push(result.stdout, result.stderr)
   expect(leaks(bed, result.stdout + result.stderr)).toEqual([])
@@ -73,7 +78,10 @@ export async function gingrSync(bed: Bed, args: string[], extra: Record<string, 
  * Starts the binary without waiting for it, for tests that signal it mid-run. `done` gives what
  * gingrSync gives, secrets checked.
  */
-export async function startRun(bed: Bed, args: string[]): Promise<{ proc: Bun.Subprocess<'ignore', 'pipe', 'pipe'>; done: Promise<RunResult> }> {
+export async function startRun(
+  bed: Bed,
+  args: string[],
+): Promise<{ proc: Bun.Subprocess<'ignore', 'pipe', 'pipe'>; done: Promise<RunResult> }> {
   const proc = Bun.spawn([await binary(), ...args], { env: cleanEnv(bed.env), stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' })
   const done = (async () => {
     const [code, stdout, stderr] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()])

@@ -12,7 +12,10 @@ const CLEANUP_LIMIT_MS = 8_000
 
 // Registered first: a signal during the server's start still stops it and removes its folder.
 let interrupted = false
-for (const [signal, exitCode] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+for (const [signal, exitCode] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+] as const) {
   process.once(signal, () => {
     interrupted = true
     setTimeout(() => process.exit(exitCode), CLEANUP_LIMIT_MS).unref()

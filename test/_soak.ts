@@ -88,11 +88,19 @@ interface Scenario {
 
 /** Gingr answers with these faults for the length of one run. */
 function withFaults(
-  name: string, weight: number, expect: Status, binary: boolean, rules: () => FaultRule[],
+  name: string,
+  weight: number,
+  expect: Status,
+  binary: boolean,
+  rules: () => FaultRule[],
   extra: { invalid?: boolean; timeoutMs?: number } = {},
 ): Scenario {
   return {
-    name, weight, expect, binary, invalid: extra.invalid,
+    name,
+    weight,
+    expect,
+    binary,
+    invalid: extra.invalid,
     run: async (run) => {
       for (const rule of rules()) run.sim.faults.add(rule)
       try {
@@ -107,7 +115,6 @@ function withFaults(
 const reservations = '/reservations'
 const once = (fault: FaultRule['fault']): FaultRule[] => [{ endpoint: reservations, times: 1, fault }]
 const always = (fault: FaultRule['fault']): FaultRule[] => [{ endpoint: reservations, fault }]
-
 
 /** Holds the tenant's row in a transaction of the bed's own, so that a run blocks on its stamp. */
 async function holdTenantRow(sql: Sql): Promise<() => Promise<void>> {
@@ -128,9 +135,13 @@ const SCENARIOS: Scenario[] = [
   withFaults('500 once', 4, 'synced', true, () => once({ kind: 'status', status: 500 })),
   withFaults('429 Retry-After 0 once', 3, 'synced', true, () => once({ kind: 'rate-limit', retryAfter: 0 })),
   withFaults('503 forever', 3, 'failed', false, () => always({ kind: 'status', status: 503 })),
-  withFaults('502 on the second chunk', 3, 'failed', false, () => [{
-    endpoint: reservations, when: (req) => req.params.start_date !== window().from, fault: { kind: 'status', status: 502 },
-  }]),
+  withFaults('502 on the second chunk', 3, 'failed', false, () => [
+    {
+      endpoint: reservations,
+      when: (req) => req.params.start_date !== window().from,
+      fault: { kind: 'status', status: 502 },
+    },
+  ]),
   withFaults('hang', 1, 'failed', false, () => always({ kind: 'hang' }), { timeoutMs: 100 }),
   withFaults('delay 100 ms', 2, 'synced', false, () => once({ kind: 'delay', ms: 100 })),
   withFaults('html', 2, 'failed', true, () => always({ kind: 'html' })),
@@ -146,7 +157,10 @@ const SCENARIOS: Scenario[] = [
   withFaults('gzip bomb', 1, 'failed', false, () => always({ kind: 'gzip-bomb', megabytes: 16 })),
   withFaults('an envelope without data', 1, 'failed', true, () => always({ kind: 'status', status: 200, body: {} })),
   {
-    name: 'lock held by another run', weight: 3, expect: 'locked', binary: true,
+    name: 'lock held by another run',
+    weight: 3,
+    expect: 'locked',
+    binary: true,
     run: async (run) => {
       const other = await reserveConnection(run.db.sql)
       try {
@@ -159,7 +173,10 @@ const SCENARIOS: Scenario[] = [
     },
   },
   {
-    name: 'statement timeout', weight: 2, expect: 'failed', binary: true,
+    name: 'statement timeout',
+    weight: 2,
+    expect: 'failed',
+    binary: true,
     run: async (run) => {
       const release = await holdTenantRow(run.db.sql)
       try {
@@ -170,7 +187,10 @@ const SCENARIOS: Scenario[] = [
     },
   },
   {
-    name: 'backend terminated', weight: 3, expect: 'failed', binary: true,
+    name: 'backend terminated',
+    weight: 3,
+    expect: 'failed',
+    binary: true,
     run: async (run) => {
       const release = await holdTenantRow(run.db.sql)
       try {
@@ -187,7 +207,10 @@ const SCENARIOS: Scenario[] = [
     },
   },
   {
-    name: 'check constraint rejects one stay', weight: 2, expect: 'failed', binary: true,
+    name: 'check constraint rejects one stay',
+    weight: 2,
+    expect: 'failed',
+    binary: true,
     run: async (run) => {
       const [target] = inWindow(run.sim)
       if (!target) return run.sync()
@@ -209,7 +232,16 @@ const inWindow = (sim: Simulator) => sim.account.matching(window().from, window(
 
 // --- Gingr's account changing between runs --------------------------------------------------
 
-const NOTES = [null, '', '   ', 'Allergic to chicken.', `O'Brien's dog "Max"`, 'emoji 🐕‍🦺 and עברית', 'NUL\u0000inside', `'); DROP TABLE reservations;--`]
+const NOTES = [
+  null,
+  '',
+  '   ',
+  'Allergic to chicken.',
+  `O'Brien's dog "Max"`,
+  'emoji 🐕‍🦺 and עברית',
+  'NUL\u0000inside',
+  `'); DROP TABLE reservations;--`,
+]
 
 /** An instant well inside the window, so that the stay stays in Gingr's answer. */
 function instantInWindow(rng: Random): number {
@@ -235,7 +267,13 @@ function mutate(sim: Simulator, rng: Random): void {
   switch (kind) {
     case 'add': {
       const animal = rng.pick([...account.animals.keys()])
-      account.addReservation({ animalId: animal, typeId: rng.pick([...account.reservationTypes.keys()]), start: new Date(start), end: new Date(start + length), notes: rng.pick(NOTES) })
+      account.addReservation({
+        animalId: animal,
+        typeId: rng.pick([...account.reservationTypes.keys()]),
+        start: new Date(start),
+        end: new Date(start + length),
+        notes: rng.pick(NOTES),
+      })
       return
     }
     case 'notes': {
@@ -266,7 +304,11 @@ function mutate(sim: Simulator, rng: Random): void {
     case 'owner': {
       // Sometimes with an email another owner has: the customer gets a placeholder address.
       const shared = rng.chance(0.3) ? rng.pick([...account.owners.values()]).email : `soak-${account.owners.size}@example.test`
-      const owner = account.addOwner({ first_name: rng.pick(['Ana', '', 'Zoë']), last_name: rng.pick(['Lopez', "O'Neil", 'שרה']), email: shared })
+      const owner = account.addOwner({
+        first_name: rng.pick(['Ana', '', 'Zoë']),
+        last_name: rng.pick(['Lopez', "O'Neil", 'שרה']),
+        email: shared,
+      })
       const animal = account.addAnimal(owner.id, { first_name: rng.pick(['Rex', '', 'Miso 🐈']) })
       account.addReservation({ animalId: animal.id, start: new Date(start), end: new Date(start + length) })
       return
@@ -341,11 +383,19 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const pool = connect(db.url)
   const timed = connect(db.url, { statementTimeoutMs: 300 })
   const report: SoakReport = {
-    seed: options.seed, iterations: options.iterations, durationMs: 0,
-    outcomes: { synced: 0, failed: 0, locked: 0 }, faults: {}, mutations: 0, binaryRuns: 0, reservations: 0,
+    seed: options.seed,
+    iterations: options.iterations,
+    durationMs: 0,
+    outcomes: { synced: 0, failed: 0, locked: 0 },
+    faults: {},
+    mutations: 0,
+    binaryRuns: 0,
+    reservations: 0,
   }
   const fail = (iteration: number | 'final', scenario: string, problem: string, details: unknown[] = []): never => {
-    throw new Error(`Soak seed ${options.seed} failed at run ${iteration} (${scenario}): ${problem}${details.length ? `\n  ${details.slice(0, 10).join('\n  ')}` : ''}\nReplay: bun run soak -- --seed ${options.seed} --iterations ${options.iterations}`)
+    throw new Error(
+      `Soak seed ${options.seed} failed at run ${iteration} (${scenario}): ${problem}${details.length ? `\n  ${details.slice(0, 10).join('\n  ')}` : ''}\nReplay: bun run soak -- --seed ${options.seed} --iterations ${options.iterations}`,
+    )
   }
   try {
     await insertTenant(db.sql, { id: TENANT, businessName: 'Soak Kennels', timezone: ZONE })
@@ -363,29 +413,58 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       const before = await snapshot(db.sql, TENANT)
       const versions = await reservationVersions(db.sql)
       const runStarted = performance.now()
-      const outcome = await scenario.run({
-        sim, db, iteration: i, binary, timed,
-        sync: binary ? throughBinary(sim, db) : inProcess(sim, pool),
-      }).catch((error: unknown) => fail(i, scenario.name, `the run threw: ${error instanceof Error ? error.message : String(error)}`))
+      const outcome = await scenario
+        .run({
+          sim,
+          db,
+          iteration: i,
+          binary,
+          timed,
+          sync: binary ? throughBinary(sim, db) : inProcess(sim, pool),
+        })
+        .catch((error: unknown) => fail(i, scenario.name, `the run threw: ${error instanceof Error ? error.message : String(error)}`))
       if (binary) report.binaryRuns++
       report.outcomes[outcome.status]++
       report.faults[scenario.name] = (report.faults[scenario.name] ?? 0) + 1
-      options.log?.(`run ${i}${binary ? ' (binary)' : ''}: ${changes} changes, ${scenario.name} → ${outcome.status}${outcome.invalid ? ` (${outcome.invalid} invalid)` : ''} in ${Math.round(performance.now() - runStarted)} ms`)
+      options.log?.(
+        `run ${i}${binary ? ' (binary)' : ''}: ${changes} changes, ${scenario.name} → ${outcome.status}${outcome.invalid ? ` (${outcome.invalid} invalid)` : ''} in ${Math.round(performance.now() - runStarted)} ms`,
+      )
 
       if (outcome.status !== scenario.expect || Boolean(scenario.invalid) !== outcome.invalid > 0) {
-        fail(i, scenario.name, `expected ${scenario.expect}${scenario.invalid ? ' with invalid records' : ''}, got ${outcome.status}${outcome.error ? `: ${outcome.error}` : ''}`)
+        fail(
+          i,
+          scenario.name,
+          `expected ${scenario.expect}${scenario.invalid ? ' with invalid records' : ''}, got ${outcome.status}${outcome.error ? `: ${outcome.error}` : ''}`,
+        )
       }
       if (outcome.status !== 'synced') {
         const after = await snapshot(db.sql, TENANT)
-        if (after.join('\n') !== before.join('\n')) fail(i, scenario.name, `a ${outcome.status} run changed rows`, after.filter((v) => !before.includes(v)))
+        if (after.join('\n') !== before.join('\n'))
+          fail(
+            i,
+            scenario.name,
+            `a ${outcome.status} run changed rows`,
+            after.filter((v) => !before.includes(v)),
+          )
         continue
       }
       const truth = inWindow(sim)
       const found = await differencesFromGingr(db.sql, TENANT, truth)
       if (found.length > 0) fail(i, scenario.name, 'the window differs from Gingr', found)
       const after = await reservationVersions(db.sql)
-      const rewritten = truth.filter((r) => lastSynced.get(r.reservation_id) === r && versions.has(r.reservation_id) && after.get(r.reservation_id) !== versions.get(r.reservation_id))
-      if (rewritten.length > 0) fail(i, scenario.name, 'unchanged reservations were rewritten', rewritten.map((r) => r.reservation_id))
+      const rewritten = truth.filter(
+        (r) =>
+          lastSynced.get(r.reservation_id) === r &&
+          versions.has(r.reservation_id) &&
+          after.get(r.reservation_id) !== versions.get(r.reservation_id),
+      )
+      if (rewritten.length > 0)
+        fail(
+          i,
+          scenario.name,
+          'unchanged reservations were rewritten',
+          rewritten.map((r) => r.reservation_id),
+        )
       lastSynced = new Map(truth.map((r) => [r.reservation_id, r]))
     }
 

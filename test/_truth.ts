@@ -26,11 +26,15 @@ const optionalInstant = (stamp: string | null): string | null => (stamp === null
 /** What Tailtown should show for a Gingr reservation: the latest of its dated steps is its status. */
 export function expectedReservation(r: WireReservation): ExpectedReservation {
   const notes = r.notes.reservation_notes
-  const status = optionalInstant(r.cancelled_date) ? 'CANCELLED'
-    : optionalInstant(r.check_out_date) ? 'COMPLETED'
-    : optionalInstant(r.check_in_date) ? 'CHECKED_IN'
-    : optionalInstant(r.confirmed_date) ? 'CONFIRMED'
-    : 'PENDING'
+  const status = optionalInstant(r.cancelled_date)
+    ? 'CANCELLED'
+    : optionalInstant(r.check_out_date)
+      ? 'COMPLETED'
+      : optionalInstant(r.check_in_date)
+        ? 'CHECKED_IN'
+        : optionalInstant(r.confirmed_date)
+          ? 'CONFIRMED'
+          : 'PENDING'
   return {
     customer: r.owner.id,
     pet: r.animal.id,
@@ -51,7 +55,8 @@ type StoredRow = ExpectedReservation & { externalId: string }
 /** The tenant's reservations with their links resolved to Gingr ids, instants read as UTC wall time. */
 export async function storedReservations(sql: Sql, tenantId: string): Promise<StoredRow[]> {
   const utc = (column: string) => sql.unsafe(`to_char(r."${column}", 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`)
-  return [...(await sql<StoredRow[]>`
+  return [
+    ...(await sql<StoredRow[]>`
     SELECT r."externalId", c."externalId" AS customer, p."externalId" AS pet, s."externalId" AS service,
            ${utc('startDate')} AS "startDate", ${utc('endDate')} AS "endDate", r.status::text AS status, r.notes,
            ${utc('checkInDate')} AS "checkInDate", ${utc('checkOutDate')} AS "checkOutDate", ${utc('cancelDate')} AS "cancelDate"
@@ -60,7 +65,8 @@ export async function storedReservations(sql: Sql, tenantId: string): Promise<St
     LEFT JOIN pets p ON p.id = r."petId"
     LEFT JOIN services s ON s.id = r."serviceId"
     WHERE r."tenantId" = ${tenantId}
-    ORDER BY r."externalId"`)]
+    ORDER BY r."externalId"`),
+  ]
 }
 
 /**

@@ -36,7 +36,7 @@ describe('the bench harness on tiny windows', () => {
     expect(counts[0]).toBeGreaterThan(0)
   })
 
-  test('every run writes its two rows of bookkeeping, the tenant\'s stamp and the run history', () => {
+  test("every run writes its two rows of bookkeeping, the tenant's stamp and the run history", () => {
     const runs = sizes().flatMap((size) => [...size.first, ...size.unchanged, ...size.changed])
     expect(runs.map((run) => run.bookkeepingRows)).toEqual(runs.map(() => 2))
   })
@@ -54,13 +54,16 @@ describe('the bench harness on tiny windows', () => {
     expect(first!.peakRssKb).toBeGreaterThan(1024)
   })
 
-  test.each([0, 1])('window %d: the write phase writes what the binary wrote, then nothing; the naive way rewrites every reservation', (index) => {
-    const size = sizes()[index]!
-    expect(size.writePhase.first.rowsWritten).toBe(entities(size))
-    expect(size.writePhase.unchanged.rowsWritten).toBe(0)
-    expect(size.naive.rerun.rowsWritten).toBe(size.naive.measuredOn)
-    expect(size.naive.first.statements).toBeGreaterThan(size.naive.measuredOn * 4)
-  })
+  test.each([0, 1])(
+    'window %d: the write phase writes what the binary wrote, then nothing; the naive way rewrites every reservation',
+    (index) => {
+      const size = sizes()[index]!
+      expect(size.writePhase.first.rowsWritten).toBe(entities(size))
+      expect(size.writePhase.unchanged.rowsWritten).toBe(0)
+      expect(size.naive.rerun.rowsWritten).toBe(size.naive.measuredOn)
+      expect(size.naive.first.statements).toBeGreaterThan(size.naive.measuredOn * 4)
+    },
+  )
 
   test('a window above the naive cap is measured on a slice of it', () => {
     const [small, large] = sizes()
@@ -72,15 +75,24 @@ describe('the bench harness on tiny windows', () => {
     const text = renderReport({
       result,
       machine: {
-        cpus: 2, cpuModel: 'test', memoryGb: 1, bun: Bun.version, postgres: result.serverVersion, database: 'test',
-        rssMethod: 'test', baselineRssKb: 40_000, loadBefore: 0, loadAfter: 0, minutes: 1,
+        cpus: 2,
+        cpuModel: 'test',
+        memoryGb: 1,
+        bun: Bun.version,
+        postgres: result.serverVersion,
+        database: 'test',
+        rssMethod: 'test',
+        baselineRssKb: 40_000,
+        loadBefore: 0,
+        loadAfter: 0,
+        minutes: 1,
       },
       command: 'bun test',
       quick: true,
       date: new Date(),
     })
     for (const size of sizes()) expect(text).toContain(`| **${size.fetched}** | ${(size.payloadBytes / 1e6).toFixed(1)} MB | first sync |`)
-    expect(text).toContain('| Statements constant in the window\'s size |')
+    expect(text).toContain("| Statements constant in the window's size |")
     expect(text).toContain('✅ met')
     expect(text).toContain('Measured on the first 100 reservations')
   })

@@ -45,10 +45,26 @@ describe('the config file: each mistake in plain words, by position, never by co
     ['an unquoted key', `{\n  "tenants": { "t1": { "apiKey": ${KEY} } }\n}`, 'is not valid JSON (line 2, column 34).'],
     ['a trailing comma', '{ "pastDays": 3, }', 'is not valid JSON (line 1, column 18).'],
     ['an empty file', '', 'is not valid JSON (line 1, column 1).'],
-    ['a numeric key', `{ "tenants": { "t1": { "apiKey": ${KEY.replace(/\D/g, '')} } } }`, 'is not valid at `apiKey` of tenant t1: expected a string.'],
-    ['a base URL with a password', `{ "tenants": { "t1": { "baseUrl": "https://u:${KEY}@ gingr" } } }`, 'is not valid at `baseUrl` of tenant t1: expected an http:// or https:// URL.'],
-    ['a base URL that is a file', '{ "tenants": { "t1": { "baseUrl": "file:///etc/passwd" } } }', 'is not valid at `baseUrl` of tenant t1: expected an http:// or https:// URL.'],
-    ['a tenant setting in the wrong case', `{ "tenants": { "t1": { "apikey": "${KEY}" } } }`, 'has an unknown setting `apikey` in tenant t1; did you mean `apiKey`?'],
+    [
+      'a numeric key',
+      `{ "tenants": { "t1": { "apiKey": ${KEY.replace(/\D/g, '')} } } }`,
+      'is not valid at `apiKey` of tenant t1: expected a string.',
+    ],
+    [
+      'a base URL with a password',
+      `{ "tenants": { "t1": { "baseUrl": "https://u:${KEY}@ gingr" } } }`,
+      'is not valid at `baseUrl` of tenant t1: expected an http:// or https:// URL.',
+    ],
+    [
+      'a base URL that is a file',
+      '{ "tenants": { "t1": { "baseUrl": "file:///etc/passwd" } } }',
+      'is not valid at `baseUrl` of tenant t1: expected an http:// or https:// URL.',
+    ],
+    [
+      'a tenant setting in the wrong case',
+      `{ "tenants": { "t1": { "apikey": "${KEY}" } } }`,
+      'has an unknown setting `apikey` in tenant t1; did you mean `apiKey`?',
+    ],
     ['a top-level typo', '{ "futurDays": 3 }', 'has an unknown setting `futurDays`; did you mean `futureDays`?'],
     ['an unknown setting with no near name', '{ "colour": "blue" }', 'has an unknown setting `colour`.'],
     ['a window too long', '{ "futureDays": 400 }', 'is not valid at `futureDays`: expected at most 365.'],
@@ -89,7 +105,8 @@ describe('settings files must be regular files of a bounded size', () => {
     [
       'a file over the limit',
       () => file(' '.repeat(SETTINGS_FILE_LIMIT_BYTES + 1)),
-      (path) => `The config file ${path} is ${SETTINGS_FILE_LIMIT_BYTES + 1} bytes; a settings file may hold at most ${SETTINGS_FILE_LIMIT_BYTES}.`,
+      (path) =>
+        `The config file ${path} is ${SETTINGS_FILE_LIMIT_BYTES + 1} bytes; a settings file may hold at most ${SETTINGS_FILE_LIMIT_BYTES}.`,
     ],
     ['a file that does not exist', () => join(dir, 'missing.json'), (path) => `Cannot read the config file ${path}: it does not exist.`],
   ]
@@ -131,7 +148,9 @@ describe('the env file', () => {
 
 describe('secrets every output is scrubbed of', () => {
   test('the keys, and the passwords of every URL the settings hold', () => {
-    const config = file(JSON.stringify({ tenants: { t1: { apiKey: 'tenant-key-1', baseUrl: 'https://proxy:proxy-pass-1@gingr.example/api' } } }))
+    const config = file(
+      JSON.stringify({ tenants: { t1: { apiKey: 'tenant-key-1', baseUrl: 'https://proxy:proxy-pass-1@gingr.example/api' } } }),
+    )
     const settings = loadSettings({
       configPath: config,
       env: {
@@ -176,7 +195,7 @@ describe('bounds that are never "no limit"', () => {
     expect(statementTimeoutMs(loadSettings({ env: {} }))).toBe(300_000)
     expect(statementTimeoutMs(loadSettings({ env: { GINGR_SYNC_STATEMENT_TIMEOUT: '3600' } }))).toBe(3_600_000)
   })
-  test("a DATABASE_URL that sets its own statement timeout keeps it; GINGR_SYNC_STATEMENT_TIMEOUT still wins", () => {
+  test('a DATABASE_URL that sets its own statement timeout keeps it; GINGR_SYNC_STATEMENT_TIMEOUT still wins', () => {
     const url = 'postgres://u@h/d?options=-c%20statement_timeout%3D300ms'
     expect(statementTimeoutMs(loadSettings({ env: { DATABASE_URL: url } }))).toBeUndefined()
     expect(statementTimeoutMs(loadSettings({ env: { DATABASE_URL: 'postgres://u@h/d?statement_timeout=9000' } }))).toBeUndefined()

@@ -200,15 +200,19 @@ describe('describeDbError', () => {
       says: /was terminated/,
       error: async () => {
         const url = withPassword(db.url)
-        const error = await failure(url, async (sql) => {
-          const [{ pid }] = await sql<[{ pid: number }]>`SELECT pg_backend_pid() AS pid`
-          // Through inTransaction, as the sync runs: a bare sql.begin() writes its ROLLBACK to the
-          // dead socket from a timer, an uncaught TypeError that failed this test now and then.
-          await inTransaction(sql, async (tx) => {
-            await admin`SELECT pg_terminate_backend(${pid})`
-            await tx`SELECT 1`
-          })
-        }, { max: 1 })
+        const error = await failure(
+          url,
+          async (sql) => {
+            const [{ pid }] = await sql<[{ pid: number }]>`SELECT pg_backend_pid() AS pid`
+            // Through inTransaction, as the sync runs: a bare sql.begin() writes its ROLLBACK to the
+            // dead socket from a timer, an uncaught TypeError that failed this test now and then.
+            await inTransaction(sql, async (tx) => {
+              await admin`SELECT pg_terminate_backend(${pid})`
+              await tx`SELECT 1`
+            })
+          },
+          { max: 1 },
+        )
         return { url, error }
       },
     },

@@ -31,7 +31,8 @@ interface ColumnFact {
 
 /** Every column of every table, as the catalog has it: what "changes no column" is checked against. */
 async function columns(sql: Queryable): Promise<ColumnFact[]> {
-  return [...(await sql<ColumnFact[]>`
+  return [
+    ...(await sql<ColumnFact[]>`
     SELECT c.relname AS table, a.attname AS column, format_type(a.atttypid, a.atttypmod) AS type,
            a.attnotnull AS "notNull", pg_get_expr(d.adbin, d.adrelid) AS default
     FROM pg_attribute a
@@ -39,7 +40,8 @@ async function columns(sql: Queryable): Promise<ColumnFact[]> {
     JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
     LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
     WHERE a.attnum > 0 AND NOT a.attisdropped
-    ORDER BY 1, 2`)]
+    ORDER BY 1, 2`),
+  ]
 }
 
 async function indexes(sql: Queryable): Promise<Map<string, string>> {
@@ -65,9 +67,18 @@ describe('on an empty database', () => {
 
   test('creates every enum type and table, then its own run history', () => {
     expect(created.filter((item) => /^(type|table) /.test(item))).toEqual([
-      'type "TenantStatus"', 'type "ReservationStatus"', 'type "PetType"', 'type "ServiceCategory"',
-      'type "Gender"', 'type "ContactMethod"',
-      'table tenants', 'table customers', 'table pets', 'table services', 'table reservations', 'table gingr_sync_runs',
+      'type "TenantStatus"',
+      'type "ReservationStatus"',
+      'type "PetType"',
+      'type "ServiceCategory"',
+      'type "Gender"',
+      'type "ContactMethod"',
+      'table tenants',
+      'table customers',
+      'table pets',
+      'table services',
+      'table reservations',
+      'table gingr_sync_runs',
     ])
     expect(created).toContain('index gingr_sync_runs_tenant_started_idx')
   })
@@ -131,8 +142,9 @@ describe('on an empty database', () => {
   })
 
   test('an insert without "updatedAt" fails, as it does on Prisma\'s schema', async () => {
-    await expect(db.sql`INSERT INTO services (id, name, duration, price, "serviceCategory") VALUES ('s', 'Day', 60, 0, 'DAYCARE')`)
-      .rejects.toThrow(/updatedAt/)
+    await expect(
+      db.sql`INSERT INTO services (id, name, duration, price, "serviceCategory") VALUES ('s', 'Day', 60, 0, 'DAYCARE')`,
+    ).rejects.toThrow(/updatedAt/)
   })
 
   test('checkSchema finds nothing to complain about', async () => {
@@ -210,10 +222,12 @@ describe('checkSchema', () => {
       name: 'an empty database',
       prepare: async () => {},
       problems: [
-        ...['TenantStatus', 'ReservationStatus', 'PetType', 'ServiceCategory', 'Gender', 'ContactMethod']
-          .map((type) => `The enum type "${type}" is missing: ${RUN}.`),
-        ...['tenants', 'customers', 'pets', 'services', 'reservations', 'gingr_sync_runs']
-          .map((table) => `The table ${table} is missing: ${RUN}.`),
+        ...['TenantStatus', 'ReservationStatus', 'PetType', 'ServiceCategory', 'Gender', 'ContactMethod'].map(
+          (type) => `The enum type "${type}" is missing: ${RUN}.`,
+        ),
+        ...['tenants', 'customers', 'pets', 'services', 'reservations', 'gingr_sync_runs'].map(
+          (table) => `The table ${table} is missing: ${RUN}.`,
+        ),
       ],
       afterMigrate: [],
     },
@@ -249,8 +263,12 @@ describe('checkSchema', () => {
         await migrate(sql)
         await sql`ALTER TABLE reservations DROP COLUMN "startDate"`
       },
-      problems: [`The column reservations."startDate" is missing, and migrate adds no required column to an existing table: this is not Tailtown's schema.`],
-      afterMigrate: [`The column reservations."startDate" is missing, and migrate adds no required column to an existing table: this is not Tailtown's schema.`],
+      problems: [
+        `The column reservations."startDate" is missing, and migrate adds no required column to an existing table: this is not Tailtown's schema.`,
+      ],
+      afterMigrate: [
+        `The column reservations."startDate" is missing, and migrate adds no required column to an existing table: this is not Tailtown's schema.`,
+      ],
     },
   ]
 

@@ -38,7 +38,12 @@ describe('listing', () => {
   test('syncable: enabled, active and ACTIVE only, by name (then id)', async () => {
     const ids = (await listSyncableTenants(db.sql)).map((tenant) => tenant.id)
     expect(ids).toEqual(['t-2', 't-8', 't-1'])
-    expect(tenants.filter((tenant) => tenant.synced).map((tenant) => tenant.id).sort()).toEqual([...ids].sort())
+    expect(
+      tenants
+        .filter((tenant) => tenant.synced)
+        .map((tenant) => tenant.id)
+        .sort(),
+    ).toEqual([...ids].sort())
   })
 
   test('all tenants, for status', async () => {
@@ -82,7 +87,7 @@ describe('stampTenantSynced', () => {
     expect((await findTenant(db.sql, 't-1'))?.lastSyncAt?.getTime()).toBe(row!.stamp.getTime())
   })
 
-  test('right even from a session left in the database\'s zone (America/Denver)', async () => {
+  test("right even from a session left in the database's zone (America/Denver)", async () => {
     const denver = postgres(db.url, { max: 1, onnotice: () => {} })
     try {
       await stampTenantSynced(denver, 't-8')
@@ -95,11 +100,13 @@ describe('stampTenantSynced', () => {
 
   test('inside a transaction that rolls back, nothing is stamped', async () => {
     const rollback = new Error('rollback')
-    await expect(db.sql.begin(async (tx) => {
-      await stampTenantSynced(tx, 't-2')
-      expect((await findTenant(tx, 't-2'))?.lastSyncAt).toBeInstanceOf(Date)
-      throw rollback
-    })).rejects.toBe(rollback)
+    await expect(
+      db.sql.begin(async (tx) => {
+        await stampTenantSynced(tx, 't-2')
+        expect((await findTenant(tx, 't-2'))?.lastSyncAt).toBeInstanceOf(Date)
+        throw rollback
+      }),
+    ).rejects.toBe(rollback)
     expect((await findTenant(db.sql, 't-2'))?.lastSyncAt).toBeNull()
   })
 

@@ -50,7 +50,9 @@ function withPassword(url: string): string {
 const passwordOf = (url: string | undefined) => (url && URL.canParse(url) ? decodeURIComponent(new URL(url).password) : PASSWORD)
 
 const goodEnv = (db: TestDatabase = healthy): Record<string, string | undefined> => ({
-  DATABASE_URL: withPassword(db.url), GINGR_API_KEY: sim.apiKey, GINGR_BASE_URL: sim.baseUrl,
+  DATABASE_URL: withPassword(db.url),
+  GINGR_API_KEY: sim.apiKey,
+  GINGR_BASE_URL: sim.baseUrl,
 })
 
 function doctor(env: Record<string, string | undefined>, options: Partial<DoctorOptions> = {}) {
@@ -70,7 +72,10 @@ describe('runDoctor', () => {
     const before = reservationTypeRequests(sim)
     const report = await doctor(goodEnv())
     expect(states(report.checks)).toEqual([
-      ['DATABASE_URL', 'pass'], ['Gingr settings', 'pass'], ['Database reachable', 'pass'], ['Database schema', 'pass'],
+      ['DATABASE_URL', 'pass'],
+      ['Gingr settings', 'pass'],
+      ['Database reachable', 'pass'],
+      ['Database schema', 'pass'],
       ['Tenant Denver Dogs (d1)', 'pass'],
     ])
     expect(report.ok).toBe(true)
@@ -86,7 +91,11 @@ describe('runDoctor', () => {
     for (const id of ['s1', 's2', 's3']) await insertTenant(db.sql, { id, businessName: `Shared ${id}` })
     const before = reservationTypeRequests(sim)
     const report = await doctor(goodEnv(db))
-    expect(states(report.checks).slice(4)).toEqual([['Tenant Shared s1 (s1)', 'pass'], ['Tenant Shared s2 (s2)', 'pass'], ['Tenant Shared s3 (s3)', 'pass']])
+    expect(states(report.checks).slice(4)).toEqual([
+      ['Tenant Shared s1 (s1)', 'pass'],
+      ['Tenant Shared s2 (s2)', 'pass'],
+      ['Tenant Shared s3 (s3)', 'pass'],
+    ])
     expect(reservationTypeRequests(sim) - before).toBe(1)
   })
 
@@ -124,18 +133,50 @@ describe('runDoctor', () => {
   })
 
   test.each([
-    ['DATABASE_URL missing', { DATABASE_URL: undefined }, [
-      ['DATABASE_URL', 'fail'], ['Gingr settings', 'pass'], ['Database reachable', 'skip'], ['Database schema', 'skip'], ['Gingr credentials', 'skip'],
-    ]],
-    ['DATABASE_URL not postgres', { DATABASE_URL: 'mysql://root@localhost/db' }, [
-      ['DATABASE_URL', 'fail'], ['Gingr settings', 'pass'], ['Database reachable', 'skip'], ['Database schema', 'skip'], ['Gingr credentials', 'skip'],
-    ]],
-    ['GINGR_API_KEY missing', { GINGR_API_KEY: undefined }, [
-      ['DATABASE_URL', 'pass'], ['Gingr settings', 'fail'], ['Database reachable', 'pass'], ['Database schema', 'pass'], ['Tenant Denver Dogs (d1)', 'skip'],
-    ]],
-    ['no subdomain nor base URL', { GINGR_BASE_URL: undefined }, [
-      ['DATABASE_URL', 'pass'], ['Gingr settings', 'fail'], ['Database reachable', 'pass'], ['Database schema', 'pass'], ['Tenant Denver Dogs (d1)', 'skip'],
-    ]],
+    [
+      'DATABASE_URL missing',
+      { DATABASE_URL: undefined },
+      [
+        ['DATABASE_URL', 'fail'],
+        ['Gingr settings', 'pass'],
+        ['Database reachable', 'skip'],
+        ['Database schema', 'skip'],
+        ['Gingr credentials', 'skip'],
+      ],
+    ],
+    [
+      'DATABASE_URL not postgres',
+      { DATABASE_URL: 'mysql://root@localhost/db' },
+      [
+        ['DATABASE_URL', 'fail'],
+        ['Gingr settings', 'pass'],
+        ['Database reachable', 'skip'],
+        ['Database schema', 'skip'],
+        ['Gingr credentials', 'skip'],
+      ],
+    ],
+    [
+      'GINGR_API_KEY missing',
+      { GINGR_API_KEY: undefined },
+      [
+        ['DATABASE_URL', 'pass'],
+        ['Gingr settings', 'fail'],
+        ['Database reachable', 'pass'],
+        ['Database schema', 'pass'],
+        ['Tenant Denver Dogs (d1)', 'skip'],
+      ],
+    ],
+    [
+      'no subdomain nor base URL',
+      { GINGR_BASE_URL: undefined },
+      [
+        ['DATABASE_URL', 'pass'],
+        ['Gingr settings', 'fail'],
+        ['Database reachable', 'pass'],
+        ['Database schema', 'pass'],
+        ['Tenant Denver Dogs (d1)', 'skip'],
+      ],
+    ],
   ] as const)('%s: the check fails and what depends on it is skipped', async (_name, change, expected) => {
     const report = await doctor({ ...goodEnv(), ...change })
     expect(report.ok).toBe(false)
@@ -151,8 +192,12 @@ describe('runDoctor', () => {
     const settings = loadSettings({ env: { DATABASE_URL: db.url }, configPath: config })
     const report = await runDoctor({ settings, configPath: config })
     expect(states(report.checks)).toEqual([
-      ['DATABASE_URL', 'pass'], ['Gingr settings', 'pass'], ['Database reachable', 'pass'], ['Database schema', 'pass'],
-      ['Tenant Own Account (own)', 'pass'], ['Config file permissions', 'pass'],
+      ['DATABASE_URL', 'pass'],
+      ['Gingr settings', 'pass'],
+      ['Database reachable', 'pass'],
+      ['Database schema', 'pass'],
+      ['Tenant Own Account (own)', 'pass'],
+      ['Config file permissions', 'pass'],
     ])
     chmodSync(config, 0o640)
     const open = await runDoctor({ settings, configPath: config })
@@ -162,7 +207,11 @@ describe('runDoctor', () => {
   test('a database that is down fails reachability and skips the rest', async () => {
     const report = await doctor({ ...goodEnv(), DATABASE_URL: `postgres://postgres:${PASSWORD}@127.0.0.1:${await freePort()}/gingr` })
     expect(states(report.checks)).toEqual([
-      ['DATABASE_URL', 'pass'], ['Gingr settings', 'pass'], ['Database reachable', 'fail'], ['Database schema', 'skip'], ['Gingr credentials', 'skip'],
+      ['DATABASE_URL', 'pass'],
+      ['Gingr settings', 'pass'],
+      ['Database reachable', 'fail'],
+      ['Database schema', 'skip'],
+      ['Gingr credentials', 'skip'],
     ])
     expect(report.checks[2]!.detail).toContain('refused the connection')
     expect(JSON.stringify(report)).not.toContain(PASSWORD)
@@ -172,7 +221,11 @@ describe('runDoctor', () => {
     const bare = await database(true)
     const report = await doctor(goodEnv(bare))
     expect(states(report.checks)).toEqual([
-      ['DATABASE_URL', 'pass'], ['Gingr settings', 'pass'], ['Database reachable', 'pass'], ['Database schema', 'fail'], ['Gingr credentials', 'skip'],
+      ['DATABASE_URL', 'pass'],
+      ['Gingr settings', 'pass'],
+      ['Database reachable', 'pass'],
+      ['Database schema', 'fail'],
+      ['Gingr credentials', 'skip'],
     ])
     expect(report.checks[3]!.detail).toMatch(/is missing: run `gingr-sync migrate`\..*\(and \d+ more\)$/)
     expect(report.checks[3]!.fix).toContain('Run `gingr-sync migrate`')
@@ -183,7 +236,10 @@ describe('runDoctor', () => {
     await insertTenant(db.sql, { id: 'nr', businessName: 'No Runs' })
     await db.sql`DROP TABLE gingr_sync_runs`
     const report = await doctor(goodEnv(db))
-    expect(states(report.checks).slice(3)).toEqual([['Database schema', 'fail'], ['Tenant No Runs (nr)', 'pass']])
+    expect(states(report.checks).slice(3)).toEqual([
+      ['Database schema', 'fail'],
+      ['Tenant No Runs (nr)', 'pass'],
+    ])
     expect(report.checks[3]!.detail).toBe('The table gingr_sync_runs is missing: run `gingr-sync migrate`.')
   })
 
@@ -221,12 +277,22 @@ describe('runDoctor', () => {
 
 describe('the command', () => {
   test('a healthy set-up exits 0 with a ✓ per check', async () => {
-    const envFile = dir.write('healthy.env', Object.entries(goodEnv()).map(([k, v]) => `${k}=${v}`).join('\n') + '\n')
+    const envFile = dir.write(
+      'healthy.env',
+      Object.entries(goodEnv())
+        .map(([k, v]) => `${k}=${v}`)
+        .join('\n') + '\n',
+    )
     const result = await gingrSync(['doctor', '--env-file', envFile], {})
     expect(result.code).toBe(0)
     const lines = result.stdout.trim().split('\n')
     expect(lines.slice(0, 6).map((l) => l.split(':')[0])).toEqual([
-      '✓ DATABASE_URL', '✓ Gingr settings', '✓ Database reachable', '✓ Database schema', '✓ Tenant Denver Dogs (d1)', '✓ Env file permissions',
+      '✓ DATABASE_URL',
+      '✓ Gingr settings',
+      '✓ Database reachable',
+      '✓ Database schema',
+      '✓ Tenant Denver Dogs (d1)',
+      '✓ Env file permissions',
     ])
     expect(lines.at(-1)).toBe('All 6 checks passed.')
   })
@@ -240,7 +306,10 @@ describe('the command', () => {
   })
 
   test('a database that is down exits 1, reports the rest as skipped, no password shown', async () => {
-    const result = await gingrSync(['doctor'], { ...goodEnv(), DATABASE_URL: `postgres://postgres:${PASSWORD}@127.0.0.1:${await freePort()}/gingr` })
+    const result = await gingrSync(['doctor'], {
+      ...goodEnv(),
+      DATABASE_URL: `postgres://postgres:${PASSWORD}@127.0.0.1:${await freePort()}/gingr`,
+    })
     expect(result.code).toBe(1)
     expect(result.stdout).toMatch(/^✓ DATABASE_URL: postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/gingr$/m)
     expect(result.stdout).toMatch(/^✗ Database reachable: PostgreSQL at 127\.0\.0\.1:\d+\/gingr refused the connection/m)
@@ -249,13 +318,22 @@ describe('the command', () => {
   })
 
   test('an env file of mode 644 exits 1 and says chmod 600', async () => {
-    const envFile = dir.write('open.env', Object.entries(goodEnv()).map(([k, v]) => `${k}=${v}`).join('\n') + '\n', 0o644)
+    const envFile = dir.write(
+      'open.env',
+      Object.entries(goodEnv())
+        .map(([k, v]) => `${k}=${v}`)
+        .join('\n') + '\n',
+      0o644,
+    )
     const result = await gingrSync(['doctor', '--env-file', envFile, '--json'], {})
     expect(result.code).toBe(1)
     const report = JSON.parse(result.stdout)
     expect(report.ok).toBe(false)
     expect(report.checks.at(-1)).toEqual({
-      name: 'Env file permissions', state: 'fail', detail: `${envFile} holds secrets and is open to group or others (mode 644).`, fix: `chmod 600 ${envFile}`,
+      name: 'Env file permissions',
+      state: 'fail',
+      detail: `${envFile} holds secrets and is open to group or others (mode 644).`,
+      fix: `chmod 600 ${envFile}`,
     })
   })
 

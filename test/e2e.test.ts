@@ -97,8 +97,12 @@ describe('one tenant by hand', () => {
     expect(report.ok).toBe(true)
     expect(report.tenants).toHaveLength(1)
     expect(report.tenants[0]).toMatchObject({
-      tenantId: tenant, businessName: 'Denver Dog Ranch', status: 'synced', dryRun: false,
-      window: window(), fetched: truth,
+      tenantId: tenant,
+      businessName: 'Denver Dog Ranch',
+      status: 'synced',
+      dryRun: false,
+      window: window(),
+      fetched: truth,
       reservations: { created: truth, updated: 0, unchanged: 0, skipped: 0, errors: 0 },
       invalid: [],
     })
@@ -123,7 +127,9 @@ describe('one tenant by hand', () => {
     const result = await gingrSync(['--tenant', tenant, '--json'])
     expect(result.code).toBe(0)
     expect(JSON.parse(result.stdout).tenants[0].reservations).toMatchObject({ created: 1, updated: 1 })
-    const [row] = await db.sql<{ status: string }[]>`SELECT status::text FROM reservations WHERE "tenantId" = ${tenant} AND "externalId" = ${a!.reservation_id}`
+    const [row] = await db.sql<
+      { status: string }[]
+    >`SELECT status::text FROM reservations WHERE "tenantId" = ${tenant} AND "externalId" = ${a!.reservation_id}`
     expect(row?.status).toBe('CANCELLED')
   })
 
@@ -188,7 +194,11 @@ describe('one tenant by hand', () => {
     const holder = await reserveConnection(db.sql)
     await holder`BEGIN`
     await holder`SELECT 1 FROM tenants WHERE id = ${tenant} FOR UPDATE`
-    const proc = Bun.spawn([await binary(), '--tenant', tenant], { env: { ...env, PATH: process.env.PATH! }, stderr: 'pipe', stdout: 'pipe' })
+    const proc = Bun.spawn([await binary(), '--tenant', tenant], {
+      env: { ...env, PATH: process.env.PATH! },
+      stderr: 'pipe',
+      stdout: 'pipe',
+    })
     await waitForLock(tenant)
     const sent = performance.now()
     proc.kill('SIGTERM')
@@ -225,14 +235,20 @@ describe('every enabled tenant, each on its own', () => {
     await insertTenant(db.sql, { id: 'all-off', businessName: 'Off Kennels', timezone: ZONE, gingr_sync_enabled: false })
     await insertTenant(db.sql, { id: 'all-paused', businessName: 'Paused Kennels', timezone: ZONE, status: 'PAUSED' })
     // B's Gingr account answers nothing: a closed port.
-    const config = dir.write('tenants.json', JSON.stringify({ tenants: { 'all-b': { baseUrl: 'http://127.0.0.1:9/api/v1', apiKey: 'other-key-1234' } } }))
+    const config = dir.write(
+      'tenants.json',
+      JSON.stringify({ tenants: { 'all-b': { baseUrl: 'http://127.0.0.1:9/api/v1', apiKey: 'other-key-1234' } } }),
+    )
 
     const result = await gingrSync(['--config', config, '--json', '--timeout', '2'])
     expect(result.code).toBe(1)
     const report = JSON.parse(result.stdout)
     expect(report.ok).toBe(false)
-    expect(report.tenants.map((t: { tenantId: string; status: string }) => `${t.tenantId}:${t.status}`))
-      .toEqual(['all-a:synced', 'all-b:failed', 'all-c:synced'])
+    expect(report.tenants.map((t: { tenantId: string; status: string }) => `${t.tenantId}:${t.status}`)).toEqual([
+      'all-a:synced',
+      'all-b:failed',
+      'all-c:synced',
+    ])
     expect(result.stderr).toContain('Summary')
     expect(await countReservations('all-a')).toBeGreaterThan(0)
     expect(await countReservations('all-c')).toBeGreaterThan(0)
@@ -251,8 +267,20 @@ describe('exit codes and messages', () => {
     ['a missing DATABASE_URL', ['--tenant', 'x'], { DATABASE_URL: undefined }, 2, /DATABASE_URL is not set/],
     ['a missing API key', ['--tenant', 'b696b4e8-e2e-main'], { GINGR_API_KEY: undefined }, 2, /GINGR_API_KEY is not set/],
     ['an unknown tenant', ['--tenant', 'no-such-tenant'], {}, 2, /Tenant no-such-tenant does not exist/],
-    ['an unreadable env file', ['--env-file', '/nonexistent/gingr.env'], {}, 2, /Cannot read the env file \/nonexistent\/gingr.env: it does not exist/],
-    ['a database that is down', ['--tenant', 'x'], { DATABASE_URL: `postgres://postgres:${PASSWORD}@127.0.0.1:9/db` }, 1, /database|PostgreSQL|connect/i],
+    [
+      'an unreadable env file',
+      ['--env-file', '/nonexistent/gingr.env'],
+      {},
+      2,
+      /Cannot read the env file \/nonexistent\/gingr.env: it does not exist/,
+    ],
+    [
+      'a database that is down',
+      ['--tenant', 'x'],
+      { DATABASE_URL: `postgres://postgres:${PASSWORD}@127.0.0.1:9/db` },
+      1,
+      /database|PostgreSQL|connect/i,
+    ],
   ]
   for (const [name, args, extra, code, message] of cases) {
     test(`${name}: exit ${code}, one sentence, no stack`, async () => {
@@ -260,7 +288,12 @@ describe('exit codes and messages', () => {
       expect(result.code).toBe(code)
       expect(result.stderr).toMatch(message)
       expect(result.stderr).not.toContain('    at ')
-      expect(result.stderr.trim().split('\n').filter((l) => / ERROR /.test(l))).toHaveLength(1)
+      expect(
+        result.stderr
+          .trim()
+          .split('\n')
+          .filter((l) => / ERROR /.test(l)),
+      ).toHaveLength(1)
     })
   }
 
@@ -274,7 +307,10 @@ describe('exit codes and messages', () => {
   })
 
   test('--env-file supplies the settings', async () => {
-    const file = dir.write('gingr-sync.env', `# comment\nDATABASE_URL=${env.DATABASE_URL}\nexport GINGR_API_KEY="${sim.apiKey}"\nGINGR_SUBDOMAIN=x\nGINGR_BASE_URL=${sim.baseUrl}\n`)
+    const file = dir.write(
+      'gingr-sync.env',
+      `# comment\nDATABASE_URL=${env.DATABASE_URL}\nexport GINGR_API_KEY="${sim.apiKey}"\nGINGR_SUBDOMAIN=x\nGINGR_BASE_URL=${sim.baseUrl}\n`,
+    )
     const result = await runBinary(['--tenant', 'b696b4e8-e2e-main', '--env-file', file], {})
     expect(result.code).toBe(0)
     expect(result.stderr).toContain('Sync complete')

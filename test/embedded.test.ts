@@ -101,8 +101,17 @@ function run(command: string[], tmp: string, env: Record<string, string> = {}, i
 }
 
 /** A command run to its end without blocking the event loop; at most 50 s. */
-async function exec(command: string[], options: { cwd?: string; env?: Record<string, string> }): Promise<{ code: number; stdout: string; stderr: string }> {
-  const proc = Bun.spawn(command, { cwd: options.cwd ?? ROOT, env: options.env ?? process.env, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' })
+async function exec(
+  command: string[],
+  options: { cwd?: string; env?: Record<string, string> },
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const proc = Bun.spawn(command, {
+    cwd: options.cwd ?? ROOT,
+    env: options.env ?? process.env,
+    stdin: 'ignore',
+    stdout: 'pipe',
+    stderr: 'pipe',
+  })
   const timer = setTimeout(() => proc.kill('SIGKILL'), 50_000)
   const [code, stdout, stderr] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()])
   clearTimeout(timer)
@@ -115,11 +124,20 @@ const suite = ['bun', 'test', 'test/gingr-chunks.test.ts']
 
 describe.concurrent('a start that fails says what failed, at once, and leaves nothing', () => {
   const cases: Array<[string, () => string, RegExp]> = [
-    ['binaries that cannot be executed', () => binaries({ initdb: 'exit 0', postgres: 'exit 0', mode: 0o644 }), /initdb could not be run \(EACCES\); .*run `bun install` again/],
-    ['binaries that are missing', () => binaries({}), /initdb could not be run \(ENOENT\); its binaries are missing; run `bun install` again/],
+    [
+      'binaries that cannot be executed',
+      () => binaries({ initdb: 'exit 0', postgres: 'exit 0', mode: 0o644 }),
+      /initdb could not be run \(EACCES\); .*run `bun install` again/,
+    ],
+    [
+      'binaries that are missing',
+      () => binaries({}),
+      /initdb could not be run \(ENOENT\); its binaries are missing; run `bun install` again/,
+    ],
     [
       'initdb failing (a full disk)',
-      () => binaries({ initdb: 'echo "initdb: error: could not create directory: No space left on device" >&2; exit 1', postgres: 'exit 0' }),
+      () =>
+        binaries({ initdb: 'echo "initdb: error: could not create directory: No space left on device" >&2; exit 1', postgres: 'exit 0' }),
       /initdb failed \(exit code 1\): initdb: error: could not create directory: No space left on device/,
     ],
     [
@@ -172,8 +190,14 @@ describe.concurrent('a start that fails says what failed, at once, and leaves no
 })
 
 describe.concurrent('a signal during the set-up ends the run within 10 s and leaves no server, folder or database', () => {
-  for (const [name, command] of [['the demo', demo], ['bun test', suite]] as const) {
-    for (const [signal, exitCode] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  for (const [name, command] of [
+    ['the demo', demo],
+    ['bun test', suite],
+  ] as const) {
+    for (const [signal, exitCode] of [
+      ['SIGINT', 130],
+      ['SIGTERM', 143],
+    ] as const) {
       test(`${name}, ${signal} while the embedded server is being set up: exit ${exitCode}`, async () => {
         const tmp = freshFolder('signal-tmp')
         const result = await run([...command], tmp, {}, signal)

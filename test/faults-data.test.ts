@@ -42,8 +42,13 @@ beforeAll(async () => {
   const emptyTypeStay = account.addReservation({ animalId: emptyPet.id })
   account.changeReservation(emptyTypeStay.reservation_id, { reservation_type: { id: '77', type: '' } })
   planted = {
-    ownerId: owner.id, emptyPetId: emptyPet.id, nulPetId: nulPet.id, sqlStay: sqlStay.reservation_id,
-    mixedStay: mixedStay.reservation_id, hugeStay: hugeStay.reservation_id, emptyTypeStay: emptyTypeStay.reservation_id,
+    ownerId: owner.id,
+    emptyPetId: emptyPet.id,
+    nulPetId: nulPet.id,
+    sqlStay: sqlStay.reservation_id,
+    mixedStay: mixedStay.reservation_id,
+    hugeStay: hugeStay.reservation_id,
+    emptyTypeStay: emptyTypeStay.reservation_id,
   }
 })
 afterAll(async () => {
@@ -72,7 +77,10 @@ describe('hostile data: synced, stored verbatim (NUL dropped), no crash', () => 
     expect(customer).toEqual({ firstName: '', lastName: SQL_NAME, city: 'תל אביב' })
     const pets = await bed.db.sql<{ externalId: string; name: string }[]>`
       SELECT "externalId", name FROM pets WHERE "tenantId" = ${TENANT} AND "externalId" IN (${planted.emptyPetId}, ${planted.nulPetId})`
-    expect(Object.fromEntries(pets.map((p) => [p.externalId, p.name]))).toEqual({ [planted.emptyPetId]: '', [planted.nulPetId]: 'Rex 🐕‍🦺' })
+    expect(Object.fromEntries(pets.map((p) => [p.externalId, p.name]))).toEqual({
+      [planted.emptyPetId]: '',
+      [planted.nulPetId]: 'Rex 🐕‍🦺',
+    })
     const [service] = await bed.db.sql<{ name: string; category: string }[]>`
       SELECT name, "serviceCategory"::text AS category FROM services WHERE "tenantId" = ${TENANT} AND "externalId" = '77'`
     expect(service).toEqual({ name: '', category: 'OTHER' })
@@ -94,11 +102,15 @@ describe('hostile data: synced, stored verbatim (NUL dropped), no crash', () => 
     expect(result.code).toBe(0)
     expect(result.stderr).toMatch(/Reservations: 0 created, 0 updated/)
     const tenantRow = `tenants ${TENANT} `
-    expect((await snapshot(bed.db.sql, TENANT)).filter((v) => !v.startsWith(tenantRow))).toEqual(before.filter((v) => !v.startsWith(tenantRow)))
+    expect((await snapshot(bed.db.sql, TENANT)).filter((v) => !v.startsWith(tenantRow))).toEqual(
+      before.filter((v) => !v.startsWith(tenantRow)),
+    )
   })
 
   test('a lone UTF-16 surrogate (an emoji cut in half, sent as a \\u escape) is stored as U+FFFD, not a failed run', async () => {
-    bed.sim.account.changeReservation(planted.sqlStay, { notes: { reservation_notes: LONE_SURROGATE_NOTE, animal_notes: null, owner_notes: null } })
+    bed.sim.account.changeReservation(planted.sqlStay, {
+      notes: { reservation_notes: LONE_SURROGATE_NOTE, animal_notes: null, owner_notes: null },
+    })
     const result = await gingrSync(bed, ['--tenant', TENANT])
     expect(result.stderr).toMatch(/Reservations: 0 created, 1 updated/)
     expect(result.code).toBe(0)

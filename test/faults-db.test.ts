@@ -9,7 +9,18 @@ import { syncTenant } from '../src/sync/run.ts'
 import type { RunResult } from './_binary.ts'
 import { reserveConnection } from './_db.ts'
 import {
-  defaultWindow, differences, errorLines, gingrSync, holdTenantRow, lastRun, snapshot, startBed, stopBed, waitForLock, waitForUnlock, type Bed,
+  defaultWindow,
+  differences,
+  errorLines,
+  gingrSync,
+  holdTenantRow,
+  lastRun,
+  snapshot,
+  startBed,
+  stopBed,
+  waitForLock,
+  waitForUnlock,
+  type Bed,
 } from './_faults.ts'
 
 const TENANT = 'fault-db'
@@ -75,13 +86,14 @@ describe('PostgreSQL faults', () => {
     // with the stale FATAL error: with one connection, the failure's record (real runs) or the
     // next run's BEGIN (after a dry run, which records nothing).
     const sql = connect(bed.db.url, { max: 1 })
-    const sync = (dryRun: boolean) => syncTenant({
-      sql,
-      tenant: { id: TENANT, businessName: 'Fault Matrix Kennels' },
-      gingr: { subdomain: 'fault-matrix', apiKey: bed.sim.apiKey, baseUrl: bed.sim.baseUrl, paceMs: 0 },
-      window: defaultWindow(),
-      dryRun,
-    })
+    const sync = (dryRun: boolean) =>
+      syncTenant({
+        sql,
+        tenant: { id: TENANT, businessName: 'Fault Matrix Kennels' },
+        gingr: { subdomain: 'fault-matrix', apiKey: bed.sim.apiKey, baseUrl: bed.sim.baseUrl, paceMs: 0 },
+        window: defaultWindow(),
+        dryRun,
+      })
     try {
       for (let i = 0; i < 6; i++) {
         const dryRun = i % 2 === 1
@@ -112,7 +124,10 @@ describe('PostgreSQL faults', () => {
   const timeouts: Array<[string, () => Record<string, string>]> = [
     ['GINGR_SYNC_STATEMENT_TIMEOUT=1', () => ({ GINGR_SYNC_STATEMENT_TIMEOUT: '1' })],
     // PostgreSQL's own units: shorter than GINGR_SYNC_STATEMENT_TIMEOUT's whole seconds allow.
-    ['DATABASE_URL (?options=-c statement_timeout=300ms)', () => ({ DATABASE_URL: withOption(bed.env.DATABASE_URL!, '-c statement_timeout=300ms') })],
+    [
+      'DATABASE_URL (?options=-c statement_timeout=300ms)',
+      () => ({ DATABASE_URL: withOption(bed.env.DATABASE_URL!, '-c statement_timeout=300ms') }),
+    ],
   ]
   for (const [name, env] of timeouts) {
     test(`a statement timeout set in ${name} cancels the stamp blocked by a row lock: exit 1, nothing written`, async () => {

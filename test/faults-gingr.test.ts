@@ -7,7 +7,19 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from '
 import type { FaultRule, SimRequest } from '../src/simulator/index.ts'
 import { syncWindow } from '../src/sync/window.ts'
 import type { RunResult } from './_binary.ts'
-import { API_KEY, ZONE, defaultWindow, differences, errorLines, gingrSync, lastRun, snapshot, startBed, stopBed, type Bed } from './_faults.ts'
+import {
+  API_KEY,
+  ZONE,
+  defaultWindow,
+  differences,
+  errorLines,
+  gingrSync,
+  lastRun,
+  snapshot,
+  startBed,
+  stopBed,
+  type Bed,
+} from './_faults.ts'
 import { differencesFromGingr, storedReservations } from './_truth.ts'
 
 const TENANT = 'fault-gingr'
@@ -47,20 +59,23 @@ const rows: Row[] = [
   {
     fault: 'HTTP 500 once, then success',
     rules: [{ endpoint: '/reservations', times: 1, fault: { kind: 'status', status: 500 } }],
-    code: 0, says: /Sync complete/,
+    code: 0,
+    says: /Sync complete/,
     check: (requests) => expect(attemptsAtFirstChunk(requests)).toBe(2),
   },
   {
     fault: '429 with Retry-After: 1, then success',
     rules: [{ endpoint: '/reservations', times: 1, fault: { kind: 'rate-limit', retryAfter: 1 } }],
-    code: 0, says: /Sync complete/,
+    code: 0,
+    says: /Sync complete/,
     // The tests' backoff after one failure is at most 10 ms (test/_binary.ts): a 1 s gap is the header obeyed.
     check: (requests) => expect(requests[1]!.at - requests[0]!.at).toBeGreaterThanOrEqual(950),
   },
   {
     fault: 'HTTP 503 forever',
     rules: [{ endpoint: '/reservations', fault: { kind: 'status', status: 503 } }],
-    code: 1, says: /\/reservations \S+ failed after 4 attempts: HTTP 503/,
+    code: 1,
+    says: /\/reservations \S+ failed after 4 attempts: HTTP 503/,
     check: (requests) => expect(requests).toHaveLength(4),
   },
   {
@@ -68,84 +83,102 @@ const rows: Row[] = [
     rules: [{ endpoint: '/reservations', fault: { kind: 'hang' } }],
     args: ['--timeout', '1'],
     // 4 attempts of 1 s and the tests' backoff (at most 10 + 20 + 40 ms): 4.1 s; room for a slow machine.
-    code: 1, says: /failed after 4 attempts: timed out after 1 s/, withinMs: 30_000,
+    code: 1,
+    says: /failed after 4 attempts: timed out after 1 s/,
+    withinMs: 30_000,
     check: (requests) => expect(requests).toHaveLength(4),
   },
   {
     fault: 'a slow answer (0.5 s) within the timeout (2 s)',
     rules: [{ endpoint: '/reservations', times: 1, fault: { kind: 'delay', ms: 500 } }],
     args: ['--timeout', '2'],
-    code: 0, says: /Sync complete/,
+    code: 0,
+    says: /Sync complete/,
     check: (requests) => expect(attemptsAtFirstChunk(requests)).toBe(1),
   },
   {
     fault: 'an HTML page (a login page with HTTP 200)',
     rules: [{ endpoint: '/reservations', fault: { kind: 'html' } }],
-    code: 1, says: /failed after 1 attempt: an HTML page instead of JSON/,
+    code: 1,
+    says: /failed after 1 attempt: an HTML page instead of JSON/,
     check: (requests) => expect(requests).toHaveLength(1),
   },
   {
     fault: 'a JSON error with HTTP 200',
     rules: [{ endpoint: '/reservations', fault: { kind: 'json-error', message: 'Scheduled maintenance, try later.' } }],
-    code: 1, says: /failed after 1 attempt: Gingr answered with an error: "Scheduled maintenance, try later."/,
+    code: 1,
+    says: /failed after 1 attempt: Gingr answered with an error: "Scheduled maintenance, try later."/,
     check: (requests) => expect(requests).toHaveLength(1),
   },
   {
     fault: 'truncated JSON, every time',
     rules: [{ endpoint: '/reservations', fault: { kind: 'truncated' } }],
-    code: 1, says: /failed after 4 attempts: invalid JSON \(\d+ characters\)/,
+    code: 1,
+    says: /failed after 4 attempts: invalid JSON \(\d+ characters\)/,
     check: (requests) => expect(requests).toHaveLength(4),
   },
   {
     fault: 'truncated JSON once, then whole',
     rules: [{ endpoint: '/reservations', times: 1, fault: { kind: 'truncated' } }],
-    code: 0, says: /Sync complete/,
+    code: 0,
+    says: /Sync complete/,
     check: (requests) => expect(attemptsAtFirstChunk(requests)).toBe(2),
   },
   {
     fault: 'a PHP notice before the JSON, once',
     rules: [{ endpoint: '/reservations', times: 1, fault: { kind: 'malformed' } }],
-    code: 0, says: /Sync complete/,
+    code: 0,
+    says: /Sync complete/,
   },
   {
     fault: 'invalid records among valid ones',
     rules: [{ endpoint: '/reservations', times: 1, fault: { kind: 'invalid-records', count: 3 } }],
-    code: 3, says: /Skipped invalid reservation 99000003: /,
+    code: 3,
+    says: /Skipped invalid reservation 99000003: /,
     check: (_requests, result) => expect(result.stderr).toMatch(/, 3 skipped, 0 errors/),
   },
   {
     fault: 'a wrong API key',
     rules: [],
     env: { GINGR_API_KEY: WRONG_KEY },
-    code: 1, says: /failed after 1 attempt: HTTP 401 \(Unauthorized: "Invalid API key\."\): the API key was rejected/,
+    code: 1,
+    says: /failed after 1 attempt: HTTP 401 \(Unauthorized: "Invalid API key\."\): the API key was rejected/,
     check: (requests) => expect(requests).toHaveLength(1),
   },
   {
     fault: 'Gingr echoes the key in an error',
-    rules: [{ endpoint: '/reservations', fault: { kind: 'status', status: 400, body: { success: false, error: `Unknown key ${API_KEY}` } } }],
-    code: 1, says: /HTTP 400 \(Bad Request: "Unknown key \[redacted\]"\)/,
+    rules: [
+      { endpoint: '/reservations', fault: { kind: 'status', status: 400, body: { success: false, error: `Unknown key ${API_KEY}` } } },
+    ],
+    code: 1,
+    says: /HTTP 400 \(Bad Request: "Unknown key \[redacted\]"\)/,
   },
   {
     fault: 'Gingr unreachable (a closed port), with --timeout 1',
     rules: [],
     args: ['--timeout', '1'],
     env: { GINGR_BASE_URL: 'http://127.0.0.1:9/api/v1' },
-    code: 1, says: /failed after 4 attempts: a network error/, withinMs: 30_000,
+    code: 1,
+    says: /failed after 4 attempts: a network error/,
+    withinMs: 30_000,
   },
   {
     fault: 'duplicate ids inside one answer',
     rules: [{ endpoint: '/reservations', fault: { kind: 'duplicate-ids' } }],
-    code: 0, says: /Sync complete/,
+    code: 0,
+    says: /Sync complete/,
   },
   {
     fault: 'ids as JSON numbers',
     rules: [{ endpoint: '/reservations', fault: { kind: 'numeric-ids' } }],
-    code: 0, says: /Sync complete/,
+    code: 0,
+    says: /Sync complete/,
   },
   {
     fault: 'data as an array instead of an object keyed by id',
     rules: [{ endpoint: '/reservations', fault: { kind: 'array-data' } }],
-    code: 0, says: /Sync complete/,
+    code: 0,
+    says: /Sync complete/,
   },
 ]
 
@@ -228,7 +261,9 @@ describe("Gingr's 30-day limit", () => {
     const result = await gingrSync(bed, ['--tenant', TENANT])
     bed.sim.faults.clear()
     expect(result.code).toBe(1)
-    expect(errorLines(result)[0]).toMatch(/failed after 1 attempt: Gingr answered with an error: "The date range cannot span more than 30 days\."\.$/)
+    expect(errorLines(result)[0]).toMatch(
+      /failed after 1 attempt: Gingr answered with an error: "The date range cannot span more than 30 days\."\.$/,
+    )
     expect(await snapshot(bed.db.sql, TENANT)).toEqual(before)
   })
 })

@@ -88,6 +88,8 @@ describe('hostile answers: exit 1, one sentence, nothing written, no key', () =>
   test('GINGR_SYNC_MAX_RESPONSE_MB out of range is a usage error', async () => {
     const result = await gingrSync(bed, ['--tenant', TENANT], { GINGR_SYNC_MAX_RESPONSE_MB: '0' })
     expect(result.code).toBe(2)
-    expect(errorLines(result)).toEqual([expect.stringContaining('GINGR_SYNC_MAX_RESPONSE_MB must be a whole number of MB from 1 to 4096, not "0".')])
+    expect(errorLines(result)).toEqual([
+      expect.stringContaining('GINGR_SYNC_MAX_RESPONSE_MB must be a whole number of MB from 1 to 4096, not "0".'),
+    ])
   })
 })

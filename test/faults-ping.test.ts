@@ -44,9 +44,27 @@ const cases: Case[] = [
   ['a run that syncs', () => ['--ping-url', pingUrl()], () => ({}), 0, pings('/start', '')],
   ['the URL from GINGR_SYNC_PING_URL', () => [], () => ({ GINGR_SYNC_PING_URL: pingUrl() }), 0, pings('/start', '')],
   ['a run that skips invalid records (exit 3) is a success', () => ['--ping-url', pingUrl()], () => ({}), 3, pings('/start', '')],
-  ['a run whose Gingr key is rejected', () => ['--ping-url', pingUrl()], () => ({ GINGR_API_KEY: 'gk-Rejected-Ping-31' }), 1, pings('/start', '/fail')],
-  ['a run whose database is down', () => ['--ping-url', pingUrl()], () => ({ DATABASE_URL: 'postgres://postgres:pw-Ping-Down-8@127.0.0.1:9/x' }), 1, pings('/start', '/fail')],
-  ['a run for an unknown tenant (exit 2)', () => ['--ping-url', pingUrl(), '--tenant', 'no-such-tenant'], () => ({}), 2, pings('/start', '/fail')],
+  [
+    'a run whose Gingr key is rejected',
+    () => ['--ping-url', pingUrl()],
+    () => ({ GINGR_API_KEY: 'gk-Rejected-Ping-31' }),
+    1,
+    pings('/start', '/fail'),
+  ],
+  [
+    'a run whose database is down',
+    () => ['--ping-url', pingUrl()],
+    () => ({ DATABASE_URL: 'postgres://postgres:pw-Ping-Down-8@127.0.0.1:9/x' }),
+    1,
+    pings('/start', '/fail'),
+  ],
+  [
+    'a run for an unknown tenant (exit 2)',
+    () => ['--ping-url', pingUrl(), '--tenant', 'no-such-tenant'],
+    () => ({}),
+    2,
+    pings('/start', '/fail'),
+  ],
   ['a dry run (by hand: the monitor must not think the hourly job ran)', () => ['--ping-url', pingUrl(), '--dry-run'], () => ({}), 0, []],
 ]
 
@@ -63,7 +81,12 @@ describe('the monitoring ping', () => {
   }
 
   const unwell: Array<[string, () => string, 'ok' | 'error' | 'silent', RegExp]> = [
-    ['down (a closed port)', () => 'http://127.0.0.1:9/hc/down', 'ok', /The monitoring ping \(start\) failed: .*; the sync is not affected/],
+    [
+      'down (a closed port)',
+      () => 'http://127.0.0.1:9/hc/down',
+      'ok',
+      /The monitoring ping \(start\) failed: .*; the sync is not affected/,
+    ],
     ['answering HTTP 500', pingUrl, 'error', /The monitoring ping \(start\) was answered with HTTP 500; the sync is not affected/],
     ['silent (never answers /start)', pingUrl, 'silent', /The monitoring ping \(start\) failed: .*; the sync is not affected/],
   ]

@@ -5,7 +5,17 @@
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import {
-  defaultWindow, differences, gingrSync, holdTenantRow, snapshot, startBed, startRun, stopBed, waitForLock, waitForUnlock, type Bed,
+  defaultWindow,
+  differences,
+  gingrSync,
+  holdTenantRow,
+  snapshot,
+  startBed,
+  startRun,
+  stopBed,
+  waitForLock,
+  waitForUnlock,
+  type Bed,
 } from './_faults.ts'
 
 const TENANT = 'fault-process'

@@ -66,7 +66,9 @@ describe('a setting wrong for one tenant fails that tenant alone', () => {
     const config = dir.write('evil.json', JSON.stringify({ tenants }))
     const result = await gingrSync(bed, ['--config', config], { GINGR_BASE_URL: undefined })
     expect(result.code).toBe(1)
-    expect(errorLines(result).join('\n')).toContain(`Tenant Evil Kennels (${evil}): its subdomain in the config file is not a Gingr subdomain`)
+    expect(errorLines(result).join('\n')).toContain(
+      `Tenant Evil Kennels (${evil}): its subdomain in the config file is not a Gingr subdomain`,
+    )
     expect(await lastRun(bed.db.sql, TENANT)).toEqual({ status: 'synced', error: null })
   })
 })
@@ -113,7 +115,11 @@ describe('every run ends', () => {
     for (const [args, env, says] of [
       [['--max-runtime', '0'], {}, '--max-runtime must be a whole number of seconds from 1 to 86400, not "0".'],
       [[], { GINGR_SYNC_MAX_RUNTIME: 'soon' }, 'GINGR_SYNC_MAX_RUNTIME must be a whole number of seconds from 1 to 86400, not "soon".'],
-      [[], { GINGR_SYNC_STATEMENT_TIMEOUT: '0' }, 'GINGR_SYNC_STATEMENT_TIMEOUT must be a whole number of seconds from 1 to 86400, not "0".'],
+      [
+        [],
+        { GINGR_SYNC_STATEMENT_TIMEOUT: '0' },
+        'GINGR_SYNC_STATEMENT_TIMEOUT must be a whole number of seconds from 1 to 86400, not "0".',
+      ],
     ] as const) {
       const result = await gingrSync(bed, ['--tenant', TENANT, ...args], env)
       expect(result.code).toBe(2)
@@ -141,7 +147,9 @@ describe('the env file and stdout', () => {
     const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()])
     bed.outputs.push(stderr)
     expect(code).toBe(1)
-    expect(stderr.split('\n').filter((line) => line.includes(' ERROR '))).toEqual([expect.stringContaining('The result could not be written to standard output (ENOSPC).')])
+    expect(stderr.split('\n').filter((line) => line.includes(' ERROR '))).toEqual([
+      expect.stringContaining('The result could not be written to standard output (ENOSPC).'),
+    ])
     expect(stderr).not.toContain('    at ')
   })
 })

@@ -106,7 +106,9 @@ describe('fetchReservationWindow: the happy path', () => {
   })
 
   test('a stay spanning both chunks comes once, as validated from the wire', async () => {
-    const spanning = sim.account.matching('2025-12-09', '2025-12-09').find((r) => sim.account.matching('2025-12-10', '2025-12-10').includes(r))
+    const spanning = sim.account
+      .matching('2025-12-09', '2025-12-09')
+      .find((r) => sim.account.matching('2025-12-10', '2025-12-10').includes(r))
     expect(spanning).toBeDefined()
     const window = await client().fetchReservationWindow(WINDOW)
     const found = window.reservations.filter((r) => r.reservation_id === spanning?.reservation_id)
@@ -159,23 +161,64 @@ describe('fetchReservationWindow: faults and retries', () => {
   // [name, fault, times (undefined = always), requests expected, error kind or null for success, message, options]
   const cases: Array<[string, Fault, number | undefined, number, GingrErrorKind | null, RegExp | null, Partial<GingrClientOptions>?]> = [
     ['503 twice, then fine', { kind: 'status', status: 503 }, 2, 4, null, null],
-    ['502 for ever', { kind: 'status', status: 502 }, undefined, 4, 'http', /failed after 4 attempts: HTTP 502 \(Bad Gateway: "HTTP 502"\)\.$/],
-    ['503 with Gingr\'s words', { kind: 'status', status: 503, body: { success: false, error: 'down for maintenance' } }, undefined, 4, 'http',
-      /^Gingr \/reservations 2025-11-10\.\.2025-12-09 failed after 4 attempts: HTTP 503 \(Service Unavailable: "down for maintenance"\)\.$/],
+    [
+      '502 for ever',
+      { kind: 'status', status: 502 },
+      undefined,
+      4,
+      'http',
+      /failed after 4 attempts: HTTP 502 \(Bad Gateway: "HTTP 502"\)\.$/,
+    ],
+    [
+      "503 with Gingr's words",
+      { kind: 'status', status: 503, body: { success: false, error: 'down for maintenance' } },
+      undefined,
+      4,
+      'http',
+      /^Gingr \/reservations 2025-11-10\.\.2025-12-09 failed after 4 attempts: HTTP 503 \(Service Unavailable: "down for maintenance"\)\.$/,
+    ],
     ['429 without Retry-After, once', { kind: 'rate-limit' }, 1, 3, null, null],
     ['a body cut half way, once', { kind: 'truncated' }, 1, 3, null, null],
     ['a PHP notice before the JSON', { kind: 'malformed' }, undefined, 4, 'invalid-json', /after 4 attempts: invalid JSON/],
     ['a login page', { kind: 'html' }, undefined, 1, 'html', /after 1 attempt: an HTML page instead of JSON\.$/],
-    ['an HTML 502 from a proxy', { kind: 'status', status: 502, body: '<html><body>Bad gateway</body></html>' }, undefined, 4, 'http', /HTTP 502 \(Bad Gateway: an HTML page\)/],
-    ['a JSON error with HTTP 200', { kind: 'json-error', message: 'Something went wrong.' }, undefined, 1, 'api', /after 1 attempt: Gingr answered with an error: "Something went wrong\."\.$/],
+    [
+      'an HTML 502 from a proxy',
+      { kind: 'status', status: 502, body: '<html><body>Bad gateway</body></html>' },
+      undefined,
+      4,
+      'http',
+      /HTTP 502 \(Bad Gateway: an HTML page\)/,
+    ],
+    [
+      'a JSON error with HTTP 200',
+      { kind: 'json-error', message: 'Something went wrong.' },
+      undefined,
+      1,
+      'api',
+      /after 1 attempt: Gingr answered with an error: "Something went wrong\."\.$/,
+    ],
     ['401', { kind: 'status', status: 401 }, undefined, 1, 'http', /HTTP 401 .*: the API key was rejected\.$/],
     ['403', { kind: 'status', status: 403 }, undefined, 1, 'http', /HTTP 403 .*: the API key was rejected\.$/],
     ['404 is not retried', { kind: 'status', status: 404 }, undefined, 1, 'http', /after 1 attempt: HTTP 404/],
-    ['400 says what Gingr said', { kind: 'status', status: 400, body: { error: true, message: 'Bad range' } }, undefined, 1, 'http', /HTTP 400 \(Bad Request: "Bad range"\)/],
+    [
+      '400 says what Gingr said',
+      { kind: 'status', status: 400, body: { error: true, message: 'Bad range' } },
+      undefined,
+      1,
+      'http',
+      /HTTP 400 \(Bad Request: "Bad range"\)/,
+    ],
     ['a slow answer within the timeout', { kind: 'delay', ms: 200 }, undefined, 2, null, null],
     ['a hang, once', { kind: 'hang' }, 1, 3, null, null, { timeoutMs: 400 }],
     ['a hang for ever', { kind: 'hang' }, undefined, 4, 'timeout', /after 4 attempts: timed out after 100 ms\.$/, { timeoutMs: 100 }],
-    ['JSON that is not an envelope', { kind: 'status', status: 200, body: ['not', 'an', 'envelope'] }, undefined, 1, 'shape', /JSON that is not Gingr's envelope/],
+    [
+      'JSON that is not an envelope',
+      { kind: 'status', status: 200, body: ['not', 'an', 'envelope'] },
+      undefined,
+      1,
+      'shape',
+      /JSON that is not Gingr's envelope/,
+    ],
   ]
   test.each(cases)('%s', async (_name, fault, times, requests, kind, message, options = {}) => {
     sim.faults.add({ endpoint: '/reservations', fault, ...(times === undefined ? {} : { times }) })
@@ -244,7 +287,7 @@ describe('backoff and Retry-After', () => {
     expect(wait).toBeLessThan(4_000)
   })
 
-  test('Retry-After as an HTTP date is honoured, read against the client\'s clock', async () => {
+  test("Retry-After as an HTTP date is honoured, read against the client's clock", async () => {
     // A date 3 s ahead, on a whole second as HTTP dates are; the client's clock is set 300 ms
     // before it. Read against the real clock the wait would be about 3 s, ignored it would be the
     // backoff (at most 50 ms): 300 ms is the date honoured on the clock the client was given.
@@ -264,7 +307,9 @@ describe('backoff and Retry-After', () => {
     const error = await failure(client({ deadlineMs: 60_000 }).fetchReservationWindow(WINDOW))
     expect(Date.now() - started).toBeLessThan(3_000)
     expect(error).toMatchObject({ kind: 'deadline', status: 429, attempts: 1 })
-    expect(error.message).toMatch(/failed after 1 attempt: HTTP 429 \(Too Many Requests: "Too many requests, slow down\."\) asking to retry after 10 min, beyond the 1 min deadline\.$/)
+    expect(error.message).toMatch(
+      /failed after 1 attempt: HTTP 429 \(Too Many Requests: "Too many requests, slow down\."\) asking to retry after 10 min, beyond the 1 min deadline\.$/,
+    )
     expect(sim.requests).toHaveLength(1)
   })
 
@@ -314,7 +359,9 @@ describe('the deadline bounds everything', () => {
     expect(elapsed).toBeGreaterThanOrEqual(270)
     expect(elapsed).toBeLessThan(3_000)
     expect(error).toMatchObject({ kind: 'deadline', attempts: 1 })
-    expect(error.message).toBe('Gingr /reservations 2025-11-10..2025-12-09 gave up after 1 attempt: the 300 ms deadline ran out while waiting for an answer.')
+    expect(error.message).toBe(
+      'Gingr /reservations 2025-11-10..2025-12-09 gave up after 1 attempt: the 300 ms deadline ran out while waiting for an answer.',
+    )
   })
 
   test('many Retry-After answers end at the deadline', async () => {
@@ -339,7 +386,9 @@ describe('the deadline bounds everything', () => {
     expect(Date.now() - started).toBeLessThan(3_000)
     expect(error.kind).toBe('deadline')
     expect(error.range).toEqual({ from: '2025-12-01', to: '2025-12-30' })
-    expect(error.message).toBe('Gingr /reservations 2025-12-01..2025-12-30 gave up after 1 attempt: the 700 ms deadline ran out while waiting for an answer.')
+    expect(error.message).toBe(
+      'Gingr /reservations 2025-12-01..2025-12-30 gave up after 1 attempt: the 700 ms deadline ran out while waiting for an answer.',
+    )
   })
 })
 
@@ -386,10 +435,12 @@ describe('the other endpoints', () => {
     expectWellFormed(sim.requests)
   })
 
-  test('owners: an unknown column is Gingr\'s error', async () => {
+  test("owners: an unknown column is Gingr's error", async () => {
     const error = await failure(client().owners({ shoe_size: '9' }))
     expect(error.kind).toBe('api')
-    expect(error.message).toBe(`Gingr /owners failed after 1 attempt: Gingr answered with an error: "Unknown column 'shoe_size' in 'where clause'".`)
+    expect(error.message).toBe(
+      `Gingr /owners failed after 1 attempt: Gingr answered with an error: "Unknown column 'shoe_size' in 'where clause'".`,
+    )
   })
 
   test('animals: all of them, with invalid rows reported', async () => {

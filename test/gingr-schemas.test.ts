@@ -1,13 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import * as v from 'valibot'
-import {
-  Animal,
-  Envelope,
-  Owner,
-  Reservation,
-  ReservationType,
-  parseRecords,
-} from '../src/gingr/schemas.ts'
+import { Animal, Envelope, Owner, Reservation, ReservationType, parseRecords } from '../src/gingr/schemas.ts'
 import { parseTimestamp } from '../src/gingr/timestamp.ts'
 
 /** A reservation as Gingr documents it; each case below changes one thing. */
@@ -66,78 +59,142 @@ function parseOne(record: unknown): Reservation {
 
 describe('Reservation: quirks that must validate', () => {
   const cases: Array<[string, unknown, (r: Reservation) => void]> = [
-    ['the documented example', wireReservation(), (r) => {
-      expect(r.reservation_id).toBe('6904')
-      expect(r.start_date.toISOString()).toBe('2025-11-17T20:00:00.000Z')
-      expect(r.end_date.toISOString()).toBe('2025-11-20T18:00:00.000Z')
-      expect(r.start_day).toBe('2025-11-17')
-      expect(r.end_day).toBe('2025-11-20')
-      expect(r.confirmed_date?.toISOString()).toBe('2025-11-01T15:16:00.000Z')
-      expect(r.reservation_type).toEqual({ id: '3', type: 'Boarding | Indoor Suite' })
-    }],
-    ['ids as JSON numbers', wireReservation({ reservation_id: 6904, reservation_type: { id: 3, type: 'Daycare' }, ...withAnimal({ id: 812 }) }), (r) => {
-      expect(r.reservation_id).toBe('6904')
-      expect(r.reservation_type.id).toBe('3')
-      expect(r.animal.id).toBe('812')
-    }],
+    [
+      'the documented example',
+      wireReservation(),
+      (r) => {
+        expect(r.reservation_id).toBe('6904')
+        expect(r.start_date.toISOString()).toBe('2025-11-17T20:00:00.000Z')
+        expect(r.end_date.toISOString()).toBe('2025-11-20T18:00:00.000Z')
+        expect(r.start_day).toBe('2025-11-17')
+        expect(r.end_day).toBe('2025-11-20')
+        expect(r.confirmed_date?.toISOString()).toBe('2025-11-01T15:16:00.000Z')
+        expect(r.reservation_type).toEqual({ id: '3', type: 'Boarding | Indoor Suite' })
+      },
+    ],
+    [
+      'ids as JSON numbers',
+      wireReservation({ reservation_id: 6904, reservation_type: { id: 3, type: 'Daycare' }, ...withAnimal({ id: 812 }) }),
+      (r) => {
+        expect(r.reservation_id).toBe('6904')
+        expect(r.reservation_type.id).toBe('3')
+        expect(r.animal.id).toBe('812')
+      },
+    ],
     ['ids with leading zeros are the same id', wireReservation({ reservation_id: '06904' }), (r) => expect(r.reservation_id).toBe('6904')],
-    ['the day as written, not the UTC day', wireReservation({ start_date: '2025-11-17T23:30:00-07:00' }), (r) => {
-      expect(r.start_date.toISOString()).toBe('2025-11-18T06:30:00.000Z')
-      expect(r.start_day).toBe('2025-11-17')
-    }],
-    ['Z, fractions and a space separator', wireReservation({ start_date: '2025-11-17 20:00:00.123456Z' }), (r) => {
-      expect(r.start_date.toISOString()).toBe('2025-11-17T20:00:00.123Z')
-    }],
-    ['offset without colon, half-hour offset', wireReservation({ start_date: '2025-11-17T13:00:00+0530' }), (r) => {
-      expect(r.start_date.toISOString()).toBe('2025-11-17T07:30:00.000Z')
-    }],
+    [
+      'the day as written, not the UTC day',
+      wireReservation({ start_date: '2025-11-17T23:30:00-07:00' }),
+      (r) => {
+        expect(r.start_date.toISOString()).toBe('2025-11-18T06:30:00.000Z')
+        expect(r.start_day).toBe('2025-11-17')
+      },
+    ],
+    [
+      'Z, fractions and a space separator',
+      wireReservation({ start_date: '2025-11-17 20:00:00.123456Z' }),
+      (r) => {
+        expect(r.start_date.toISOString()).toBe('2025-11-17T20:00:00.123Z')
+      },
+    ],
+    [
+      'offset without colon, half-hour offset',
+      wireReservation({ start_date: '2025-11-17T13:00:00+0530' }),
+      (r) => {
+        expect(r.start_date.toISOString()).toBe('2025-11-17T07:30:00.000Z')
+      },
+    ],
     ['leap day', wireReservation({ start_date: '2028-02-29T08:00:00-07:00' }), (r) => expect(r.start_day).toBe('2028-02-29')],
-    ['status dates as "" are not set', wireReservation({ check_in_date: '', cancelled_date: '  ' }), (r) => {
-      expect(r.check_in_date).toBeNull()
-      expect(r.cancelled_date).toBeNull()
-    }],
+    [
+      'status dates as "" are not set',
+      wireReservation({ check_in_date: '', cancelled_date: '  ' }),
+      (r) => {
+        expect(r.check_in_date).toBeNull()
+        expect(r.cancelled_date).toBeNull()
+      },
+    ],
     ['booleans as "1"', wireReservation({ standing_reservation: '1' }), (r) => expect(r.standing_reservation).toBe(true)],
     ['booleans as "0"', wireReservation({ standing_reservation: '0' }), (r) => expect(r.standing_reservation).toBe(false)],
     ['booleans as 1', wireReservation({ standing_reservation: 1 }), (r) => expect(r.standing_reservation).toBe(true)],
     ['booleans absent', without('standing_reservation'), (r) => expect(r.standing_reservation).toBe(false)],
-    ['transaction as an object', wireReservation({ transaction: { pos_transaction_id: '991', price: '120.50' } }), (r) => {
-      expect(r.transaction).toEqual({ pos_transaction_id: '991', price: 120.5 })
-    }],
-    ['transaction and deposit as []', wireReservation({ transaction: [], deposit: [] }), (r) => {
-      expect(r.transaction).toBeNull()
-      expect(r.deposit).toBeNull()
-    }],
-    ['transaction as junk is lenient', wireReservation({ transaction: 'n/a', deposit: [1, 2] }), (r) => {
-      expect(r.transaction).toBeNull()
-      expect(r.deposit).toBeNull()
-    }],
+    [
+      'transaction as an object',
+      wireReservation({ transaction: { pos_transaction_id: '991', price: '120.50' } }),
+      (r) => {
+        expect(r.transaction).toEqual({ pos_transaction_id: '991', price: 120.5 })
+      },
+    ],
+    [
+      'transaction and deposit as []',
+      wireReservation({ transaction: [], deposit: [] }),
+      (r) => {
+        expect(r.transaction).toBeNull()
+        expect(r.deposit).toBeNull()
+      },
+    ],
+    [
+      'transaction as junk is lenient',
+      wireReservation({ transaction: 'n/a', deposit: [1, 2] }),
+      (r) => {
+        expect(r.transaction).toBeNull()
+        expect(r.deposit).toBeNull()
+      },
+    ],
     ['deposit amount as text', wireReservation({ deposit: { amount: '25' } }), (r) => expect(r.deposit).toEqual({ amount: 25 })],
-    ['notes absent', without('notes'), (r) => {
-      expect(r.notes).toEqual({ reservation_notes: null, animal_notes: null, owner_notes: null })
-    }],
+    [
+      'notes absent',
+      without('notes'),
+      (r) => {
+        expect(r.notes).toEqual({ reservation_notes: null, animal_notes: null, owner_notes: null })
+      },
+    ],
     ['notes as PHP []', wireReservation({ notes: [] }), (r) => expect(r.notes.reservation_notes).toBeNull()],
-    ['notes keep HTML, "" is null', wireReservation(), (r) => {
-      expect(r.notes).toEqual({ reservation_notes: '<p>Late pickup</p>', animal_notes: null, owner_notes: null })
-    }],
-    ['optional owner text: "" and null and absent are null', wireReservation(withOwner({ email: '', address_2: null, region: undefined })), (r) => {
-      expect(r.owner.email).toBeNull()
-      expect(r.owner.address_2).toBeNull()
-      expect(r.owner.region).toBeNull()
-    }],
-    ['a phone as a JSON number', wireReservation(withOwner({ cell_phone: 3035550147 })), (r) => expect(r.owner.cell_phone).toBe('3035550147')],
-    ['empty names are names', wireReservation({ ...withOwner({ first_name: '', last_name: '' }), ...withAnimal({ name: '' }) }), (r) => {
-      expect(r.owner.first_name).toBe('')
-      expect(r.animal.name).toBe('')
-    }],
+    [
+      'notes keep HTML, "" is null',
+      wireReservation(),
+      (r) => {
+        expect(r.notes).toEqual({ reservation_notes: '<p>Late pickup</p>', animal_notes: null, owner_notes: null })
+      },
+    ],
+    [
+      'optional owner text: "" and null and absent are null',
+      wireReservation(withOwner({ email: '', address_2: null, region: undefined })),
+      (r) => {
+        expect(r.owner.email).toBeNull()
+        expect(r.owner.address_2).toBeNull()
+        expect(r.owner.region).toBeNull()
+      },
+    ],
+    [
+      'a phone as a JSON number',
+      wireReservation(withOwner({ cell_phone: 3035550147 })),
+      (r) => expect(r.owner.cell_phone).toBe('3035550147'),
+    ],
+    [
+      'empty names are names',
+      wireReservation({ ...withOwner({ first_name: '', last_name: '' }), ...withAnimal({ name: '' }) }),
+      (r) => {
+        expect(r.owner.first_name).toBe('')
+        expect(r.animal.name).toBe('')
+      },
+    ],
     ['species absent', wireReservation(withAnimal({ species_id: undefined })), (r) => expect(r.animal.species_id).toBeNull()],
-    ['unknown fields are dropped', wireReservation({ location_id: '2', surprise: { deep: true } }), (r) => {
-      expect('surprise' in r).toBe(false)
-    }],
+    [
+      'unknown fields are dropped',
+      wireReservation({ location_id: '2', surprise: { deep: true } }),
+      (r) => {
+        expect('surprise' in r).toBe(false)
+      },
+    ],
     ['services as junk are lenient', wireReservation({ services: 'none' }), (r) => expect(r.services).toEqual([])],
-    ['services keep cost and time', wireReservation(), (r) => {
-      expect(r.services[0]?.cost).toBe(35)
-      expect(r.services[0]?.scheduled_at?.toISOString()).toBe('2025-11-19T17:00:00.000Z')
-    }],
+    [
+      'services keep cost and time',
+      wireReservation(),
+      (r) => {
+        expect(r.services[0]?.cost).toBe(35)
+        expect(r.services[0]?.scheduled_at?.toISOString()).toBe('2025-11-19T17:00:00.000Z')
+      },
+    ],
   ]
   test.each(cases)('%s', (_name, record, check) => check(parseOne(record)))
 })
@@ -168,7 +225,12 @@ describe('Reservation: invalid records', () => {
     ['animal name as an object', wireReservation(withAnimal({ name: {} })), '6904', /^animal\.name: Invalid type/],
     ['missing reservation type', without('reservation_type'), '6904', /^reservation_type: Invalid key/],
     ['reservation type without text', wireReservation({ reservation_type: { id: '3' } }), '6904', /^reservation_type\.type: Invalid key/],
-    ['a note that is not text', wireReservation({ notes: { reservation_notes: { html: 1 } } }), '6904', /^notes\.reservation_notes: Invalid type/],
+    [
+      'a note that is not text',
+      wireReservation({ notes: { reservation_notes: { html: 1 } } }),
+      '6904',
+      /^notes\.reservation_notes: Invalid type/,
+    ],
     ['notes as a string', wireReservation({ notes: 'call owner' }), '6904', /^notes: Invalid type/],
     ['notes as a non-empty list', wireReservation({ notes: ['a'] }), '6904', /^notes: /],
     ['the record is a string', 'hello', null, /^record: Invalid type/],
@@ -193,28 +255,87 @@ function digits(count: number): string {
 describe("the database's limits: values PostgreSQL or Tailtown cannot hold make the record invalid, with a readable issue", () => {
   const refused: Array<[string, unknown, string | null, RegExp]> = [
     // Instants: 1900-01-01T00:00Z up to, not including, 2200-01-01T00:00Z (src/gingr/timestamp.ts).
-    ["Gingr's open-ended end, year 10000 in UTC", wireReservation({ end_date: '9999-12-31T23:59:59-07:00' }), '6904',
-      /^end_date: Invalid timestamp: "9999-12-31T23:59:59-07:00" is outside 1900-01-01 to 2199-12-31 \(UTC\)/],
-    ['a start in year 0000', wireReservation({ start_date: '0000-06-01T10:00:00Z' }), '6904', /^start_date: .* is outside 1900-01-01 to 2199-12-31/],
+    [
+      "Gingr's open-ended end, year 10000 in UTC",
+      wireReservation({ end_date: '9999-12-31T23:59:59-07:00' }),
+      '6904',
+      /^end_date: Invalid timestamp: "9999-12-31T23:59:59-07:00" is outside 1900-01-01 to 2199-12-31 \(UTC\)/,
+    ],
+    [
+      'a start in year 0000',
+      wireReservation({ start_date: '0000-06-01T10:00:00Z' }),
+      '6904',
+      /^start_date: .* is outside 1900-01-01 to 2199-12-31/,
+    ],
     ['a check-in in year 0000', wireReservation({ check_in_date: '0000-06-01T10:00:00Z' }), '6904', /^check_in_date: .* is outside/],
-    ['a cancellation at 2200-01-01T00:00Z', wireReservation({ cancelled_date: '2200-01-01T00:00:00Z' }), '6904', /^cancelled_date: .* is outside/],
-    ['a check-out at 1899-12-31T23:59:59.999Z', wireReservation({ check_out_date: '1899-12-31T23:59:59.999Z' }), '6904', /^check_out_date: .* is outside/],
-    ['a local 2199-12-31T23:00-07:00, which is 2200 in UTC', wireReservation({ end_date: '2199-12-31T23:00:00-07:00' }), '6904', /^end_date: .* is outside/],
-    ['a local 1900-01-01T00:30+01:00, which is 1899 in UTC', wireReservation({ start_date: '1900-01-01T00:30:00+01:00' }), '6904', /^start_date: .* is outside/],
+    [
+      'a cancellation at 2200-01-01T00:00Z',
+      wireReservation({ cancelled_date: '2200-01-01T00:00:00Z' }),
+      '6904',
+      /^cancelled_date: .* is outside/,
+    ],
+    [
+      'a check-out at 1899-12-31T23:59:59.999Z',
+      wireReservation({ check_out_date: '1899-12-31T23:59:59.999Z' }),
+      '6904',
+      /^check_out_date: .* is outside/,
+    ],
+    [
+      'a local 2199-12-31T23:00-07:00, which is 2200 in UTC',
+      wireReservation({ end_date: '2199-12-31T23:00:00-07:00' }),
+      '6904',
+      /^end_date: .* is outside/,
+    ],
+    [
+      'a local 1900-01-01T00:30+01:00, which is 1899 in UTC',
+      wireReservation({ start_date: '1900-01-01T00:30:00+01:00' }),
+      '6904',
+      /^start_date: .* is outside/,
+    ],
     // Ids: at most 20 digits, MySQL's BIGINT UNSIGNED (src/gingr/fields.ts).
-    ['a 21-digit reservation id', wireReservation({ reservation_id: '1'.repeat(21) }), null,
-      /^reservation_id: Invalid id: expected a whole number of at most 20 digits, received "1{21}"$/],
-    ['a 10,000-digit reservation id', wireReservation({ reservation_id: digits(10_000) }), null,
-      /^reservation_id: Invalid id: expected a whole number of at most 20 digits, received "\d{40}…" \(10,000 characters\)$/],
-    ['an 8,000-digit animal id', wireReservation(withAnimal({ id: digits(8_000) })), '6904', /^animal\.id: Invalid id: .* \(8,000 characters\)$/],
-    ['an 8,000-digit reservation type id', wireReservation({ reservation_type: { id: digits(8_000), type: 'Boarding' } }), '6904',
-      /^reservation_type\.id: Invalid id: .* \(8,000 characters\)$/],
-    ['an 8,000-digit owner id', wireReservation(withOwner({ id: digits(8_000) })), '6904', /^owner\.id: Invalid id: .* \(8,000 characters\)$/],
+    [
+      'a 21-digit reservation id',
+      wireReservation({ reservation_id: '1'.repeat(21) }),
+      null,
+      /^reservation_id: Invalid id: expected a whole number of at most 20 digits, received "1{21}"$/,
+    ],
+    [
+      'a 10,000-digit reservation id',
+      wireReservation({ reservation_id: digits(10_000) }),
+      null,
+      /^reservation_id: Invalid id: expected a whole number of at most 20 digits, received "\d{40}…" \(10,000 characters\)$/,
+    ],
+    [
+      'an 8,000-digit animal id',
+      wireReservation(withAnimal({ id: digits(8_000) })),
+      '6904',
+      /^animal\.id: Invalid id: .* \(8,000 characters\)$/,
+    ],
+    [
+      'an 8,000-digit reservation type id',
+      wireReservation({ reservation_type: { id: digits(8_000), type: 'Boarding' } }),
+      '6904',
+      /^reservation_type\.id: Invalid id: .* \(8,000 characters\)$/,
+    ],
+    [
+      'an 8,000-digit owner id',
+      wireReservation(withOwner({ id: digits(8_000) })),
+      '6904',
+      /^owner\.id: Invalid id: .* \(8,000 characters\)$/,
+    ],
     // Emails: at most 254 characters, RFC 5321's bound (src/gingr/fields.ts).
-    ['a 255-character email', wireReservation(withOwner({ email: `${'a'.repeat(243)}@example.com` })), '6904',
-      /^owner\.email: Invalid email: 255 characters, more than the 254 an address can have$/],
-    ['a 6,000-character email', wireReservation(withOwner({ email: `${'b'.repeat(5_988)}@example.com` })), '6904',
-      /^owner\.email: Invalid email: 6,000 characters, more than the 254/],
+    [
+      'a 255-character email',
+      wireReservation(withOwner({ email: `${'a'.repeat(243)}@example.com` })),
+      '6904',
+      /^owner\.email: Invalid email: 255 characters, more than the 254 an address can have$/,
+    ],
+    [
+      'a 6,000-character email',
+      wireReservation(withOwner({ email: `${'b'.repeat(5_988)}@example.com` })),
+      '6904',
+      /^owner\.email: Invalid email: 6,000 characters, more than the 254/,
+    ],
   ]
   test.each(refused)('refused: %s', (_name, record, reservationId, issue) => {
     const { records, invalid } = parseRecords(Reservation, [record])
@@ -224,30 +345,66 @@ describe("the database's limits: values PostgreSQL or Tailtown cannot hold make 
   })
 
   const accepted: Array<[string, unknown, (r: Reservation) => void]> = [
-    ['the first instant, 1900-01-01T00:00Z', wireReservation({ start_date: '1900-01-01T00:00:00Z' }), (r) => {
-      expect(r.start_date.toISOString()).toBe('1900-01-01T00:00:00.000Z')
-    }],
-    ['the same instant written locally, 1899-12-31T17:00-07:00', wireReservation({ start_date: '1899-12-31T17:00:00-07:00' }), (r) => {
-      expect(r.start_date.toISOString()).toBe('1900-01-01T00:00:00.000Z')
-      expect(r.start_day).toBe('1899-12-31')
-    }],
-    ['the last instant, 2199-12-31T23:59:59.999Z', wireReservation({ end_date: '2199-12-31T23:59:59.999Z' }), (r) => {
-      expect(r.end_date.toISOString()).toBe('2199-12-31T23:59:59.999Z')
-    }],
-    ['a 20-digit id', wireReservation({ reservation_id: '18446744073709551615' }), (r) => expect(r.reservation_id).toBe('18446744073709551615')],
-    ['a short id behind 10,000 zeros: the canonical id counts', wireReservation({ reservation_id: `${'0'.repeat(10_000)}6904` }), (r) => {
-      expect(r.reservation_id).toBe('6904')
-    }],
-    ['a 254-character email', wireReservation(withOwner({ email: `${'a'.repeat(242)}@example.com` })), (r) => expect(r.owner.email).toHaveLength(254)],
-    ['a 254-character email with blanks around it, trimmed', wireReservation(withOwner({ email: `  ${'a'.repeat(242)}@example.com\t ` })), (r) => {
-      expect(r.owner.email).toBe(`${'a'.repeat(242)}@example.com`)
-    }],
-    ['a service time out of range, lenient: no time', wireReservation({ services: [{ id: '77', name: 'Bath', scheduled_at: '9999-12-31T23:59:59-07:00', cost: 35 }] }), (r) => {
-      expect(r.services[0]?.scheduled_at).toBeNull()
-    }],
-    ['a service id of 8,000 digits, lenient: no id', wireReservation({ services: [{ id: digits(8_000), name: 'Bath', cost: 35 }] }), (r) => {
-      expect(r.services[0]?.id).toBeNull()
-    }],
+    [
+      'the first instant, 1900-01-01T00:00Z',
+      wireReservation({ start_date: '1900-01-01T00:00:00Z' }),
+      (r) => {
+        expect(r.start_date.toISOString()).toBe('1900-01-01T00:00:00.000Z')
+      },
+    ],
+    [
+      'the same instant written locally, 1899-12-31T17:00-07:00',
+      wireReservation({ start_date: '1899-12-31T17:00:00-07:00' }),
+      (r) => {
+        expect(r.start_date.toISOString()).toBe('1900-01-01T00:00:00.000Z')
+        expect(r.start_day).toBe('1899-12-31')
+      },
+    ],
+    [
+      'the last instant, 2199-12-31T23:59:59.999Z',
+      wireReservation({ end_date: '2199-12-31T23:59:59.999Z' }),
+      (r) => {
+        expect(r.end_date.toISOString()).toBe('2199-12-31T23:59:59.999Z')
+      },
+    ],
+    [
+      'a 20-digit id',
+      wireReservation({ reservation_id: '18446744073709551615' }),
+      (r) => expect(r.reservation_id).toBe('18446744073709551615'),
+    ],
+    [
+      'a short id behind 10,000 zeros: the canonical id counts',
+      wireReservation({ reservation_id: `${'0'.repeat(10_000)}6904` }),
+      (r) => {
+        expect(r.reservation_id).toBe('6904')
+      },
+    ],
+    [
+      'a 254-character email',
+      wireReservation(withOwner({ email: `${'a'.repeat(242)}@example.com` })),
+      (r) => expect(r.owner.email).toHaveLength(254),
+    ],
+    [
+      'a 254-character email with blanks around it, trimmed',
+      wireReservation(withOwner({ email: `  ${'a'.repeat(242)}@example.com\t ` })),
+      (r) => {
+        expect(r.owner.email).toBe(`${'a'.repeat(242)}@example.com`)
+      },
+    ],
+    [
+      'a service time out of range, lenient: no time',
+      wireReservation({ services: [{ id: '77', name: 'Bath', scheduled_at: '9999-12-31T23:59:59-07:00', cost: 35 }] }),
+      (r) => {
+        expect(r.services[0]?.scheduled_at).toBeNull()
+      },
+    ],
+    [
+      'a service id of 8,000 digits, lenient: no id',
+      wireReservation({ services: [{ id: digits(8_000), name: 'Bath', cost: 35 }] }),
+      (r) => {
+        expect(r.services[0]?.id).toBeNull()
+      },
+    ],
   ]
   test.each(accepted)('accepted: %s', (_name, record, check) => check(parseOne(record)))
 
@@ -305,9 +462,20 @@ describe('Envelope', () => {
 describe('Owner, Animal, ReservationType', () => {
   test('an owner: ids canonical, blanks null, lenient extras', () => {
     const owner = v.parse(Owner, {
-      id: 455, first_name: 'Dana', last_name: 'Whitfield', email: '', cell_phone: '3035550147',
-      home_phone: null, address_1: '12 Elm St', address_2: '', city: 'Denver', state: 'CO', zip: 80202,
-      emergency_contact_name: { odd: true }, notes: '<b>VIP</b>', extra: 'ignored',
+      id: 455,
+      first_name: 'Dana',
+      last_name: 'Whitfield',
+      email: '',
+      cell_phone: '3035550147',
+      home_phone: null,
+      address_1: '12 Elm St',
+      address_2: '',
+      city: 'Denver',
+      state: 'CO',
+      zip: 80202,
+      emergency_contact_name: { odd: true },
+      notes: '<b>VIP</b>',
+      extra: 'ignored',
     })
     expect(owner).toMatchObject({ id: '455', email: null, zip: '80202', emergency_contact_name: null, notes: '<b>VIP</b>' })
     expect(owner.emergency_contact_phone).toBeNull()
@@ -315,8 +483,18 @@ describe('Owner, Animal, ReservationType', () => {
 
   test('an animal: flags, birthday in unix seconds, weight as text', () => {
     const animal = v.parse(Animal, {
-      id: '812', owner_id: '455', first_name: 'Biscuit', species_id: '1', breed_id: '', gender: 'Male',
-      birthday: '1577836800', weight: '62.5', fixed: '1', vip: '0', banned: false, temperment: 'calm',
+      id: '812',
+      owner_id: '455',
+      first_name: 'Biscuit',
+      species_id: '1',
+      breed_id: '',
+      gender: 'Male',
+      birthday: '1577836800',
+      weight: '62.5',
+      fixed: '1',
+      vip: '0',
+      banned: false,
+      temperment: 'calm',
     })
     expect(animal).toMatchObject({ id: '812', owner_id: '455', species_id: '1', breed_id: null, weight: 62.5, fixed: true, vip: false })
     expect(animal.birthday?.toISOString()).toBe('2020-01-01T00:00:00.000Z')

@@ -126,7 +126,11 @@ describe('install (cron)', () => {
       s.runCronCommand()
       const lines = readFileSync(s.paths.log, 'utf8').split('\n')
       expect(lines[0]).toBe(`stand-in gingr-sync: --env-file ${s.paths.envFile}`)
-      expect(lines[1]).toMatch(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ WARN  skipped: the previous run still holds ${RegExp.escape(s.paths.lock)}$`))
+      expect(lines[1]).toMatch(
+        new RegExp(
+          `^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ WARN  skipped: the previous run still holds ${RegExp.escape(s.paths.lock)}$`,
+        ),
+      )
       expect(lines.slice(2)).toEqual([''])
     } finally {
       holder.kill()
@@ -175,25 +179,28 @@ describe('the env file', () => {
     expect(result.stderr.includes('chmod 600')).toBe(warned)
   })
 
-  test.each([[[] as string[]], [['--systemd']]])('no secret from it appears in the crontab, the units, the rule or the output (%p)', (extra) => {
-    const s = sandbox()
-    const secrets = ['s3cret-db-pass', 'gk_live_9f8e7d6c5b4a']
-    mkdirSync(dirname(s.paths.envFile), { recursive: true })
-    writeFileSync(
-      s.paths.envFile,
-      `DATABASE_URL=postgres://sync:${secrets[0]}@127.0.0.1:5432/tailtown\nGINGR_SUBDOMAIN=resort\nGINGR_API_KEY=${secrets[1]}\n`,
-      { mode: 0o600 },
-    )
-    const result = s.install(extra)
-    expect(result.exitCode).toBe(0)
+  test.each([[[] as string[]], [['--systemd']]])(
+    'no secret from it appears in the crontab, the units, the rule or the output (%p)',
+    (extra) => {
+      const s = sandbox()
+      const secrets = ['s3cret-db-pass', 'gk_live_9f8e7d6c5b4a']
+      mkdirSync(dirname(s.paths.envFile), { recursive: true })
+      writeFileSync(
+        s.paths.envFile,
+        `DATABASE_URL=postgres://sync:${secrets[0]}@127.0.0.1:5432/tailtown\nGINGR_SUBDOMAIN=resort\nGINGR_API_KEY=${secrets[1]}\n`,
+        { mode: 0o600 },
+      )
+      const result = s.install(extra)
+      expect(result.exitCode).toBe(0)
 
-    const written = [...snapshotTree(s.machine)]
-      .filter(([path]) => path !== s.paths.envFile)
-      .map(([, entry]) => Buffer.from(entry.split(' ')[2] ?? '', 'base64').toString())
-    for (const text of [...written, result.stdout, result.stderr, s.calls().join('\n')]) {
-      for (const secret of secrets) expect(text).not.toContain(secret)
-    }
-  })
+      const written = [...snapshotTree(s.machine)]
+        .filter(([path]) => path !== s.paths.envFile)
+        .map(([, entry]) => Buffer.from(entry.split(' ')[2] ?? '', 'base64').toString())
+      for (const text of [...written, result.stdout, result.stderr, s.calls().join('\n')]) {
+        for (const secret of secrets) expect(text).not.toContain(secret)
+      }
+    },
+  )
 })
 
 describe('--dry-run', () => {
@@ -459,9 +466,13 @@ test('the installed cron line, run by sh -c, syncs the simulator into PostgreSQL
     const box = sandbox({ dist: await binary() })
     const installed = box.install()
     expect(installed.exitCode).toBe(0)
-    writeFileSync(box.paths.envFile, [
-      `DATABASE_URL=${db.url}`, 'GINGR_SUBDOMAIN=cron-kennels', `GINGR_API_KEY=${sim.apiKey}`, `GINGR_BASE_URL=${sim.baseUrl}`, '',
-    ].join('\n'), { mode: 0o600 })
+    writeFileSync(
+      box.paths.envFile,
+      [`DATABASE_URL=${db.url}`, 'GINGR_SUBDOMAIN=cron-kennels', `GINGR_API_KEY=${sim.apiKey}`, `GINGR_BASE_URL=${sim.baseUrl}`, ''].join(
+        '\n',
+      ),
+      { mode: 0o600 },
+    )
 
     // The binary's work happens in another process: run cron's line without blocking the simulator.
     const proc = Bun.spawn(['sh', '-c', box.cronCommand()], { env: { PATH: '/usr/bin:/bin', HOME: box.dir }, cwd: box.dir })

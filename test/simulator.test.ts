@@ -4,9 +4,7 @@
  * Time bounds only guard against hangs and are generous (a loaded 2-core machine).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
-import {
-  facilityTimestamp, startSimulator, type Fault, type Simulator, type WireReservation,
-} from '../src/simulator/index.ts'
+import { facilityTimestamp, startSimulator, type Fault, type Simulator, type WireReservation } from '../src/simulator/index.ts'
 
 // Bun resets the default timeout for every file; servers and the binary need more than 5 s here.
 setDefaultTimeout(60_000)
@@ -67,9 +65,12 @@ describe('the key', () => {
   test.each(cases)('$name → $status', async ({ query, form, json, status, keyInUrl }) => {
     const fields = { start_date: TODAY, end_date: TODAY, ...form }
     const url = `${sim.baseUrl}/reservations${query === undefined ? '' : `?key=${query}`}`
-    const response = await fetch(url, json
-      ? { method: 'POST', body: JSON.stringify(fields), headers: { 'content-type': 'application/json' } }
-      : { method: 'POST', body: new URLSearchParams(fields) })
+    const response = await fetch(
+      url,
+      json
+        ? { method: 'POST', body: JSON.stringify(fields), headers: { 'content-type': 'application/json' } }
+        : { method: 'POST', body: new URLSearchParams(fields) },
+    )
     expect(response.status).toBe(status)
     const body = (await response.json()) as Json
     expect(body.success).toBe(status === 200)
@@ -113,7 +114,11 @@ describe('range rules', () => {
   })
 
   test('recently cancelled reservations follow the same rules', async () => {
-    const response = await call(sim, '/recently_cancelled_reservations', { key: sim.apiKey, start_date: '2024-01-01', end_date: '2024-02-01' })
+    const response = await call(sim, '/recently_cancelled_reservations', {
+      key: sim.apiKey,
+      start_date: '2024-01-01',
+      end_date: '2024-02-01',
+    })
     expect(((await response.json()) as Json).success).toBe(false)
   })
 })
@@ -151,12 +156,14 @@ describe('overlap vs start, at the edges of a range in Denver across DST changes
 
   const cases: { from: string; to: string; overlap: string[]; start: string[] }[] = [
     {
-      from: '2025-03-09', to: '2025-03-09',
+      from: '2025-03-09',
+      to: '2025-03-09',
       overlap: ['eveBeforeIntoDay', 'atMidnight', 'lastMinute', 'eveningClass'],
       start: ['atMidnight', 'lastMinute', 'eveningClass'],
     },
     {
-      from: '2025-03-08', to: '2025-03-08',
+      from: '2025-03-08',
+      to: '2025-03-08',
       overlap: ['eveBeforeIntoDay', 'endsAtMidnight', 'utcDayButLocalEve'],
       start: ['eveBeforeIntoDay', 'endsAtMidnight', 'utcDayButLocalEve'],
     },
@@ -222,9 +229,21 @@ describe('generated accounts', () => {
 
   test('show every status, the awkward owners and the awkward notes', () => {
     const all = [...sim.account.reservations.values()]
-    const statuses = new Set(all.map((r) =>
-      r.cancelled_date ? 'cancelled' : r.check_out_date ? 'out' : r.check_in_date ? 'in'
-        : r.confirmed_date ? 'confirmed' : r.wait_list_date ? 'wait-listed' : 'pending'))
+    const statuses = new Set(
+      all.map((r) =>
+        r.cancelled_date
+          ? 'cancelled'
+          : r.check_out_date
+            ? 'out'
+            : r.check_in_date
+              ? 'in'
+              : r.confirmed_date
+                ? 'confirmed'
+                : r.wait_list_date
+                  ? 'wait-listed'
+                  : 'pending',
+      ),
+    )
     expect([...statuses].sort()).toEqual(['cancelled', 'confirmed', 'in', 'out', 'pending', 'wait-listed'])
     const owners = [...sim.account.owners.values()]
     expect(owners.some((o) => o.email === null)).toBe(true)
@@ -269,7 +288,8 @@ describe('timestamps', () => {
     const s = await startSimulator({ seed: 9, today: '2025-11-02', timeZone: ZONE, reservations: 200 })
     try {
       const found = await records(await reservations(s, '2025-10-20', '2025-11-15'))
-      const stamps = found.flatMap((r) => [r.start_date, r.end_date, r.created_date, r.check_in_date, r.check_out_date])
+      const stamps = found
+        .flatMap((r) => [r.start_date, r.end_date, r.created_date, r.check_in_date, r.check_out_date])
         .filter((t): t is string => t !== null)
       for (const stamp of stamps) expect(facilityTimestamp(new Date(stamp), ZONE)).toBe(stamp)
       expect(stamps.some((t) => t.endsWith('-06:00'))).toBe(true)
@@ -304,67 +324,109 @@ describe('faults', () => {
   const idsOf = (list: unknown[]): string[] => list.map((r) => String((r as Json).reservation_id))
 
   const cases: { fault: Fault; check: (response: Response, text: string) => void }[] = [
-    { fault: { kind: 'status', status: 502 }, check: (r, t) => {
-      expect(r.status).toBe(502)
-      expect(parsed(t)).toMatchObject({ ok: true, value: { success: false, error: 'HTTP 502' } })
-    } },
-    { fault: { kind: 'status', status: 500, body: { error: 'Database error' } }, check: (r, t) => {
-      expect(r.status).toBe(500)
-      expect(t).toBe('{"error":"Database error"}')
-    } },
-    { fault: { kind: 'status', status: 503, body: '<html>Service Unavailable</html>' }, check: (r, t) => {
-      expect([r.status, r.headers.get('content-type'), t]).toEqual([503, 'text/html; charset=utf-8', '<html>Service Unavailable</html>'])
-    } },
-    { fault: { kind: 'rate-limit', retryAfter: 7 }, check: (r) => {
-      expect([r.status, r.headers.get('retry-after')]).toEqual([429, '7'])
-    } },
-    { fault: { kind: 'rate-limit', retryAfter: 'Wed, 21 Oct 2026 07:28:00 GMT' }, check: (r) => {
-      expect([r.status, r.headers.get('retry-after')]).toEqual([429, 'Wed, 21 Oct 2026 07:28:00 GMT'])
-    } },
-    { fault: { kind: 'rate-limit' }, check: (r) => {
-      expect([r.status, r.headers.get('retry-after')]).toEqual([429, null])
-    } },
-    { fault: { kind: 'html' }, check: (r, t) => {
-      expect([r.status, r.headers.get('content-type')]).toEqual([200, 'text/html; charset=utf-8'])
-      expect(t).toContain('<form')
-    } },
-    { fault: { kind: 'json-error', message: 'Session expired' }, check: (r, t) => {
-      expect(r.status).toBe(200)
-      expect(JSON.parse(t)).toEqual({ success: false, error: true, message: 'Session expired' })
-    } },
-    { fault: { kind: 'truncated' }, check: (r, t) => {
-      expect(r.status).toBe(200)
-      expect(parsed(t).ok).toBe(false)
-      expect(normal.text.startsWith(t.replace(/\uFFFD$/, ''))).toBe(true)
-      expect(t.length).toBeLessThan(normal.text.length * 0.6)
-    } },
-    { fault: { kind: 'malformed' }, check: (r, t) => {
-      expect([r.status, r.headers.get('content-type')]).toEqual([200, 'application/json; charset=utf-8'])
-      expect(parsed(t).ok).toBe(false)
-      expect(t.endsWith(normal.text)).toBe(true)
-    } },
-    { fault: { kind: 'invalid-records', count: 3 }, check: (_r, t) => {
-      const data = (JSON.parse(t) as { data: Json }).data
-      expect(Object.keys(data).sort()).toEqual([...normal.ids, '99000001', '99000002', '99000003'].sort())
-      expect((data['99000001'] as Json).start_date).toBe('0000-00-00 00:00:00')
-    } },
-    { fault: { kind: 'array-data' }, check: (_r, t) => {
-      const data = (JSON.parse(t) as { data: unknown[] }).data
-      expect(Array.isArray(data)).toBe(true)
-      expect(idsOf(data).sort()).toEqual(normal.ids)
-    } },
-    { fault: { kind: 'numeric-ids' }, check: (_r, t) => {
-      const first = Object.values((JSON.parse(t) as { data: Record<string, Json> }).data)[0] ?? {}
-      expect(typeof first.reservation_id).toBe('number')
-      expect(typeof (first.owner as Json).id).toBe('number')
-      expect(typeof (first.reservation_type as Json).id).toBe('number')
-      expect(typeof (first.animal as Json).name).toBe('string')
-    } },
-    { fault: { kind: 'duplicate-ids' }, check: (_r, t) => {
-      const data = (JSON.parse(t) as { data: unknown[] }).data
-      expect(data.length).toBeGreaterThan(normal.ids.length)
-      expect([...new Set(idsOf(data))].sort()).toEqual(normal.ids)
-    } },
+    {
+      fault: { kind: 'status', status: 502 },
+      check: (r, t) => {
+        expect(r.status).toBe(502)
+        expect(parsed(t)).toMatchObject({ ok: true, value: { success: false, error: 'HTTP 502' } })
+      },
+    },
+    {
+      fault: { kind: 'status', status: 500, body: { error: 'Database error' } },
+      check: (r, t) => {
+        expect(r.status).toBe(500)
+        expect(t).toBe('{"error":"Database error"}')
+      },
+    },
+    {
+      fault: { kind: 'status', status: 503, body: '<html>Service Unavailable</html>' },
+      check: (r, t) => {
+        expect([r.status, r.headers.get('content-type'), t]).toEqual([503, 'text/html; charset=utf-8', '<html>Service Unavailable</html>'])
+      },
+    },
+    {
+      fault: { kind: 'rate-limit', retryAfter: 7 },
+      check: (r) => {
+        expect([r.status, r.headers.get('retry-after')]).toEqual([429, '7'])
+      },
+    },
+    {
+      fault: { kind: 'rate-limit', retryAfter: 'Wed, 21 Oct 2026 07:28:00 GMT' },
+      check: (r) => {
+        expect([r.status, r.headers.get('retry-after')]).toEqual([429, 'Wed, 21 Oct 2026 07:28:00 GMT'])
+      },
+    },
+    {
+      fault: { kind: 'rate-limit' },
+      check: (r) => {
+        expect([r.status, r.headers.get('retry-after')]).toEqual([429, null])
+      },
+    },
+    {
+      fault: { kind: 'html' },
+      check: (r, t) => {
+        expect([r.status, r.headers.get('content-type')]).toEqual([200, 'text/html; charset=utf-8'])
+        expect(t).toContain('<form')
+      },
+    },
+    {
+      fault: { kind: 'json-error', message: 'Session expired' },
+      check: (r, t) => {
+        expect(r.status).toBe(200)
+        expect(JSON.parse(t)).toEqual({ success: false, error: true, message: 'Session expired' })
+      },
+    },
+    {
+      fault: { kind: 'truncated' },
+      check: (r, t) => {
+        expect(r.status).toBe(200)
+        expect(parsed(t).ok).toBe(false)
+        expect(normal.text.startsWith(t.replace(/\uFFFD$/, ''))).toBe(true)
+        expect(t.length).toBeLessThan(normal.text.length * 0.6)
+      },
+    },
+    {
+      fault: { kind: 'malformed' },
+      check: (r, t) => {
+        expect([r.status, r.headers.get('content-type')]).toEqual([200, 'application/json; charset=utf-8'])
+        expect(parsed(t).ok).toBe(false)
+        expect(t.endsWith(normal.text)).toBe(true)
+      },
+    },
+    {
+      fault: { kind: 'invalid-records', count: 3 },
+      check: (_r, t) => {
+        const data = (JSON.parse(t) as { data: Json }).data
+        expect(Object.keys(data).sort()).toEqual([...normal.ids, '99000001', '99000002', '99000003'].sort())
+        expect((data['99000001'] as Json).start_date).toBe('0000-00-00 00:00:00')
+      },
+    },
+    {
+      fault: { kind: 'array-data' },
+      check: (_r, t) => {
+        const data = (JSON.parse(t) as { data: unknown[] }).data
+        expect(Array.isArray(data)).toBe(true)
+        expect(idsOf(data).sort()).toEqual(normal.ids)
+      },
+    },
+    {
+      fault: { kind: 'numeric-ids' },
+      check: (_r, t) => {
+        const first = Object.values((JSON.parse(t) as { data: Record<string, Json> }).data)[0] ?? {}
+        expect(typeof first.reservation_id).toBe('number')
+        expect(typeof (first.owner as Json).id).toBe('number')
+        expect(typeof (first.reservation_type as Json).id).toBe('number')
+        expect(typeof (first.animal as Json).name).toBe('string')
+      },
+    },
+    {
+      fault: { kind: 'duplicate-ids' },
+      check: (_r, t) => {
+        const data = (JSON.parse(t) as { data: unknown[] }).data
+        expect(data.length).toBeGreaterThan(normal.ids.length)
+        expect([...new Set(idsOf(data))].sort()).toEqual(normal.ids)
+      },
+    },
   ]
   test.each(cases.map((c) => ({ ...c, name: JSON.stringify(c.fault) })))('$name', async ({ fault, check }) => {
     sim.faults.add({ endpoint: '/reservations', times: 1, fault })
@@ -384,8 +446,10 @@ describe('faults', () => {
 
   test('a hang never answers, and ends when the client gives up', async () => {
     sim.faults.add({ times: 1, fault: { kind: 'hang' } })
-    const outcome = await call(sim, '/reservations', { key: sim.apiKey, ...range }, { signal: AbortSignal.timeout(300) })
-      .then(() => 'answered', (error: Error) => error.name)
+    const outcome = await call(sim, '/reservations', { key: sim.apiKey, ...range }, { signal: AbortSignal.timeout(300) }).then(
+      () => 'answered',
+      (error: Error) => error.name,
+    )
     expect(['TimeoutError', 'AbortError']).toContain(outcome)
     expect(sim.requests.at(-1)?.status).toBe(0)
     expect(await (await ask()).text()).toBe(normal.text)
@@ -394,8 +458,10 @@ describe('faults', () => {
   test('stop() ends a hang: the connection is reset', async () => {
     const own = await startSimulator({ reservations: 5 })
     own.faults.add({ fault: { kind: 'hang' } })
-    const pending = call(own, '/reservations', { key: own.apiKey, start_date: TODAY, end_date: TODAY })
-      .then(() => 'answered', () => 'reset')
+    const pending = call(own, '/reservations', { key: own.apiKey, start_date: TODAY, end_date: TODAY }).then(
+      () => 'answered',
+      () => 'reset',
+    )
     while (own.requests.length === 0) await Bun.sleep(10)
     const stopped = own.stop().then(() => 'stopped')
     const guard = Bun.sleep(10_000).then(() => 'still hanging')
@@ -427,7 +493,11 @@ describe('faults', () => {
       }
       expect(results).toEqual([true, false, true, true, false])
       expect(seen).toEqual([
-        `/reservations#1:${TODAY}`, `/reservations#2:${TODAY}`, `/owners#1:${TODAY}`, `/reservations#3:${TODAY}`, `/reservations#4:${TODAY}`,
+        `/reservations#1:${TODAY}`,
+        `/reservations#2:${TODAY}`,
+        `/owners#1:${TODAY}`,
+        `/reservations#3:${TODAY}`,
+        `/reservations#4:${TODAY}`,
       ])
     } finally {
       await own.stop()
@@ -475,7 +545,11 @@ describe('mutations show in the next answer', () => {
     new Map((await records(await reservations(own, from, to))).map((r) => [r.reservation_id, r]))
 
   test('add, change, move, check in, check out, cancel, delete', async () => {
-    const added = own.account.addReservation({ start: new Date('2025-11-20T15:00:00Z'), end: new Date('2025-11-22T18:00:00Z'), notes: 'new' })
+    const added = own.account.addReservation({
+      start: new Date('2025-11-20T15:00:00Z'),
+      end: new Date('2025-11-22T18:00:00Z'),
+      notes: 'new',
+    })
     const id = added.reservation_id
     expect((await window()).get(id)).toMatchObject({ start_date: '2025-11-20T08:00:00-07:00', notes: { reservation_notes: 'new' } })
     expect(added.confirmed_date).not.toBeNull()
@@ -495,7 +569,11 @@ describe('mutations show in the next answer', () => {
 
     own.account.cancelReservation(id, new Date('2025-12-01T12:00:00Z'))
     expect((await window('2026-01-01', '2026-01-10')).get(id)?.cancelled_date).toBe('2025-12-01T05:00:00-07:00')
-    const cancelled = await call(own, '/recently_cancelled_reservations', { key: own.apiKey, start_date: '2025-12-01', end_date: '2025-12-01' })
+    const cancelled = await call(own, '/recently_cancelled_reservations', {
+      key: own.apiKey,
+      start_date: '2025-12-01',
+      end_date: '2025-12-01',
+    })
     expect(ids(await records(cancelled))).toContain(id)
 
     own.account.deleteReservation(id)
@@ -506,7 +584,7 @@ describe('mutations show in the next answer', () => {
     const first = own.account.reservations.values().next().value
     if (first === undefined) throw new Error('no reservations')
     expect(() => {
-      (first.notes as { reservation_notes: string | null }).reservation_notes = 'x'
+      ;(first.notes as { reservation_notes: string | null }).reservation_notes = 'x'
     }).toThrow(TypeError)
   })
 
@@ -574,7 +652,10 @@ describe('the control API', () => {
       const bad = await control(own, '/faults', { method: 'POST', body: JSON.stringify({ fault: { kind: 'explode' } }) })
       expect(bad.status).toBe(400)
 
-      const added = await control(own, '/mutate', { method: 'POST', body: JSON.stringify({ action: 'add', start: `${TODAY}T15:00:00Z`, end: `${TODAY}T23:00:00Z` }) })
+      const added = await control(own, '/mutate', {
+        method: 'POST',
+        body: JSON.stringify({ action: 'add', start: `${TODAY}T15:00:00Z`, end: `${TODAY}T23:00:00Z` }),
+      })
       const id = ((await added.json()) as WireReservation).reservation_id
       expect(ids(await records(await reservations(own, TODAY, TODAY)))).toContain(id)
       const cancel = await control(own, '/mutate', { method: 'POST', body: JSON.stringify({ action: 'cancel', id }) })
@@ -586,7 +667,11 @@ describe('the control API', () => {
 
       await control(own, '/faults', { method: 'POST', body: JSON.stringify({ fault: { kind: 'html' } }) })
       expect((await control(own, '/state').then((r) => r.json())) as Json).toMatchObject({
-        today: TODAY, timeZone: ZONE, reservations: 30, liveFaults: 1, requests: 5,
+        today: TODAY,
+        timeZone: ZONE,
+        reservations: 30,
+        liveFaults: 1,
+        requests: 5,
       })
       expect((await control(own, '/faults', { method: 'DELETE' })).status).toBe(200)
       expect(((await control(own, '/requests').then((r) => r.json())) as unknown[]).length).toBe(5)
@@ -599,10 +684,24 @@ describe('the control API', () => {
 
 describe('the standalone process', () => {
   test.each(['SIGTERM', 'SIGINT'] as const)('prints its base URL and key, serves, and stops cleanly on %s', async (signal) => {
-    const child = Bun.spawn([process.execPath, `${import.meta.dir}/../src/simulator/main.ts`, '--port', '0', '--seed', '8', '--reservations', '50', '--today', TODAY], {
-      stdout: 'pipe',
-      stderr: 'pipe',
-    })
+    const child = Bun.spawn(
+      [
+        process.execPath,
+        `${import.meta.dir}/../src/simulator/main.ts`,
+        '--port',
+        '0',
+        '--seed',
+        '8',
+        '--reservations',
+        '50',
+        '--today',
+        TODAY,
+      ],
+      {
+        stdout: 'pipe',
+        stderr: 'pipe',
+      },
+    )
     try {
       let printed = ''
       const reader = child.stdout.getReader()
@@ -611,7 +710,12 @@ describe('the standalone process', () => {
         if (done) break
         printed += new TextDecoder().decode(value)
       }
-      const env = Object.fromEntries(printed.trim().split('\n').map((line) => line.split('=', 2)))
+      const env = Object.fromEntries(
+        printed
+          .trim()
+          .split('\n')
+          .map((line) => line.split('=', 2)),
+      )
       expect(env.GINGR_API_KEY).toBe('sim-key-8')
       const answer = await fetch(`${env.GINGR_BASE_URL}/reservations`, {
         method: 'POST',

@@ -28,9 +28,24 @@ afterAll(() => Promise.all(databases.map((db) => db.drop())))
 
 function run(tenantId: string, startedAt: Date, overrides: Partial<RunRecord> = {}): RunRecord {
   return {
-    tenantId, startedAt, finishedAt: new Date(startedAt.getTime() + 4200), dryRun: false, status: 'synced',
-    windowFrom: '2026-11-20', windowTo: '2026-12-27', fetched: 12, created: 3, updated: 1, unchanged: 8, skipped: 0,
-    customersCreated: 1, petsCreated: 1, servicesCreated: 0, durationMs: 4200, statements: 9, error: null,
+    tenantId,
+    startedAt,
+    finishedAt: new Date(startedAt.getTime() + 4200),
+    dryRun: false,
+    status: 'synced',
+    windowFrom: '2026-11-20',
+    windowTo: '2026-12-27',
+    fetched: 12,
+    created: 3,
+    updated: 1,
+    unchanged: 8,
+    skipped: 0,
+    customersCreated: 1,
+    petsCreated: 1,
+    servicesCreated: 0,
+    durationMs: 4200,
+    statements: 9,
+    error: null,
     ...overrides,
   }
 }
@@ -56,7 +71,12 @@ describe('readStatus', () => {
     { id: 'stamp-ahead-of-clock', tenant: { last_gingr_sync_at: minutesBefore(-2) }, expected: { minutesSinceSync: 0, stale: false } },
     { id: 'paused', tenant: { status: 'PAUSED', last_gingr_sync_at: minutesBefore(9000) }, expected: { enabled: false, stale: false } },
     { id: 'inactive', tenant: { isActive: false }, expected: { enabled: false, stale: false } },
-    { id: 'switched-off-with-history', tenant: { gingr_sync_enabled: false }, runs: [run('switched-off-with-history', minutesBefore(5000))], expected: { enabled: false, stale: false } },
+    {
+      id: 'switched-off-with-history',
+      tenant: { gingr_sync_enabled: false },
+      runs: [run('switched-off-with-history', minutesBefore(5000))],
+      expected: { enabled: false, stale: false },
+    },
     { id: 'never-a-gingr-customer', tenant: { gingr_sync_enabled: false } },
   ]
 
@@ -82,7 +102,10 @@ describe('readStatus', () => {
     const strict = await readStatus(db.sql, { maxAgeMinutes: 150, now: NOW })
     expect(strict.ok).toBe(false)
     expect(strict.maxAgeMinutes).toBe(150)
-    const stale = strict.tenants.filter((t) => t.stale).map((t) => t.tenantId).sort()
+    const stale = strict.tenants
+      .filter((t) => t.stale)
+      .map((t) => t.tenantId)
+      .sort()
     expect(stale).toEqual(['days-old', 'just-past-max-age', 'never-synced'])
     const lenient = await readStatus(db.sql, { maxAgeMinutes: 5000, now: NOW })
     expect(lenient.tenants.filter((t) => t.stale).map((t) => t.tenantId)).toEqual(['never-synced'])
@@ -104,14 +127,32 @@ describe('the last run', () => {
 
   test('is the newest one, with its outcome, counts, duration and error', async () => {
     const failure = run('failing', minutesBefore(5), {
-      status: 'failed', fetched: 0, created: 0, updated: 0, unchanged: 0, durationMs: 30_100,
+      status: 'failed',
+      fetched: 0,
+      created: 0,
+      updated: 0,
+      unchanged: 0,
+      durationMs: 30_100,
       error: 'Gingr /reservations failed after 4 attempts: HTTP 503 (Service Unavailable).',
     })
     const lastRun = await lastRunOf('failing', [run('failing', minutesBefore(60)), failure])
     expect(lastRun).toEqual({
-      startedAt: failure.startedAt, finishedAt: failure.finishedAt, status: 'failed', windowFrom: '2026-11-20', windowTo: '2026-12-27',
-      fetched: 0, created: 0, updated: 0, unchanged: 0, skipped: 0, customersCreated: 1, petsCreated: 1, servicesCreated: 0,
-      durationMs: 30_100, statements: 9, error: failure.error,
+      startedAt: failure.startedAt,
+      finishedAt: failure.finishedAt,
+      status: 'failed',
+      windowFrom: '2026-11-20',
+      windowTo: '2026-12-27',
+      fetched: 0,
+      created: 0,
+      updated: 0,
+      unchanged: 0,
+      skipped: 0,
+      customersCreated: 1,
+      petsCreated: 1,
+      servicesCreated: 0,
+      durationMs: 30_100,
+      statements: 9,
+      error: failure.error,
     })
   })
 
@@ -127,7 +168,13 @@ describe('the last run', () => {
 })
 
 test.each([
-  [0, '0 min ago'], [37, '37 min ago'], [60, '1 h ago'], [187, '3 h 7 min ago'], [2879, '47 h 59 min ago'], [2880, '2 days ago'], [10_000, '6 days ago'],
+  [0, '0 min ago'],
+  [37, '37 min ago'],
+  [60, '1 h ago'],
+  [187, '3 h 7 min ago'],
+  [2879, '47 h 59 min ago'],
+  [2880, '2 days ago'],
+  [10_000, '6 days ago'],
 ])('%d minutes read "%s"', (minutes, text) => {
   expect(ago(minutes)).toBe(text)
 })
@@ -147,7 +194,14 @@ describe('the command', () => {
     stale = await database()
     await insertTenant(stale.sql, { id: 's1', businessName: 'Fine Kennels', last_gingr_sync_at: minutesBefore(10, new Date()) })
     await insertTenant(stale.sql, { id: 's2', businessName: 'Stuck Kennels', last_gingr_sync_at: minutesBefore(200, new Date()) })
-    await recordRun(stale.sql, run('s2', minutesBefore(3, new Date()), { status: 'failed', durationMs: 30_100, error: 'Gingr /reservations failed after 4 attempts: HTTP 503.' }))
+    await recordRun(
+      stale.sql,
+      run('s2', minutesBefore(3, new Date()), {
+        status: 'failed',
+        durationMs: 30_100,
+        error: 'Gingr /reservations failed after 4 attempts: HTTP 503.',
+      }),
+    )
     await insertTenant(stale.sql, { id: 's3', businessName: 'New Kennels' })
   })
 
@@ -155,7 +209,9 @@ describe('the command', () => {
     const result = await status([], healthy.url)
     expect(result.code).toBe(0)
     const lines = result.stdout.trim().split('\n')
-    expect(lines[0]).toMatch(/^✓ Happy Paws \(h1\) · enabled · last sync \d{4}-\d\d-\d\d \d\d:\d\d UTC, 3[78] min ago · last run synced in 4\.2 s: 12 fetched, 3 created, 1 updated, 8 unchanged, 0 skipped$/)
+    expect(lines[0]).toMatch(
+      /^✓ Happy Paws \(h1\) · enabled · last sync \d{4}-\d\d-\d\d \d\d:\d\d UTC, 3[78] min ago · last run synced in 4\.2 s: 12 fetched, 3 created, 1 updated, 8 unchanged, 0 skipped$/,
+    )
     expect(lines[1]).toBe('— Paused Place (h2) · not enabled · never synced · no run recorded')
     expect(lines.at(-1)).toBe('All 1 enabled tenant synced within the last 150 min.')
   })
@@ -164,7 +220,9 @@ describe('the command', () => {
     const result = await status([], stale.url)
     expect(result.code).toBe(1)
     expect(result.stdout).toMatch(/^✓ Fine Kennels \(s1\) · enabled · last sync .*, 1[01] min ago · no run recorded$/m)
-    expect(result.stdout).toMatch(/^✗ STALE Stuck Kennels \(s2\) · enabled · last sync .*, 3 h 2[01] min ago · last run FAILED .* UTC \([34] min ago\) after 30\.1 s: Gingr \/reservations failed after 4 attempts: HTTP 503\.$/m)
+    expect(result.stdout).toMatch(
+      /^✗ STALE Stuck Kennels \(s2\) · enabled · last sync .*, 3 h 2[01] min ago · last run FAILED .* UTC \([34] min ago\) after 30\.1 s: Gingr \/reservations failed after 4 attempts: HTTP 503\.$/m,
+    )
     expect(result.stdout).toMatch(/^✗ STALE New Kennels \(s3\) · enabled · never synced · no run recorded$/m)
     expect(result.stdout).toContain('STALE: 2 of 3 enabled tenants not synced within the last 150 min (or never).')
   })
@@ -181,12 +239,18 @@ describe('the command', () => {
     const report = JSON.parse(result.stdout)
     expect(report).toMatchObject({ ok: false, maxAgeMinutes: 30 })
     expect(report.tenants.map((t: TenantStatusEntry) => [t.tenantId, t.enabled, t.stale])).toEqual([
-      ['s1', true, false], ['s3', true, true], ['s2', true, true],
+      ['s1', true, false],
+      ['s3', true, true],
+      ['s2', true, true],
     ])
     const stuck = report.tenants.find((t: TenantStatusEntry) => t.tenantId === 's2')
     expect(new Date(stuck.lastSyncAt).getTime()).toBeGreaterThan(Date.now() - 210 * 60_000)
     expect(stuck.minutesSinceSync).toBeGreaterThanOrEqual(200)
-    expect(stuck.lastRun).toMatchObject({ status: 'failed', durationMs: 30_100, error: 'Gingr /reservations failed after 4 attempts: HTTP 503.' })
+    expect(stuck.lastRun).toMatchObject({
+      status: 'failed',
+      durationMs: 30_100,
+      error: 'Gingr /reservations failed after 4 attempts: HTTP 503.',
+    })
   })
 
   test('settings come from --env-file too', async () => {
@@ -231,7 +295,9 @@ describe('the command', () => {
     expect(result.code).toBe(1)
     expect(result.stderr.trim().split('\n')).toHaveLength(1)
     const { hostname, port } = new URL(bare.url)
-    expect(result.stderr).toContain(`PostgreSQL at ${hostname}:${port || 5432}/${bare.name} failed with 42P01: relation "tenants" does not exist. Run \`gingr-sync migrate\``)
+    expect(result.stderr).toContain(
+      `PostgreSQL at ${hostname}:${port || 5432}/${bare.name} failed with 42P01: relation "tenants" does not exist. Run \`gingr-sync migrate\``,
+    )
   })
 
   function withPassword(url: string): string {

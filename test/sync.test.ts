@@ -27,7 +27,10 @@ afterAll(async () => {
   await db?.drop()
 })
 
-function run(tenantId: string, options: { dryRun?: boolean; pastDays?: number; futureDays?: number; simulator?: Simulator } = {}): Promise<TenantResult> {
+function run(
+  tenantId: string,
+  options: { dryRun?: boolean; pastDays?: number; futureDays?: number; simulator?: Simulator } = {},
+): Promise<TenantResult> {
   const s = options.simulator ?? sim
   return syncTenant({
     sql: db.sql,
@@ -41,7 +44,9 @@ function run(tenantId: string, options: { dryRun?: boolean; pastDays?: number; f
 
 /** Row versions: a row that was written gets a new xmin, an untouched one keeps it. */
 async function versions(sql: Sql, table: 'reservations' | 'customers' | 'pets' | 'services', tenantId: string) {
-  const rows = await sql<{ id: string; xmin: string }[]>`SELECT id, xmin::text FROM ${sql(table)} WHERE "tenantId" = ${tenantId} ORDER BY id`
+  const rows = await sql<
+    { id: string; xmin: string }[]
+  >`SELECT id, xmin::text FROM ${sql(table)} WHERE "tenantId" = ${tenantId} ORDER BY id`
   return rows.map((r) => `${r.id}:${r.xmin}`)
 }
 
@@ -112,7 +117,15 @@ describe('one tenant, from the first sync to an unchanged rerun', () => {
   test('status follows the dates as Tailtown reads them', async () => {
     const window = syncWindow(ZONE, 7, 30)
     const expected = (r: ReturnType<typeof sim.account.matching>[number]) =>
-      r.cancelled_date ? 'CANCELLED' : r.check_out_date ? 'COMPLETED' : r.check_in_date ? 'CHECKED_IN' : r.confirmed_date ? 'CONFIRMED' : 'PENDING'
+      r.cancelled_date
+        ? 'CANCELLED'
+        : r.check_out_date
+          ? 'COMPLETED'
+          : r.check_in_date
+            ? 'CHECKED_IN'
+            : r.confirmed_date
+              ? 'CONFIRMED'
+              : 'PENDING'
     const seen = new Set<string>()
     for (const r of sim.account.matching(window.from, window.to)) {
       const row = await storedReservation(tenant, r.reservation_id)
@@ -125,7 +138,9 @@ describe('one tenant, from the first sync to an unchanged rerun', () => {
   test('the tenant is stamped and the run recorded', async () => {
     const [t] = await db.sql<{ stamped: boolean }[]>`SELECT last_gingr_sync_at IS NOT NULL AS stamped FROM tenants WHERE id = ${tenant}`
     expect(t?.stamped).toBe(true)
-    const runs = await db.sql<{ status: string; created: number }[]>`SELECT status, created FROM gingr_sync_runs WHERE tenant_id = ${tenant}`
+    const runs = await db.sql<
+      { status: string; created: number }[]
+    >`SELECT status, created FROM gingr_sync_runs WHERE tenant_id = ${tenant}`
     expect([...runs]).toEqual([{ status: 'synced', created: first.reservations.created }])
   })
 
@@ -188,7 +203,11 @@ describe('one tenant, from the first sync to an unchanged rerun', () => {
     const window = syncWindow(ZONE, 7, 30)
     const before = await everyVersion(tenant)
     const [stampBefore] = await db.sql<{ at: string }[]>`SELECT last_gingr_sync_at::text AS at FROM tenants WHERE id = ${tenant}`
-    sim.faults.add({ endpoint: '/reservations', when: (req) => req.params.start_date !== window.from, fault: { kind: 'status', status: 503 } })
+    sim.faults.add({
+      endpoint: '/reservations',
+      when: (req) => req.params.start_date !== window.from,
+      fault: { kind: 'status', status: 503 },
+    })
     try {
       const result = await run(tenant)
       expect(result.status).toBe('failed')
@@ -277,7 +296,9 @@ describe('a database that already holds awkward rows', () => {
     const result = await run(tenant, { simulator: own })
     expect(result.status).toBe('synced')
 
-    const [linked] = await db.sql<{ externalId: string; firstName: string }[]>`SELECT "externalId", "firstName" FROM customers WHERE id = 'cust-by-email'`
+    const [linked] = await db.sql<
+      { externalId: string; firstName: string }[]
+    >`SELECT "externalId", "firstName" FROM customers WHERE id = 'cust-by-email'`
     expect(linked).toEqual({ externalId: withEmail.owner.id, firstName: 'Hand' })
     const owners = await db.sql`SELECT id FROM customers WHERE "tenantId" = ${tenant} AND "externalId" = ${withEmail.owner.id}`
     expect(owners).toHaveLength(1)
@@ -285,7 +306,9 @@ describe('a database that already holds awkward rows', () => {
     const pets = await db.sql<{ id: string; name: string }[]>`
       SELECT id, name FROM pets WHERE "tenantId" = ${tenant} AND "externalId" IN (${legacy.animal.id}, ${legacy.animal.id + '-tailtown'})`
     expect([...pets]).toEqual([{ id: 'pet-legacy', name: 'Old name' }])
-    const [legacyStay] = await db.sql<{ petId: string }[]>`SELECT "petId" FROM reservations WHERE "tenantId" = ${tenant} AND "externalId" = ${legacy.reservation_id}`
+    const [legacyStay] = await db.sql<
+      { petId: string }[]
+    >`SELECT "petId" FROM reservations WHERE "tenantId" = ${tenant} AND "externalId" = ${legacy.reservation_id}`
     expect(legacyStay?.petId).toBe('pet-legacy')
 
     const services = await db.sql`SELECT id FROM services WHERE "tenantId" = ${tenant} AND name = ${duplicated.reservation_type.type}`
@@ -341,4 +364,3 @@ describe('the number of statements', () => {
     }
   })
 })
-

@@ -6,7 +6,12 @@ import { oneLine, printable } from '../src/text.ts'
 
 describe('printable and oneLine', () => {
   const cases: Array<[string, string, string, string]> = [
-    ['a forged log line', 'Paws\n2026-01-01T00:00:00.000Z ERROR all tenants failed', 'Paws 2026-01-01T00:00:00.000Z ERROR all tenants failed', 'Paws 2026-01-01T00:00:00.000Z ERROR all tenants failed'],
+    [
+      'a forged log line',
+      'Paws\n2026-01-01T00:00:00.000Z ERROR all tenants failed',
+      'Paws 2026-01-01T00:00:00.000Z ERROR all tenants failed',
+      'Paws 2026-01-01T00:00:00.000Z ERROR all tenants failed',
+    ],
     ['terminal escapes', 'bad \u001b[2J\u001b[31mred', 'bad  [2J [31mred', 'bad [2J [31mred'],
     ['a carriage return that hides text', 'ok\rFAILED', 'ok FAILED', 'ok FAILED'],
     ['C1 controls and DEL', 'a\u0085b\u009bc\u007fd', 'a b c d', 'a b c d'],

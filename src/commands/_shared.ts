@@ -22,8 +22,16 @@ export const syncArgs = {
   'dry-run': { type: 'boolean', description: 'Do everything, then roll back: nothing written' },
   'past-days': { type: 'string', valueHint: '7', description: 'Days before today in the window (0-365)' },
   'future-days': { type: 'string', valueHint: '30', description: 'Days after today in the window (0-365)' },
-  timeout: { type: 'string', valueHint: String(PRODUCTION_TIMING.gingrTimeoutMs / 1000), description: 'Seconds before one Gingr request is given up (1-600)' },
-  'ping-url': { type: 'string', valueHint: 'url', description: 'Healthchecks-style URL pinged at start, success, failure (or GINGR_SYNC_PING_URL)' },
+  timeout: {
+    type: 'string',
+    valueHint: String(PRODUCTION_TIMING.gingrTimeoutMs / 1000),
+    description: 'Seconds before one Gingr request is given up (1-600)',
+  },
+  'ping-url': {
+    type: 'string',
+    valueHint: 'url',
+    description: 'Healthchecks-style URL pinged at start, success, failure (or GINGR_SYNC_PING_URL)',
+  },
   'max-runtime': {
     type: 'string',
     valueHint: String(DEFAULT_MAX_RUNTIME_SECONDS),

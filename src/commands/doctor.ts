@@ -8,7 +8,7 @@ import { commonArgs, prepare } from './_shared.ts'
 const MARKS = { pass: '✓', fail: '✗', skip: '—' } as const
 
 export default defineCommand({
-  meta: { name: 'doctor', description: 'Check the settings, the database, its schema and every enabled tenant\'s Gingr account' },
+  meta: { name: 'doctor', description: "Check the settings, the database, its schema and every enabled tenant's Gingr account" },
   args: commonArgs,
   async run({ args }) {
     const { settings } = prepare(args)
@@ -30,9 +30,11 @@ function render(report: DoctorReport): string {
   const failed = count('fail')
   const skipped = count('skip')
   lines.push('')
-  lines.push(failed === 0
-    ? `All ${report.checks.length} checks passed.`
-    : `${failed} of ${report.checks.length} checks failed${skipped > 0 ? `, ${skipped} skipped` : ''}.`)
+  lines.push(
+    failed === 0
+      ? `All ${report.checks.length} checks passed.`
+      : `${failed} of ${report.checks.length} checks failed${skipped > 0 ? `, ${skipped} skipped` : ''}.`,
+  )
   return lines.join('\n')
 }
 

@@ -11,9 +11,13 @@ import { commonArgs, openDatabase, prepare, wholeNumber } from './_shared.ts'
 const UNDEFINED_TABLE = '42P01'
 
 export default defineCommand({
-  meta: { name: 'status', description: 'Each tenant\'s last sync and last run; exit 1 when an enabled tenant is stale (for monitoring)' },
+  meta: { name: 'status', description: "Each tenant's last sync and last run; exit 1 when an enabled tenant is stale (for monitoring)" },
   args: {
-    'max-age': { type: 'string', valueHint: String(DEFAULT_MAX_AGE_MINUTES), description: 'Minutes after which an enabled tenant\'s last sync is stale (1-100000)' },
+    'max-age': {
+      type: 'string',
+      valueHint: String(DEFAULT_MAX_AGE_MINUTES),
+      description: "Minutes after which an enabled tenant's last sync is stale (1-100000)",
+    },
     ...commonArgs,
   },
   async run({ args }) {
@@ -38,7 +42,9 @@ export default defineCommand({
 function explain(error: unknown, url: string): string {
   if (!isDbError(error)) return errorMessage(error)
   const sentence = describeDbError(error, url)
-  return (error as { code?: unknown }).code === UNDEFINED_TABLE ? `${sentence}. Run \`gingr-sync migrate\` (see \`gingr-sync doctor\`).` : sentence
+  return (error as { code?: unknown }).code === UNDEFINED_TABLE
+    ? `${sentence}. Run \`gingr-sync migrate\` (see \`gingr-sync doctor\`).`
+    : sentence
 }
 
 function render(report: StatusReport, now: Date): string {
@@ -48,8 +54,12 @@ function render(report: StatusReport, now: Date): string {
   const stale = enabled.filter((t) => t.stale)
   lines.push('')
   if (enabled.length === 0) lines.push('No tenant is enabled for the hourly sync.')
-  else if (stale.length === 0) lines.push(`All ${enabled.length} enabled tenant${plural(enabled.length)} synced within the last ${report.maxAgeMinutes} min.`)
-  else lines.push(`STALE: ${stale.length} of ${enabled.length} enabled tenant${plural(enabled.length)} not synced within the last ${report.maxAgeMinutes} min (or never).`)
+  else if (stale.length === 0)
+    lines.push(`All ${enabled.length} enabled tenant${plural(enabled.length)} synced within the last ${report.maxAgeMinutes} min.`)
+  else
+    lines.push(
+      `STALE: ${stale.length} of ${enabled.length} enabled tenant${plural(enabled.length)} not synced within the last ${report.maxAgeMinutes} min (or never).`,
+    )
   return lines.join('\n')
 }
 

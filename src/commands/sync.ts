@@ -106,7 +106,9 @@ async function selectTenants(sql: ReturnType<typeof openDatabase>['sql'], id: st
   const tenant = await findTenant(sql, id)
   if (!tenant) throw new UsageError(`Tenant ${id} does not exist.`)
   if (!(tenant.syncEnabled && tenant.isActive && tenant.status === 'ACTIVE')) {
-    log.warn(`⚠️  Tenant ${tenant.businessName} is not enabled for the hourly sync (gingr_sync_enabled, "isActive", status ACTIVE); syncing it because it was asked for.`)
+    log.warn(
+      `⚠️  Tenant ${tenant.businessName} is not enabled for the hourly sync (gingr_sync_enabled, "isActive", status ACTIVE); syncing it because it was asked for.`,
+    )
   }
   return [tenant]
 }
@@ -117,7 +119,9 @@ function planTenant(settings: Settings, tenant: Tenant, flags: { pastDays?: numb
   try {
     const account = gingrAccountFor(settings, tenant.id)
     if (!isKnownTimeZone(tenant.timezone)) {
-      throw new TenantSettingError(`its time zone ${JSON.stringify(tenant.timezone)} (tenants.timezone) is not an IANA time zone such as America/Denver.`)
+      throw new TenantSettingError(
+        `its time zone ${JSON.stringify(tenant.timezone)} (tenants.timezone) is not an IANA time zone such as America/Denver.`,
+      )
     }
     const { pastDays, futureDays } = windowDaysFor(settings, tenant.id, flags)
     return { tenant, account, window: syncWindow(tenant.timezone, pastDays, futureDays) }
@@ -185,7 +189,8 @@ function printProgress(log: Logger, event: ProgressEvent): void {
   for (const record of event.invalid.slice(0, MAX_INVALID_LINES)) {
     log.warn(`⚠️  Skipped invalid reservation ${record.reservationId ?? '(no readable id)'}: ${record.issue}`)
   }
-  if (event.invalid.length > MAX_INVALID_LINES) log.warn(`⚠️  ...and ${event.invalid.length - MAX_INVALID_LINES} more invalid reservations (see --json)`)
+  if (event.invalid.length > MAX_INVALID_LINES)
+    log.warn(`⚠️  ...and ${event.invalid.length - MAX_INVALID_LINES} more invalid reservations (see --json)`)
 }
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`
@@ -201,7 +206,9 @@ function printResult(log: Logger, r: TenantResult): void {
     return
   }
   const c = r.reservations
-  log.info(`✅ Reservations: ${c.created} created, ${c.updated} updated, ${c.unchanged} unchanged, ${c.skipped} skipped, ${c.errors} errors`)
+  log.info(
+    `✅ Reservations: ${c.created} created, ${c.updated} updated, ${c.unchanged} unchanged, ${c.skipped} skipped, ${c.errors} errors`,
+  )
   log.info(`   Customers: ${r.customersCreated} created · Pets: ${r.petsCreated} created · Services: ${r.servicesCreated} created`)
   if (r.dryRun) log.info('🧪 Dry run: every change above was rolled back; nothing was written.')
   log.info(`✅ Sync complete in ${seconds(r.durationMs)}`)
@@ -211,9 +218,12 @@ function printSummary(log: Logger, results: readonly TenantResult[]): void {
   log.info('📋 Summary')
   for (const r of results) {
     const c = r.reservations
-    const detail = r.status === 'synced'
-      ? `${c.created} created, ${c.updated} updated, ${c.unchanged} unchanged, ${c.skipped} skipped`
-      : r.status === 'locked' ? 'held by another run' : `ERROR: ${r.error}`
+    const detail =
+      r.status === 'synced'
+        ? `${c.created} created, ${c.updated} updated, ${c.unchanged} unchanged, ${c.skipped} skipped`
+        : r.status === 'locked'
+          ? 'held by another run'
+          : `ERROR: ${r.error}`
     const line = `   ${r.businessName}: ${r.status} (${detail}) in ${seconds(r.durationMs)}`
     if (r.status === 'failed') log.error(line)
     else log.info(line)

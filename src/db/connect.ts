@@ -38,8 +38,17 @@ const utcTimestamps: Record<string, postgres.PostgresType> = {
  * startup parameters, which PostgreSQL refuses ("unrecognized configuration parameter").
  * `schema` becomes the search_path; the pool settings are Prisma's business.
  */
-const PRISMA_PARAMETERS = ['schema', 'connection_limit', 'pool_timeout', 'pgbouncer', 'socket_timeout',
-  'statement_cache_size', 'sslaccept', 'sslidentity', 'sslpassword']
+const PRISMA_PARAMETERS = [
+  'schema',
+  'connection_limit',
+  'pool_timeout',
+  'pgbouncer',
+  'socket_timeout',
+  'statement_cache_size',
+  'sslaccept',
+  'sslidentity',
+  'sslpassword',
+]
 
 function withoutPrismaParameters(url: string): { url: string; searchPath?: string } {
   let parsed: URL
@@ -104,26 +113,24 @@ const terminated: Sentence = (server) =>
   `The connection to PostgreSQL at ${server} was terminated (a server restart or shutdown, or an administrator ended the session).`
 const refusedLogin: Sentence = (server, detail) =>
   `PostgreSQL at ${server} rejected the login (${detail}): check the user and password in DATABASE_URL.`
-const unresolved: Sentence = (server) =>
-  `The database host of ${server} could not be resolved: check the host name in DATABASE_URL.`
+const unresolved: Sentence = (server) => `The database host of ${server} could not be resolved: check the host name in DATABASE_URL.`
 const noAnswer: Sentence = (server) =>
   `PostgreSQL at ${server} did not answer within the connect timeout: check the host, the port and any firewall.`
 
 /** By error code: socket errors, postgres.js's own connection codes, and SQLSTATEs. */
 const SENTENCES: Record<string, Sentence> = {
-  ECONNREFUSED: (server) =>
-    `PostgreSQL at ${server} refused the connection: is the server running and listening on that host and port?`,
+  ECONNREFUSED: (server) => `PostgreSQL at ${server} refused the connection: is the server running and listening on that host and port?`,
   ENOTFOUND: unresolved,
   EAI_AGAIN: unresolved,
   CONNECT_TIMEOUT: noAnswer,
   ETIMEDOUT: noAnswer,
   '28P01': refusedLogin, // invalid_password
   '28000': refusedLogin, // invalid_authorization_specification: no such role, pg_hba.conf rejects
-  '3D000': (server, detail) =>
-    `PostgreSQL at ${server} has no such database (${detail}): check the database name in DATABASE_URL.`,
-  '57014': (server, detail) => /statement timeout/i.test(detail)
-    ? `A statement ran longer than the statement timeout and was cancelled by PostgreSQL at ${server}.`
-    : `A statement was cancelled by PostgreSQL at ${server} (${detail}).`,
+  '3D000': (server, detail) => `PostgreSQL at ${server} has no such database (${detail}): check the database name in DATABASE_URL.`,
+  '57014': (server, detail) =>
+    /statement timeout/i.test(detail)
+      ? `A statement ran longer than the statement timeout and was cancelled by PostgreSQL at ${server}.`
+      : `A statement was cancelled by PostgreSQL at ${server} (${detail}).`,
   '57P01': terminated, // admin_shutdown, also pg_terminate_backend()
   '57P02': terminated, // crash_shutdown
   CONNECTION_CLOSED: terminated,

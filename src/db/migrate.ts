@@ -40,7 +40,9 @@ export async function checkSchema(sql: Queryable): Promise<string[]> {
   const [temp] = await sql<{ allowed: boolean; role: string; database: string }[]>`
     SELECT has_database_privilege(current_database(), 'TEMPORARY') AS allowed, current_user AS role, current_database() AS database`
   if (temp && !temp.allowed) {
-    problems.push(`The role ${temp.role} may not create temporary tables, which the sync stages each window in: GRANT TEMPORARY ON DATABASE "${temp.database}" TO "${temp.role}".`)
+    problems.push(
+      `The role ${temp.role} may not create temporary tables, which the sync stages each window in: GRANT TEMPORARY ON DATABASE "${temp.database}" TO "${temp.role}".`,
+    )
   }
   for (const [type, values] of Object.entries(ENUMS)) {
     const present = catalog.enums.get(type)
@@ -59,9 +61,11 @@ export async function checkSchema(sql: Queryable): Promise<string[]> {
     }
     for (const [column, type] of Object.entries(table.columns)) {
       if (columns.has(column)) continue
-      problems.push(isAddable(type)
-        ? `The column ${table.name}."${column}" is missing: ${RUN_MIGRATE}.`
-        : `The column ${table.name}."${column}" is missing, and migrate adds no required column to an existing table: this is not Tailtown's schema.`)
+      problems.push(
+        isAddable(type)
+          ? `The column ${table.name}."${column}" is missing: ${RUN_MIGRATE}.`
+          : `The column ${table.name}."${column}" is missing, and migrate adds no required column to an existing table: this is not Tailtown's schema.`,
+      )
     }
   }
   return problems

@@ -74,8 +74,10 @@ export async function lastRuns(sql: Queryable): Promise<TenantRuns[]> {
  * today, but a row that says `dry_run` never stands for what the hourly job last did.
  */
 export async function latestRealRuns(sql: Queryable): Promise<RunRecord[]> {
-  return [...(await sql<RunRecord[]>`
+  return [
+    ...(await sql<RunRecord[]>`
     SELECT DISTINCT ON (tenant_id) ${runColumns(sql)} FROM gingr_sync_runs
     WHERE NOT dry_run
-    ORDER BY tenant_id, started_at DESC, id DESC`)]
+    ORDER BY tenant_id, started_at DESC, id DESC`),
+  ]
 }

@@ -92,7 +92,10 @@ export const TAILTOWN_TABLES: TableDefinition[] = [
       tags: 'TEXT[] DEFAULT ARRAY[]::TEXT[]',
       portalEnabled: 'BOOLEAN NOT NULL DEFAULT true',
     },
-    unique: [['tenantId', 'email'], ['tenantId', 'id']],
+    unique: [
+      ['tenantId', 'email'],
+      ['tenantId', 'id'],
+    ],
     // gingr-sync's own: owners are looked up by Gingr id on every run.
     indexes: [['tenantId', 'externalId']],
   },
@@ -164,7 +167,10 @@ export const TAILTOWN_TABLES: TableDefinition[] = [
       createdAt: CREATED_AT,
       updatedAt: UPDATED_AT,
     },
-    unique: [['tenantId', 'orderNumber'], ['tenantId', 'id']],
+    unique: [
+      ['tenantId', 'orderNumber'],
+      ['tenantId', 'id'],
+    ],
     // Tailtown's own, deliberately not unique: production tables already hold duplicates.
     indexes: [['tenantId', 'externalId']],
     foreignKeys: [

@@ -35,10 +35,12 @@ export async function listTenants(sql: Queryable): Promise<Tenant[]> {
 
 /** The tenants an hourly run syncs, in a stable order so logs read the same every hour. */
 export async function listSyncableTenants(sql: Queryable): Promise<Tenant[]> {
-  return [...(await sql<Tenant[]>`
+  return [
+    ...(await sql<Tenant[]>`
     ${selectTenants(sql)}
     WHERE gingr_sync_enabled AND "isActive" AND status = 'ACTIVE'
-    ORDER BY "businessName", id`)]
+    ORDER BY "businessName", id`),
+  ]
 }
 
 /**

@@ -294,14 +294,30 @@ type Columns<Row> = { readonly [K in keyof Row]: 'text' | 'integer' | 'timestamp
 const STAGED: { [K in keyof WindowRows]: Columns<WindowRows[K][number]> } = {
   services: { externalId: 'text', name: 'text', category: 'text', duration: 'integer' },
   customers: {
-    externalId: 'text', firstName: 'text', lastName: 'text', email: 'text', phone: 'text', address: 'text', city: 'text', state: 'text',
+    externalId: 'text',
+    firstName: 'text',
+    lastName: 'text',
+    email: 'text',
+    phone: 'text',
+    address: 'text',
+    city: 'text',
+    state: 'text',
   },
   pets: { externalId: 'text', ownerExternalId: 'text', name: 'text', type: 'text', breed: 'text', notes: 'text' },
   reservations: {
-    externalId: 'text', customerExternalId: 'text', petExternalId: 'text', serviceExternalId: 'text', serviceName: 'text',
+    externalId: 'text',
+    customerExternalId: 'text',
+    petExternalId: 'text',
+    serviceExternalId: 'text',
+    serviceName: 'text',
     // timestamptz: the ISO instants COPY'd in keep their `Z`; `AT TIME ZONE 'UTC'` makes the wall time.
-    startDate: 'timestamptz', endDate: 'timestamptz', status: 'text', notes: 'text',
-    checkInDate: 'timestamptz', checkOutDate: 'timestamptz', cancelDate: 'timestamptz',
+    startDate: 'timestamptz',
+    endDate: 'timestamptz',
+    status: 'text',
+    notes: 'text',
+    checkInDate: 'timestamptz',
+    checkOutDate: 'timestamptz',
+    cancelDate: 'timestamptz',
   },
 }
 
@@ -309,7 +325,9 @@ const ENTITIES = Object.keys(STAGED) as (keyof WindowRows)[]
 
 /** ON COMMIT DROP: a rolled-back or committed run leaves nothing behind, and the next tenant starts clean. */
 const CREATE_STAGING = ENTITIES.map((entity) => {
-  const columns = Object.entries(STAGED[entity]).map(([name, type]) => `"${name}" ${type}`).join(', ')
+  const columns = Object.entries(STAGED[entity])
+    .map(([name, type]) => `"${name}" ${type}`)
+    .join(', ')
   return `CREATE TEMPORARY TABLE gingr_window_${entity} (${columns}) ON COMMIT DROP;`
 }).join('\n')
 
@@ -334,7 +352,12 @@ function* copyText<Row extends Record<keyof Row, Cell>>(rows: readonly Row[], co
   }
 }
 
-async function stage<Row extends Record<keyof Row, Cell>>(tx: TransactionSql, entity: keyof WindowRows, columns: Columns<Row>, rows: readonly Row[]): Promise<void> {
+async function stage<Row extends Record<keyof Row, Cell>>(
+  tx: TransactionSql,
+  entity: keyof WindowRows,
+  columns: Columns<Row>,
+  rows: readonly Row[],
+): Promise<void> {
   if (rows.length === 0) return
   const names = Object.keys(columns) as (keyof Row & string)[]
   await copyIn(tx, `COPY gingr_window_${entity} (${names.map((name) => `"${name}"`).join(', ')}) FROM STDIN`, copyText(rows, names))
@@ -368,7 +391,8 @@ function refusalOf(query: object): Promise<never> {
   const driver = query as { reject?: unknown }
   const own = driver.reject
   // Fail loudly, not by hanging again, should a newer postgres.js settle its queries another way.
-  if (typeof own !== 'function') throw new Error('postgres.js queries no longer have reject(): the COPY cannot be watched for a late error.')
+  if (typeof own !== 'function')
+    throw new Error('postgres.js queries no longer have reject(): the COPY cannot be watched for a late error.')
   const refused = new Promise<never>((_, reject) => {
     driver.reject = (error: unknown) => {
       reject(error)
@@ -433,9 +457,10 @@ function suspectsOf(error: postgres.PostgresError, tenantId: string, rows: Windo
     const row = staged === undefined ? undefined : rows[staged][Number(copied[2]) - 1]
     return staged === undefined || row === undefined ? [] : [{ entity: staged, externalId: row.externalId }]
   }
-  const quotable = entity === 'customers'
-    ? rows.customers.map((c) => ({ externalId: c.externalId, values: [c.externalId, c.email] }))
-    : rows[entity].map((r) => ({ externalId: r.externalId, values: [r.externalId] }))
+  const quotable =
+    entity === 'customers'
+      ? rows.customers.map((c) => ({ externalId: c.externalId, values: [c.externalId, c.email] }))
+      : rows[entity].map((r) => ({ externalId: r.externalId, values: [r.externalId] }))
   const matching = (test: (value: string) => boolean): Suspect[] =>
     quotable
       .filter((row) => row.values.some((value) => value !== null && test(value)))
@@ -470,7 +495,11 @@ function gingrNames(rows: WindowRows, suspects: readonly Suspect[]): string {
       if (suspect.entity === 'reservations') return name
       const id = suspect.externalId
       const carrier = rows.reservations.find((r) =>
-        suspect.entity === 'services' ? r.serviceExternalId === id : suspect.entity === 'customers' ? r.customerExternalId === id : r.petExternalId === id,
+        suspect.entity === 'services'
+          ? r.serviceExternalId === id
+          : suspect.entity === 'customers'
+            ? r.customerExternalId === id
+            : r.petExternalId === id,
       )
       return carrier === undefined ? name : `${name}, in reservation ${clipId(carrier.externalId)}`
     })

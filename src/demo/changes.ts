@@ -26,8 +26,9 @@ function describe(r: WireReservation): string {
 /** Confirmed stays that have not begun, soonest first: the ones a front desk still changes. */
 function upcoming(sim: Simulator, window: DateRange): WireReservation[] {
   const now = Date.now()
-  return sim.account.matching(window.from, window.to).filter((r) =>
-    r.confirmed_date !== null && r.check_in_date === null && r.cancelled_date === null && Date.parse(r.start_date) > now)
+  return sim.account
+    .matching(window.from, window.to)
+    .filter((r) => r.confirmed_date !== null && r.check_in_date === null && r.cancelled_date === null && Date.parse(r.start_date) > now)
 }
 
 export function changeSomeReservations(sim: Simulator, window: DateRange): Change[] {
@@ -43,7 +44,11 @@ export function changeSomeReservations(sim: Simulator, window: DateRange): Chang
 
   return [
     { externalId: booked.reservation_id, description: `New booking: ${describe(booked)}`, expected: { status: 'CONFIRMED' } },
-    { externalId: arriving.reservation_id, description: `Checked in early, just now: ${describe(arriving)}`, expected: { status: 'CHECKED_IN' } },
+    {
+      externalId: arriving.reservation_id,
+      description: `Checked in early, just now: ${describe(arriving)}`,
+      expected: { status: 'CHECKED_IN' },
+    },
     { externalId: cancelling.reservation_id, description: `Cancelled: ${describe(cancelling)}`, expected: { status: 'CANCELLED' } },
     {
       externalId: moving.reservation_id,

@@ -44,10 +44,17 @@ async function createDemoDatabase(given: string | undefined, defer: Defer): Prom
     // Registered before the start is awaited: a Ctrl-C during initdb must still stop the server
     // once it is up. A start that failed has removed its directory already.
     const starting = startEmbeddedPostgres({ prefix: DEMO_DIR_PREFIX })
-    defer(() => starting.then((server) => server.stop(), () => {}))
-    serverUrl = (await starting.catch((error: unknown) => {
-      throw error instanceof EmbeddedStartError ? new DemoFailure(error.message) : error
-    })).url
+    defer(() =>
+      starting.then(
+        (server) => server.stop(),
+        () => {},
+      ),
+    )
+    serverUrl = (
+      await starting.catch((error: unknown) => {
+        throw error instanceof EmbeddedStartError ? new DemoFailure(error.message) : error
+      })
+    ).url
   }
   const admin = connect(serverUrl, { max: 1 })
   defer(() => admin.end({ timeout: 5 }))
@@ -55,15 +62,16 @@ async function createDemoDatabase(given: string | undefined, defer: Defer): Prom
   const name = `${DEMO_DATABASE_PREFIX}${randomBytes(4).toString('hex')}`
   // The embedded server goes with its directory; a given server must get its database dropped.
   // Registered first: the one connection runs the drop after a CREATE still under way.
-  if (given !== undefined) defer(async () => void await admin.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`))
+  if (given !== undefined) defer(async () => void (await admin.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)))
   // template0 accepts no connections, so a session left open on template1 cannot block the copy.
   await admin.unsafe(`CREATE DATABASE "${name}" TEMPLATE template0 ENCODING 'UTF8'`)
   const url = withDatabase(serverUrl, name)
   const sql = connect(url, { max: 1 })
   defer(() => sql.end({ timeout: 5 }))
-  const where = given === undefined
-    ? `an embedded PostgreSQL ${version} (throwaway, on ${new URL(serverUrl).host})`
-    : `PostgreSQL ${version} at ${redactUrl(given)} (DEMO_DATABASE_URL)`
+  const where =
+    given === undefined
+      ? `an embedded PostgreSQL ${version} (throwaway, on ${new URL(serverUrl).host})`
+      : `PostgreSQL ${version} at ${redactUrl(given)} (DEMO_DATABASE_URL)`
   return { url, sql, description: `${where}, database ${name}` }
 }
 

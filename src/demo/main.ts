@@ -31,7 +31,9 @@ function cleanUp(): Promise<void> {
 /** Cleans up, says so (or what is left), exits. */
 async function finish(code: number, success?: string): Promise<never> {
   setTimeout(() => {
-    process.stderr.write('The clean-up did not finish in time: a gingr-sync-demo-* folder in the temporary directory (or a gingr_sync_demo_* database) may be left.\n')
+    process.stderr.write(
+      'The clean-up did not finish in time: a gingr-sync-demo-* folder in the temporary directory (or a gingr_sync_demo_* database) may be left.\n',
+    )
     process.exit(code || 1)
   }, CLEANUP_LIMIT_MS).unref()
   await cleanUp()
@@ -50,7 +52,10 @@ async function finish(code: number, success?: string): Promise<never> {
 // Ctrl-C reaches the CLI child and an embedded server by itself (one process group); SIGTERM may
 // reach only the demo. Either way the child is stopped (the abort), then everything is undone.
 // Later signals are ignored, so an impatient second Ctrl-C cannot cut the clean-up short.
-for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+] as const) {
   process.on(signal, () => {
     if (abort.signal.aborted) return
     abort.abort()
@@ -59,7 +64,9 @@ for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
   })
 }
 
-process.stdout.write(colors.bold('🐾 gingr-sync demo: the real sync against a simulated Gingr account; nothing to set up, nothing left behind.') + '\n')
+process.stdout.write(
+  colors.bold('🐾 gingr-sync demo: the real sync against a simulated Gingr account; nothing to set up, nothing left behind.') + '\n',
+)
 try {
   const { synced, changed, unchanged } = await runDemo({
     databaseUrl: process.env.DEMO_DATABASE_URL || undefined,

@@ -52,17 +52,19 @@ export async function runCli(args: string[], settings: CliSettings, signal: Abor
 /** The part of `gingr-sync --json` the demo checks. */
 const SyncReport = v.object({
   ok: v.boolean(),
-  tenants: v.array(v.object({
-    status: v.string(),
-    fetched: v.number(),
-    reservations: v.object({
-      created: v.number(),
-      updated: v.number(),
-      unchanged: v.number(),
-      skipped: v.number(),
-      errors: v.number(),
+  tenants: v.array(
+    v.object({
+      status: v.string(),
+      fetched: v.number(),
+      reservations: v.object({
+        created: v.number(),
+        updated: v.number(),
+        unchanged: v.number(),
+        skipped: v.number(),
+        errors: v.number(),
+      }),
     }),
-  })),
+  ),
 })
 export type SyncReport = v.InferOutput<typeof SyncReport>
 export type TenantReport = SyncReport['tenants'][number]

@@ -57,10 +57,17 @@ export async function runDemo({ databaseUrl, defer, signal }: DemoOptions): Prom
   heading(1, 'set-up — a simulated Gingr account, PostgreSQL, the schema and one tenant')
   const sim = await startSimulator(ACCOUNT)
   defer(sim.stop)
-  say(`Gingr: a simulator at ${sim.baseUrl}, ${sim.account.reservations.size} reservations around ${sim.account.today} (${ACCOUNT.timeZone})`)
+  say(
+    `Gingr: a simulator at ${sim.baseUrl}, ${sim.account.reservations.size} reservations around ${sim.account.today} (${ACCOUNT.timeZone})`,
+  )
   const db = await openDemoDatabase(databaseUrl, defer)
   say(`PostgreSQL: ${db.description}`)
-  const settings: CliSettings = { DATABASE_URL: db.url, GINGR_SUBDOMAIN: 'denverdogranch', GINGR_API_KEY: sim.apiKey, GINGR_BASE_URL: sim.baseUrl }
+  const settings: CliSettings = {
+    DATABASE_URL: db.url,
+    GINGR_SUBDOMAIN: 'denverdogranch',
+    GINGR_API_KEY: sim.apiKey,
+    GINGR_BASE_URL: sim.baseUrl,
+  }
   const migrated = await runCli(['migrate'], settings, signal)
   if (migrated.code !== 0) throw new DemoFailure(`gingr-sync migrate exited with code ${migrated.code} instead of 0.`)
   await createDemoTenant(db.sql, TENANT)
@@ -80,7 +87,12 @@ export async function runDemo({ databaseUrl, defer, signal }: DemoOptions): Prom
   const changes = changeSomeReservations(sim, window)
   for (const change of changes) say(`• ${change.description}`)
   const second = await syncOnce(settings, signal)
-  expectCounts('second sync', second, { fetched: inGingr + 1, created: 1, updated: changes.length - 1, unchanged: inGingr + 1 - changes.length })
+  expectCounts('second sync', second, {
+    fetched: inGingr + 1,
+    created: 1,
+    updated: changes.length - 1,
+    unchanged: inGingr + 1 - changes.length,
+  })
   const missing = await missingChanges(db.sql, TENANT.id, changes)
   if (missing.length > 0) throw new DemoFailure(`After the second sync, ${missing.join('; ')}.`)
   ok(`1 created and ${changes.length - 1} updated, as made in Gingr; the other ${second.reservations.unchanged} were left untouched.`)

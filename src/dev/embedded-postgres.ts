@@ -289,7 +289,11 @@ function baseName(program: string): string {
 
 /** The last few lines a program printed, as one line: where PostgreSQL says what went wrong. */
 function lastLines(output: string[]): string {
-  const lines = output.join('').split('\n').map((line) => line.trim()).filter(Boolean)
+  const lines = output
+    .join('')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean)
   return oneLine(lines.slice(-4).join(' / ')) || 'it printed nothing'
 }
 

@@ -8,15 +8,7 @@ import { timing } from '../timing.ts'
 import { splitIntoChunks, type DateRange } from './chunks.ts'
 import { GingrError, formatDuration, type GingrErrorKind } from './errors.ts'
 import { interpret, send, type Failure } from './http.ts'
-import {
-  Animal,
-  Owner,
-  Reservation,
-  ReservationType,
-  parseRecords,
-  type Envelope,
-  type InvalidRecord,
-} from './schemas.ts'
+import { Animal, Owner, Reservation, ReservationType, parseRecords, type Envelope, type InvalidRecord } from './schemas.ts'
 
 export interface GingrClientOptions {
   subdomain: string
@@ -204,7 +196,8 @@ export class GingrClient {
       const result = interpret(outcome, this.#now(), (text) => this.#scrub(text))
       if (!('retryable' in result)) return result
       // Cut short by the deadline rather than by its own timeout: the deadline is the news.
-      if (outcome.kind === 'timeout' && timeoutMs < this.#timeoutMs) throw this.#deadline(call, attempt, last, 'while waiting for an answer')
+      if (outcome.kind === 'timeout' && timeoutMs < this.#timeoutMs)
+        throw this.#deadline(call, attempt, last, 'while waiting for an answer')
       last = result
       if (!result.retryable || attempt >= this.#maxAttempts) throw this.#error(call, result, attempt)
       const wait = result.retryAfterMs ?? this.#backoff(attempt)

@@ -69,10 +69,7 @@ function textOrNull(value: string | number): string | null {
 }
 
 /** Optional text: absent, `null`, `""` and blanks all mean "none"; numbers (phones!) become text. */
-export const Text = v.nullish(
-  v.pipe(v.union([v.string(), v.number()]), v.transform(textOrNull)),
-  null,
-)
+export const Text = v.nullish(v.pipe(v.union([v.string(), v.number()]), v.transform(textOrNull)), null)
 
 export const lenientText = v.fallback(Text, null)
 
@@ -90,7 +87,8 @@ export const Email = v.pipe(
   v.transform((value) => value?.trim() ?? null),
   v.check(
     (value) => value === null || value.length <= MAX_EMAIL_LENGTH,
-    (issue) => `Invalid email: ${String(issue.input).length.toLocaleString('en-US')} characters, more than the ${MAX_EMAIL_LENGTH} an address can have`,
+    (issue) =>
+      `Invalid email: ${String(issue.input).length.toLocaleString('en-US')} characters, more than the ${MAX_EMAIL_LENGTH} an address can have`,
   ),
 )
 

@@ -83,7 +83,11 @@ async function readText(response: Response, maxBytes: number): Promise<string | 
  * Text the server sent is echoed in the failure's detail through `scrub` (the client's: it removes
  * the key) and only then clipped, so that a key cut in two by the clip is never half left.
  */
-export function interpret(outcome: Exclude<Outcome, { kind: 'aborted' }>, now: number, scrub: (text: string) => string = (text) => text): Envelope | Failure {
+export function interpret(
+  outcome: Exclude<Outcome, { kind: 'aborted' }>,
+  now: number,
+  scrub: (text: string) => string = (text) => text,
+): Envelope | Failure {
   const echo = (text: string) => clip(scrub(text))
   switch (outcome.kind) {
     case 'timeout':
@@ -194,7 +198,8 @@ function gingrText(body: string, echo: Echo): string | null {
  * asctime's. Date.parse alone takes far more: "1.5" as 5 January 2001 (so no wait at all instead of
  * the backoff), and asctime's form as local time.
  */
-const HTTP_DATE = /^(?:[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT|[A-Z][a-z]{5,8}, \d{2}-[A-Z][a-z]{2}-\d{2} \d{2}:\d{2}:\d{2} GMT|[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2} \d{4})$/
+const HTTP_DATE =
+  /^(?:[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT|[A-Z][a-z]{5,8}, \d{2}-[A-Z][a-z]{2}-\d{2} \d{2}:\d{2}:\d{2} GMT|[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2} \d{4})$/
 
 /** `Retry-After` is either delta-seconds or an HTTP date, which is read against `now`; anything else is ignored. */
 export function parseRetryAfter(header: string | null, now: number): number | undefined {

@@ -70,7 +70,8 @@ export function parseTimestamp(text: string): FacilityTimestamp | string {
   const minute = digitsAt(text, 14, 2)
   const separator = text[10]
   if (year < 0 || month < 0 || day < 0 || hour < 0 || minute < 0) return invalid(text)
-  if (text[4] !== '-' || text[7] !== '-' || text[13] !== ':' || (separator !== 'T' && separator !== 't' && separator !== ' ')) return invalid(text)
+  if (text[4] !== '-' || text[7] !== '-' || text[13] !== ':' || (separator !== 'T' && separator !== 't' && separator !== ' '))
+    return invalid(text)
 
   let at = 16
   let second = 0

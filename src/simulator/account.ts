@@ -85,9 +85,7 @@ export class Account implements SimAccount {
       owners: this.owners,
       animals: this.animals,
     })
-    this.reservationTypes = new Map(
-      RESERVATION_TYPES.map(({ kind: _kind, species: _species, ...type }) => [type.id, deepFreeze(type)]),
-    )
+    this.reservationTypes = new Map(RESERVATION_TYPES.map(({ kind: _kind, species: _species, ...type }) => [type.id, deepFreeze(type)]))
   }
 
   /** `[from 00:00, to + 1 day 00:00)` in the facility's zone: the end date is inclusive. */

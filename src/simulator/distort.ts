@@ -21,11 +21,7 @@ const RESERVATION_DEFECTS: readonly ((record: Row) => Row)[] = [
   (record) => ({ ...record, end_date: 'not a date' }),
 ]
 
-const ROW_DEFECTS: readonly ((row: Row) => unknown)[] = [
-  (row) => ({ ...row, id: null }),
-  (row) => ({ ...row, id: 'n/a' }),
-  () => [],
-]
+const ROW_DEFECTS: readonly ((row: Row) => unknown)[] = [(row) => ({ ...row, id: null }), (row) => ({ ...row, id: 'n/a' }), () => []]
 
 function defect<T>(defects: readonly T[], index: number): T {
   const chosen = defects[index % defects.length]
@@ -65,9 +61,12 @@ function everyThird<T>(items: readonly T[]): T[] {
 
 function records(payload: Payload): object[] {
   switch (payload.kind) {
-    case 'reservations': return payload.records
-    case 'rows': return payload.rows
-    case 'one': return payload.row === null ? [] : [payload.row]
+    case 'reservations':
+      return payload.records
+    case 'rows':
+      return payload.rows
+    case 'one':
+      return payload.row === null ? [] : [payload.row]
   }
 }
 

@@ -142,7 +142,11 @@ export function replacingAnswer(fault: Fault): Answer | null {
     case 'json-error':
       return jsonAnswer(200, errorMessage(fault.message ?? 'An unexpected error occurred.'))
     case 'gzip-bomb':
-      return { status: 200, body: gzipBomb(fault.megabytes ?? 64), headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' } }
+      return {
+        status: 200,
+        body: gzipBomb(fault.megabytes ?? 64),
+        headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      }
     default:
       return null
   }

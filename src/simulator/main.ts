@@ -55,7 +55,9 @@ const main = defineCommand({
       match: options.match,
     })
     process.stdout.write(`GINGR_BASE_URL=${sim.baseUrl}\nGINGR_API_KEY=${sim.apiKey}\n`)
-    log.info(`${sim.account.reservations.size} reservations for ${sim.account.today} (${sim.account.timeZone}); control API at ${sim.baseUrl.replace(/\/api\/v1$/, '/_sim')}`)
+    log.info(
+      `${sim.account.reservations.size} reservations for ${sim.account.today} (${sim.account.timeZone}); control API at ${sim.baseUrl.replace(/\/api\/v1$/, '/_sim')}`,
+    )
     const stop = (signal: string): void => {
       log.info(`${signal}: stopping`)
       void sim.stop()

@@ -5,8 +5,18 @@
  */
 import { Random } from './random.ts'
 import {
-  ALLERGIES, BREEDS, CITIES, COLORS, FIRST_NAMES, LAST_NAMES, MEDICINES, NOTES, PET_NAMES, SPECIES,
-  STREETS, TEMPERAMENTS,
+  ALLERGIES,
+  BREEDS,
+  CITIES,
+  COLORS,
+  FIRST_NAMES,
+  LAST_NAMES,
+  MEDICINES,
+  NOTES,
+  PET_NAMES,
+  SPECIES,
+  STREETS,
+  TEMPERAMENTS,
 } from './samples.ts'
 import type { WireAnimal, WireOwner } from './wire.ts'
 
@@ -25,7 +35,11 @@ function maybe<T>(rng: Random, probability: number, value: () => T): T | null {
 
 /** An email's local part: accents dropped, apostrophes kept (they are legal and they happen). */
 function emailPart(name: string): string {
-  const ascii = name.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase().replace(/[^a-z0-9'.-]/g, '')
+  const ascii = name
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9'.-]/g, '')
   return ascii === '' ? 'owner' : ascii
 }
 
@@ -34,12 +48,18 @@ function phone(rng: Random): string | null {
   const line = `01${String(rng.int(0, 99)).padStart(2, '0')}`
   const format = rng.weighted(PHONE_FORMATS)
   switch (format) {
-    case 'paren': return `(${area}) 555-${line}`
-    case 'dash': return `${area}-555-${line}`
-    case 'intl': return `+1 ${area} 555 ${line}`
-    case 'digits': return `${area}555${line}`
-    case 'none': return null
-    case 'empty': return ''
+    case 'paren':
+      return `(${area}) 555-${line}`
+    case 'dash':
+      return `${area}-555-${line}`
+    case 'intl':
+      return `+1 ${area} 555 ${line}`
+    case 'digits':
+      return `${area}555${line}`
+    case 'none':
+      return null
+    case 'empty':
+      return ''
   }
 }
 
@@ -96,9 +116,7 @@ function breedFor(rng: Random, species: string): string | null {
 
 function weight(rng: Random, species: string): string | null {
   const [min, max] = species === SPECIES.dog ? [8, 120] : species === SPECIES.cat ? [6, 18] : [1, 6]
-  return rng.weighted(WEIGHT_KINDS) === 'some'
-    ? (min + rng.next() * (max - min)).toFixed(1)
-    : rng.chance(0.5) ? null : ''
+  return rng.weighted(WEIGHT_KINDS) === 'some' ? (min + rng.next() * (max - min)).toFixed(1) : rng.chance(0.5) ? null : ''
 }
 
 /**

@@ -104,11 +104,7 @@ export function payloadBody(payload: Payload): Uint8Array | string {
   switch (payload.kind) {
     case 'reservations':
       if (payload.records.length === 0) return envelope('[]')
-      return joined(
-        `${SUCCESS}{`,
-        payload.records.map(reservationEntry),
-        '}}',
-      )
+      return joined(`${SUCCESS}{`, payload.records.map(reservationEntry), '}}')
     case 'rows':
       return joined(`${SUCCESS}[`, payload.rows.map(rowEntry), ']}')
     case 'one':

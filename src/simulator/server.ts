@@ -75,10 +75,14 @@ function wait(ms: number | null, signals: AbortSignal[]): Promise<boolean> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve(false)
     const timer = ms === null ? undefined : setTimeout(() => resolve(true), ms)
-    signal.addEventListener('abort', () => {
-      clearTimeout(timer)
-      resolve(false)
-    }, { once: true })
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer)
+        resolve(false)
+      },
+      { once: true },
+    )
   })
 }
 
@@ -94,7 +98,8 @@ export function startServer(state: ServerState, port: number): RunningServer {
   function normalAnswer({ endpoint, method, params, keyValid }: SimRequest, fault: Fault | null): Answer {
     const route = ROUTES[endpoint]
     if (route === undefined) return jsonAnswer(404, errorString(`Unknown endpoint ${endpoint}`))
-    if (!route.methods.includes(method)) return jsonAnswer(405, errorString(`${method} is not allowed here; use ${route.methods.join(' or ')}.`))
+    if (!route.methods.includes(method))
+      return jsonAnswer(405, errorString(`${method} is not allowed here; use ${route.methods.join(' or ')}.`))
     if (!keyValid) return jsonAnswer(401, errorString('Invalid API key.'))
     const result = route.handle(params, state.account)
     if (isAnswer(result)) return result

@@ -89,7 +89,7 @@ function stayTimes(ctx: Context, type: GeneratedType, day: string, nights: numbe
 }
 
 function between(ctx: Context, from: number, to: number): number {
-  return to <= from ? from : from + Math.floor(ctx.rng.next() * (to - from) / 1000) * 1000
+  return to <= from ? from : from + Math.floor((ctx.rng.next() * (to - from)) / 1000) * 1000
 }
 
 function stamps(ctx: Context, status: Status, start: number, end: number): StatusStamps {
@@ -101,13 +101,18 @@ function stamps(ctx: Context, status: Status, start: number, end: number): Statu
   const checkedOut = Math.max(checkedIn + MINUTE, Math.min(end + rng.int(-45, 30) * MINUTE, now - MINUTE))
   const none: StatusStamps = { created, confirmed: null, checkedIn: null, checkedOut: null, cancelled: null, waitListed: null }
   switch (status) {
-    case 'pending': return none
-    case 'wait-listed': return { ...none, waitListed: created }
+    case 'pending':
+      return none
+    case 'wait-listed':
+      return { ...none, waitListed: created }
     case 'confirmed':
-    case 'no-show': return { ...none, confirmed }
+    case 'no-show':
+      return { ...none, confirmed }
     case 'checked-in':
-    case 'overdue': return { ...none, confirmed, checkedIn }
-    case 'checked-out': return { ...none, confirmed, checkedIn, checkedOut }
+    case 'overdue':
+      return { ...none, confirmed, checkedIn }
+    case 'checked-out':
+      return { ...none, confirmed, checkedIn, checkedOut }
     case 'cancelled': {
       const cancelled = between(ctx, created + MINUTE, limit)
       return { ...none, confirmed: rng.chance(0.7) ? Math.min(confirmed, cancelled - 1000) : null, cancelled }
@@ -224,7 +229,9 @@ function buildStay(ctx: Context, stay: Stay): WireReservation {
       owner: stay.owner,
       reservationNotes: reservationNotes(ctx, stay.index),
       services: extras,
-      transaction: paid ? { pos_transaction_id: String(90_000 + stay.index), price: price(stay.type.kind, stay.start, stay.end, extras) } : [],
+      transaction: paid
+        ? { pos_transaction_id: String(90_000 + stay.index), price: price(stay.type.kind, stay.start, stay.end, extras) }
+        : [],
       deposit: depositAllowed && rng.chance(0.4) ? { amount: rng.pick([25, 50, 100]) } : [],
       standing: (stay.type.kind === 'daycamp' && rng.chance(0.3)) || (stay.type.kind === 'grooming' && rng.chance(0.1)),
       source: rng.pick(['Customer Portal', 'Front Desk', 'Mobile App']),

@@ -47,8 +47,7 @@ export function assertTimeZone(timeZone: string): void {
 
 function computeOffset(ms: number, timeZone: string): number {
   const parts = formatter(timeZone).formatToParts(new Date(ms))
-  const field = (type: Intl.DateTimeFormatPartTypes): number =>
-    Number(parts.find((part) => part.type === type)?.value)
+  const field = (type: Intl.DateTimeFormatPartTypes): number => Number(parts.find((part) => part.type === type)?.value)
   const wall = Date.UTC(field('year'), field('month') - 1, field('day'), field('hour'), field('minute'), field('second'))
   return Math.round((wall - Math.floor(ms / 1000) * 1000) / MINUTE_MS)
 }

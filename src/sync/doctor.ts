@@ -1,5 +1,11 @@
 import { statSync } from 'node:fs'
-import { checkGingrSettings as checkRunWideGingrSettings, gingrAccountFor, maxResponseBytes, requireDatabaseUrl, type Settings } from '../config.ts'
+import {
+  checkGingrSettings as checkRunWideGingrSettings,
+  gingrAccountFor,
+  maxResponseBytes,
+  requireDatabaseUrl,
+  type Settings,
+} from '../config.ts'
 import { connect, describeDbError, isDbError, redactUrl, type Sql } from '../db/connect.ts'
 import { checkSchema } from '../db/migrate.ts'
 import { listTenants, type Tenant } from '../db/tenants.ts'
@@ -89,7 +95,11 @@ function checkGingrSettings(settings: Settings): Check {
     checkRunWideGingrSettings(settings)
   } catch (error) {
     if (!(error instanceof UsageError)) throw error
-    return fail(name, error.message, 'Set GINGR_API_KEY and GINGR_SUBDOMAIN (or GINGR_BASE_URL, https://<subdomain>.gingrapp.com/api/v1) in the env file, or give each tenant its account in the config file (--config).')
+    return fail(
+      name,
+      error.message,
+      'Set GINGR_API_KEY and GINGR_SUBDOMAIN (or GINGR_BASE_URL, https://<subdomain>.gingrapp.com/api/v1) in the env file, or give each tenant its account in the config file (--config).',
+    )
   }
   if (env.GINGR_API_KEY && (env.GINGR_SUBDOMAIN || env.GINGR_BASE_URL)) {
     return pass(name, `shared account ${env.GINGR_BASE_URL ? hostOf(env.GINGR_BASE_URL) : `${env.GINGR_SUBDOMAIN}.gingrapp.com`}`)
@@ -109,7 +119,11 @@ async function checkDatabaseAndTenants(url: string, options: TenantCheckOptions)
   try {
     const reachable = await checkReachable(sql, url)
     if (reachable.state !== 'pass') {
-      return [reachable, skip('Database schema', 'the database is not reachable'), skip('Gingr credentials', 'the tenants are read from the database')]
+      return [
+        reachable,
+        skip('Database schema', 'the database is not reachable'),
+        skip('Gingr credentials', 'the tenants are read from the database'),
+      ]
     }
     const schema = await checkSchemaCompatible(sql, url)
     return [reachable, schema, ...(await checkTenants(sql, url, options))]
@@ -125,8 +139,11 @@ async function checkReachable(sql: Sql, url: string): Promise<Check> {
     return pass(name, `PostgreSQL ${row?.version ?? '(unknown version)'}`)
   } catch (error) {
     const target = new URL(url)
-    return fail(name, dbSentence(error, url),
-      `Check that PostgreSQL is running and accepts connections at ${target.hostname}:${target.port || 5432}, and the user, password and database name in DATABASE_URL.`)
+    return fail(
+      name,
+      dbSentence(error, url),
+      `Check that PostgreSQL is running and accepts connections at ${target.hostname}:${target.port || 5432}, and the user, password and database name in DATABASE_URL.`,
+    )
   }
 }
 
@@ -140,7 +157,11 @@ async function checkSchemaCompatible(sql: Sql, url: string): Promise<Check> {
   try {
     problems = await checkSchema(sql)
   } catch (error) {
-    return fail(name, `the catalog could not be read: ${dbSentence(error, url)}`, 'Check that the DATABASE_URL user may read the database\'s catalog.')
+    return fail(
+      name,
+      `the catalog could not be read: ${dbSentence(error, url)}`,
+      "Check that the DATABASE_URL user may read the database's catalog.",
+    )
   }
   if (problems.length === 0) return pass(name, 'the Tailtown tables and gingr_sync_runs are as the sync expects')
   // A fresh database lacks a dozen objects: the first few tell the story, migrate prints the rest.
@@ -161,8 +182,13 @@ async function checkTenants(sql: Sql, url: string, options: TenantCheckOptions):
     return [skip('Gingr credentials', `the tenants could not be read: ${dbSentence(error, url)}`)]
   }
   if (tenants.length === 0) {
-    return [fail('Enabled tenants', 'no tenant has gingr_sync_enabled, "isActive" and status ACTIVE: the hourly sync has nothing to do.',
-      `Enable one: UPDATE tenants SET gingr_sync_enabled = true WHERE id = '<tenant id>';`)]
+    return [
+      fail(
+        'Enabled tenants',
+        'no tenant has gingr_sync_enabled, "isActive" and status ACTIVE: the hourly sync has nothing to do.',
+        `Enable one: UPDATE tenants SET gingr_sync_enabled = true WHERE id = '<tenant id>';`,
+      ),
+    ]
   }
   if (!options.probeGingr) return tenants.map((t) => skip(tenantName(t), 'no Gingr account is configured, see Gingr settings'))
   const probes = new Map<string, Promise<Finding>>()
@@ -177,7 +203,11 @@ const tenantName = (tenant: Tenant) => `Tenant ${tenant.businessName} (${tenant.
 async function checkTenant(tenant: Tenant, options: DoctorOptions, probes: Map<string, Promise<Finding>>): Promise<Check> {
   const name = tenantName(tenant)
   if (!isKnownTimeZone(tenant.timezone)) {
-    return fail(name, `its time zone ${JSON.stringify(tenant.timezone)} is unknown.`, `Set an IANA zone: UPDATE tenants SET timezone = 'America/Denver' WHERE id = '${tenant.id}';`)
+    return fail(
+      name,
+      `its time zone ${JSON.stringify(tenant.timezone)} is unknown.`,
+      `Set an IANA zone: UPDATE tenants SET timezone = 'America/Denver' WHERE id = '${tenant.id}';`,
+    )
   }
   let client: GingrClient
   let apiKey: string
@@ -195,7 +225,11 @@ async function checkTenant(tenant: Tenant, options: DoctorOptions, probes: Map<s
       ...options.gingr,
     })
   } catch (error) {
-    return fail(name, errorMessage(error), 'Set GINGR_API_KEY and GINGR_SUBDOMAIN (or GINGR_BASE_URL) in the env file, or give the tenant its account in the config file.')
+    return fail(
+      name,
+      errorMessage(error),
+      'Set GINGR_API_KEY and GINGR_SUBDOMAIN (or GINGR_BASE_URL) in the env file, or give the tenant its account in the config file.',
+    )
   }
   const key = `${client.baseUrl}\u0000${apiKey}`
   const probe = probes.get(key) ?? probeGingr(client)
@@ -219,7 +253,8 @@ async function probeGingr(client: GingrClient): Promise<Finding> {
 }
 
 function gingrFix(error: GingrError, host: string): string {
-  if (error.status === 401 || error.status === 403) return 'Check the API key (GINGR_API_KEY, or the tenant\'s apiKey in the config file): Gingr rejected it.'
+  if (error.status === 401 || error.status === 403)
+    return "Check the API key (GINGR_API_KEY, or the tenant's apiKey in the config file): Gingr rejected it."
   if (error.kind === 'html') return `${host} answers with a web page, not the API: check GINGR_SUBDOMAIN (or GINGR_BASE_URL).`
   if (error.kind === 'network' || error.kind === 'timeout' || error.kind === 'deadline') {
     return `Check that this server can reach ${host} (DNS, firewall, proxy) and that GINGR_SUBDOMAIN (or GINGR_BASE_URL) is right.`

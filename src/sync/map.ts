@@ -1,6 +1,13 @@
 import type { Reservation } from '../gingr/schemas.ts'
 import type {
-  CustomerRow, PetRow, PetType, ReservationRow, ReservationStatus, ServiceCategory, ServiceRow, WindowRows,
+  CustomerRow,
+  PetRow,
+  PetType,
+  ReservationRow,
+  ReservationStatus,
+  ServiceCategory,
+  ServiceRow,
+  WindowRows,
 } from '../db/writes.ts'
 
 /**
@@ -29,7 +36,11 @@ export function serviceCategory(typeName: string): ServiceCategory {
 
 /** Minutes a service lasts by default: the column is NOT NULL and Gingr does not say. */
 const DURATIONS: Record<ServiceCategory, number> = {
-  BOARDING: 1440, DAYCARE: 480, GROOMING: 60, TRAINING: 60, OTHER: 60,
+  BOARDING: 1440,
+  DAYCARE: 480,
+  GROOMING: 60,
+  TRAINING: 60,
+  OTHER: 60,
 }
 
 /** Gingr's species ids: 1 dog, 2 cat; anything else (or nothing) is OTHER. */

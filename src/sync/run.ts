@@ -42,9 +42,7 @@ export interface TenantRunOptions {
   onProgress?: (event: ProgressEvent) => void
 }
 
-export type ProgressEvent =
-  | { step: 'fetching'; window: DateRange }
-  | { step: 'fetched'; count: number; invalid: InvalidRecord[] }
+export type ProgressEvent = { step: 'fetching'; window: DateRange } | { step: 'fetched'; count: number; invalid: InvalidRecord[] }
 
 /** Thrown inside the transaction to roll a dry run back after it did everything a real run does. */
 class DryRunRollback extends Error {}
