@@ -76,12 +76,12 @@ export async function runLikeCron(binary: string, settings: CronSettings): Promi
     const envFile = join(dir, 'gingr-sync.env')
     writeFileSync(
       envFile,
-      [
+      `${[
         `DATABASE_URL=${settings.databaseUrl}`,
         'GINGR_SUBDOMAIN=bench',
         `GINGR_API_KEY=${settings.gingrApiKey}`,
         `GINGR_BASE_URL=${settings.gingrBaseUrl}`,
-      ].join('\n') + '\n',
+      ].join('\n')}\n`,
       { mode: 0o600 },
     )
     const env = { PATH: '/usr/bin:/bin', HOME: dir, SHELL: '/bin/sh', LOGNAME: process.env.LOGNAME ?? 'root' }

@@ -8,26 +8,26 @@
  */
 import { loadavg } from 'node:os'
 import { connect, type Sql } from '../src/db/connect.ts'
-import { writeWindow, type WindowRows } from '../src/db/writes.ts'
+import { type WindowRows, writeWindow } from '../src/db/writes.ts'
 import { splitIntoChunks } from '../src/gingr/chunks.ts'
 import { GingrClient } from '../src/gingr/client.ts'
 import type { Reservation } from '../src/gingr/schemas.ts'
-import { startSimulator, type Simulator } from '../src/simulator/index.ts'
+import { type Simulator, startSimulator } from '../src/simulator/index.ts'
 import { mapWindow } from '../src/sync/map.ts'
 import { syncWindow } from '../src/sync/window.ts'
-import { runLikeCron, type BinaryRun, type Phases } from './binary.ts'
+import { type BinaryRun, type Phases, runLikeCron } from './binary.ts'
 import { changeShare } from './changes.ts'
 import {
+  type BenchDatabase,
+  type DatabaseFactory,
   emptyDataTables,
   openDatabases,
   rowsWrittenSince,
+  type StatementAudit,
   statementAudit,
   TENANT_ID,
   TENANT_ZONE,
   writeMark,
-  type BenchDatabase,
-  type DatabaseFactory,
-  type StatementAudit,
 } from './databases.ts'
 import { copyWindow, createFloorTables, emptyFloorTables } from './floor.ts'
 import { naiveSync } from './naive.ts'

@@ -14,11 +14,11 @@ import { availableParallelism, cpus, loadavg, totalmem } from 'node:os'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { redactUrl } from '../src/db/connect.ts'
-import { errorMessage } from '../src/errors.ts'
 import { startEmbeddedPostgres } from '../src/dev/embedded-postgres.ts'
+import { errorMessage } from '../src/errors.ts'
 import { baselineRss, buildBinary, RSS_METHOD } from './binary.ts'
 import { runBench, type SizePlan } from './harness.ts'
-import { renderReport, type Machine } from './report.ts'
+import { type Machine, renderReport } from './report.ts'
 
 const FULL: SizePlan[] = [
   { target: 500, repetitions: 5, naiveRepetitions: 3, naiveCap: Infinity },

@@ -4,8 +4,8 @@
  * that measures, so that it changes when the measuring does.
  */
 import type { Phases } from './binary.ts'
-import { CHANGED_SHARE, type BenchResult, type BinaryFigures, type SizeResult } from './harness.ts'
-import { sameOrList, spread, type Spread } from './stats.ts'
+import { type BenchResult, type BinaryFigures, CHANGED_SHARE, type SizeResult } from './harness.ts'
+import { type Spread, sameOrList, spread } from './stats.ts'
 
 export interface Machine {
   cpus: number

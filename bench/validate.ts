@@ -11,7 +11,7 @@
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as v from 'valibot'
-import { Envelope, Reservation, parseRecords } from '../src/gingr/schemas.ts'
+import { Envelope, parseRecords, Reservation } from '../src/gingr/schemas.ts'
 import { startSimulator } from '../src/simulator/index.ts'
 
 const MB = 1024 * 1024

@@ -1,13 +1,13 @@
 #!/usr/bin/env bun
 import { stripVTControlCharacters } from 'node:util'
-import { defineCommand, renderUsage, runCommand, type ArgsDef, type CommandDef } from 'citty'
+import { type ArgsDef, type CommandDef, defineCommand, renderUsage, runCommand } from 'citty'
+import { assertKnownArgs, syncArgs } from './commands/_shared.ts'
 import { describeDbError, isDbError } from './db/connect.ts'
-import { ExitCode, UsageError, errorMessage } from './errors.ts'
+import { ExitCode, errorMessage, UsageError } from './errors.ts'
 import { writeResult } from './output.ts'
 import { redact } from './secrets.ts'
 import { timing } from './timing.ts'
 import { COMMIT, VERSION } from './version.ts'
-import { assertKnownArgs, syncArgs } from './commands/_shared.ts'
 
 /** Loaded lazily: `status` should not pay for the sync's imports, nor `--help` for any. */
 type AnyCommand = CommandDef<ArgsDef>
@@ -51,8 +51,9 @@ async function run(argv: string[]): Promise<number> {
   const named = first !== undefined && !first.startsWith('-')
   const name = named ? first : 'sync'
   const isMain = !named
-  if (!(name in commands)) throw new UsageError(`Unknown command "${name}". Commands: ${Object.keys(commands).join(', ')}.`)
-  const cmd = await commands[name]!()
+  const load = commands[name]
+  if (!load) throw new UsageError(`Unknown command "${name}". Commands: ${Object.keys(commands).join(', ')}.`)
+  const cmd = await load()
   const rawArgs = named ? argv.slice(1) : argv
 
   if (rawArgs.includes('--help') || rawArgs.includes('-h')) {
@@ -84,7 +85,7 @@ async function fail(error: unknown): Promise<number> {
   process.stderr.write(redact(`${new Date().toISOString()} ERROR ${sentence}\n`))
   if (verbose && error instanceof Error && error.stack) process.stderr.write(redact(`${error.stack}\n`))
   // When stdout itself is what failed, the sentence above has said so already.
-  if (jsonOutput) await writeResult(redact(JSON.stringify({ ok: false, error: sentence, tenants: [] })) + '\n').catch(() => {})
+  if (jsonOutput) await writeResult(`${redact(JSON.stringify({ ok: false, error: sentence, tenants: [] }))}\n`).catch(() => {})
   return usage ? ExitCode.Usage : ExitCode.Failed
 }
 

@@ -172,11 +172,12 @@ function editDistance(a: string, b: string): number {
   for (let i = 1; i <= a.length; i++) {
     const current = [i]
     for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1))
+      const [above = 0, left = 0, diagonal = 0] = [previous[j], current[j - 1], previous[j - 1]]
+      current[j] = Math.min(above + 1, left + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1))
     }
     previous = current
   }
-  return previous[b.length]!
+  return previous[b.length] ?? 3
 }
 
 export function loadSettings(options: { envFile?: string; configPath?: string; env?: Record<string, string | undefined> }): Settings {

@@ -15,7 +15,7 @@ export function jsonSyntaxError(text: string): JsonPosition | undefined {
     throw new Stop(at)
   }
   const space = () => {
-    while (at < text.length && ' \t\n\r'.includes(text[at]!)) at++
+    while (at < text.length && ' \t\n\r'.includes(text.charAt(at))) at++
   }
   const literal = (word: string) => {
     if (text.startsWith(word, at)) at += word.length
@@ -32,39 +32,38 @@ export function jsonSyntaxError(text: string): JsonPosition | undefined {
       }
       if (char === '\\') {
         at++
-        const escape = text[at]
-        if (escape === 'u') {
+        const escaped = text.charAt(at)
+        if (escaped === 'u') {
           if (!/^[0-9a-fA-F]{4}$/.test(text.slice(at + 1, at + 5))) fail()
           at += 5
-        } else if (escape !== undefined && '"\\/bfnrt'.includes(escape)) at++
+        } else if (escaped !== '' && '"\\/bfnrt'.includes(escaped)) at++
         else fail()
       } else at++
     }
   }
   const number = () => {
     const match = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(at, at + 400))
-    if (!match) fail()
-    at += match![0].length
+    at += match ? match[0].length : fail()
   }
   const value = (): void => {
     space()
     const char = text[at]
-    if (char === '{')
-      return members('}', () => {
-        space()
-        if (text[at] !== '"') fail()
-        string()
-        space()
-        if (text[at] !== ':') fail()
-        at++
-        value()
-      })
-    if (char === '[') return members(']', value)
-    if (char === '"') return string()
-    if (char === 't') return literal('true')
-    if (char === 'f') return literal('false')
-    if (char === 'n') return literal('null')
-    return number()
+    if (char === '{') members('}', member)
+    else if (char === '[') members(']', value)
+    else if (char === '"') string()
+    else if (char === 't') literal('true')
+    else if (char === 'f') literal('false')
+    else if (char === 'n') literal('null')
+    else number()
+  }
+  const member = () => {
+    space()
+    if (text[at] !== '"') fail()
+    string()
+    space()
+    if (text[at] !== ':') fail()
+    at++
+    value()
   }
   let depth = 0
   const members = (close: string, member: () => void) => {

@@ -1,4 +1,4 @@
-import { createConsola, LogLevels, type ConsolaInstance, type LogObject } from 'consola'
+import { type ConsolaInstance, createConsola, LogLevels, type LogObject } from 'consola'
 import { colors } from 'consola/utils'
 import { redact } from './secrets.ts'
 import { printable } from './text.ts'
@@ -51,16 +51,16 @@ export function createLogger(options: LoggerOptions = {}): Logger {
           if (!terminal) {
             const prefix = `${log.date.toISOString()} ${label.padEnd(5)} `
             stream.write(
-              text
+              `${text
                 .split('\n')
                 .map((line) => prefix + line)
-                .join('\n') + '\n',
+                .join('\n')}\n`,
             )
             return
           }
           const paint =
             label === 'ERROR' ? colors.red : label === 'WARN' ? colors.yellow : label === 'DEBUG' ? colors.gray : (s: string) => s
-          stream.write(paint(text) + '\n')
+          stream.write(`${paint(text)}\n`)
         },
       },
     ],

@@ -5,6 +5,7 @@
  * them becomes one space, so one entry stays one line.
  */
 // C0 and C1 controls, DEL, the Unicode line and paragraph separators, and the bidi controls.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is this regex's job.
 const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]+/g
 
 export function printable(text: string): string {

@@ -8,8 +8,8 @@ import { randomBytes } from 'node:crypto'
 import type postgres from 'postgres'
 import { type ConnectOptions, connect, redactUrl, type Sql } from '../src/db/connect.ts'
 import { migrate } from '../src/db/migrate.ts'
-import { dropLeftoverDatabases } from '../src/dev/leftovers.ts'
 import { startEmbeddedPostgres } from '../src/dev/embedded-postgres.ts'
+import { dropLeftoverDatabases } from '../src/dev/leftovers.ts'
 
 export interface TestDatabase {
   name: string

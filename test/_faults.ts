@@ -5,9 +5,9 @@
  */
 import { expect } from 'bun:test'
 import type { Sql } from '../src/db/connect.ts'
-import { startSimulator, type Simulator, type SimulatorOptions } from '../src/simulator/index.ts'
+import { type Simulator, type SimulatorOptions, startSimulator } from '../src/simulator/index.ts'
 import { syncWindow } from '../src/sync/window.ts'
-import { binary, cleanEnv, runBinary, type RunResult } from './_binary.ts'
+import { binary, cleanEnv, type RunResult, runBinary } from './_binary.ts'
 import { migratedDatabase, reserveConnection, type TestDatabase } from './_db.ts'
 import { differencesFromGingr } from './_truth.ts'
 import { insertTenant } from './fixtures/tailtown.ts'

@@ -3,7 +3,7 @@
  * BENCHMARKS.md. No timings are asserted; the structural truths the report rests on are.
  */
 import { beforeAll, describe, expect, test } from 'bun:test'
-import { runBench, type BenchResult, type SizeResult } from '../bench/harness.ts'
+import { type BenchResult, runBench, type SizeResult } from '../bench/harness.ts'
 import { renderReport } from '../bench/report.ts'
 import { binary } from './_binary.ts'
 import { serverUrl } from './_db.ts'

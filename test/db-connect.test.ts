@@ -3,11 +3,11 @@
  * shown with its password, and database failures told as one sentence.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { createServer, type AddressInfo, type Server } from 'node:net'
+import { type AddressInfo, createServer, type Server } from 'node:net'
 import postgres from 'postgres'
 import { connect, describeDbError, isDbError, redactUrl, type Sql } from '../src/db/connect.ts'
 import { inTransaction } from '../src/db/transaction.ts'
-import { DATABASE_TIME_ZONE, freshDatabase, serverUrl, withDatabase, type TestDatabase } from './_db.ts'
+import { DATABASE_TIME_ZONE, freshDatabase, serverUrl, type TestDatabase, withDatabase } from './_db.ts'
 
 // Bun resets the default timeout for every file; servers and the binary need more than 5 s here.
 setDefaultTimeout(60_000)

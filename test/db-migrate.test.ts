@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from '
 import { connect, type Queryable, type Sql } from '../src/db/connect.ts'
 import { checkSchema, migrate } from '../src/db/migrate.ts'
 import { freshDatabase, type TestDatabase } from './_db.ts'
-import { tailtownDdl } from './fixtures/tailtown-ddl.ts'
 import { insertCustomer, insertDuplicateReservations, insertPet, insertService, insertTenant } from './fixtures/tailtown.ts'
+import { tailtownDdl } from './fixtures/tailtown-ddl.ts'
 
 // Bun resets the default timeout for every file; servers and the binary need more than 5 s here.
 setDefaultTimeout(60_000)

@@ -1,6 +1,6 @@
 /** The run history: what a run records, and the latest and latest successful run per tenant. */
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from 'bun:test'
-import { lastRuns, recordRun, type RunRecord } from '../src/db/runs.ts'
+import { lastRuns, type RunRecord, recordRun } from '../src/db/runs.ts'
 import { migratedDatabase, type TestDatabase } from './_db.ts'
 
 // Bun resets the default timeout for every file; servers and the binary need more than 5 s here.

@@ -6,12 +6,12 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from '
 import { chmodSync } from 'node:fs'
 import { join } from 'node:path'
 import { loadSettings } from '../src/config.ts'
-import { startSimulator, type Simulator } from '../src/simulator/index.ts'
-import { runDoctor, type Check, type DoctorOptions } from '../src/sync/doctor.ts'
 import { freePort } from '../src/dev/embedded-postgres.ts'
+import { type Simulator, startSimulator } from '../src/simulator/index.ts'
+import { type Check, type DoctorOptions, runDoctor } from '../src/sync/doctor.ts'
 import { runSource } from './_binary.ts'
-import { testDir } from './_tmp.ts'
 import { freshDatabase, migratedDatabase, type TestDatabase } from './_db.ts'
+import { testDir } from './_tmp.ts'
 import { insertTenant } from './fixtures/tailtown.ts'
 
 // Bun resets the default timeout for every file; servers and the binary need more than 5 s here.
@@ -279,9 +279,9 @@ describe('the command', () => {
   test('a healthy set-up exits 0 with a ✓ per check', async () => {
     const envFile = dir.write(
       'healthy.env',
-      Object.entries(goodEnv())
+      `${Object.entries(goodEnv())
         .map(([k, v]) => `${k}=${v}`)
-        .join('\n') + '\n',
+        .join('\n')}\n`,
     )
     const result = await gingrSync(['doctor', '--env-file', envFile], {})
     expect(result.code).toBe(0)
@@ -320,9 +320,9 @@ describe('the command', () => {
   test('an env file of mode 644 exits 1 and says chmod 600', async () => {
     const envFile = dir.write(
       'open.env',
-      Object.entries(goodEnv())
+      `${Object.entries(goodEnv())
         .map(([k, v]) => `${k}=${v}`)
-        .join('\n') + '\n',
+        .join('\n')}\n`,
       0o644,
     )
     const result = await gingrSync(['doctor', '--env-file', envFile, '--json'], {})

@@ -3,9 +3,9 @@
  * simulator over real HTTP and a real PostgreSQL.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { startSimulator, type Simulator } from '../src/simulator/index.ts'
+import { type Simulator, startSimulator } from '../src/simulator/index.ts'
 import { syncWindow } from '../src/sync/window.ts'
-import { binary, runBinary, type RunResult } from './_binary.ts'
+import { binary, type RunResult, runBinary } from './_binary.ts'
 import { migratedDatabase, reserveConnection, type TestDatabase } from './_db.ts'
 import { testDir } from './_tmp.ts'
 import { insertTenant } from './fixtures/tailtown.ts'

@@ -5,7 +5,7 @@
  * nothing crashes, and a rerun finds nothing to change.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { differences, gingrSync, snapshot, startBed, stopBed, type Bed } from './_faults.ts'
+import { type Bed, differences, gingrSync, snapshot, startBed, stopBed } from './_faults.ts'
 
 const TENANT = 'fault-data'
 let bed: Bed

@@ -9,6 +9,7 @@ import { syncTenant } from '../src/sync/run.ts'
 import type { RunResult } from './_binary.ts'
 import { reserveConnection } from './_db.ts'
 import {
+  type Bed,
   defaultWindow,
   differences,
   errorLines,
@@ -20,7 +21,6 @@ import {
   stopBed,
   waitForLock,
   waitForUnlock,
-  type Bed,
 } from './_faults.ts'
 
 const TENANT = 'fault-db'

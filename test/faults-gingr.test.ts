@@ -9,7 +9,7 @@ import { syncWindow } from '../src/sync/window.ts'
 import type { RunResult } from './_binary.ts'
 import {
   API_KEY,
-  ZONE,
+  type Bed,
   defaultWindow,
   differences,
   errorLines,
@@ -18,7 +18,7 @@ import {
   snapshot,
   startBed,
   stopBed,
-  type Bed,
+  ZONE,
 } from './_faults.ts'
 import { differencesFromGingr, storedReservations } from './_truth.ts'
 

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { join } from 'node:path'
-import { API_KEY, gingrSync, snapshot, startBed, stopBed, type Bed } from './_faults.ts'
+import { API_KEY, type Bed, gingrSync, snapshot, startBed, stopBed } from './_faults.ts'
 import { testDir } from './_tmp.ts'
 
 const TENANT = 'fault-input'

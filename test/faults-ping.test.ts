@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import type { Server } from 'bun'
-import { differences, gingrSync, startBed, stopBed, type Bed } from './_faults.ts'
+import { type Bed, differences, gingrSync, startBed, stopBed } from './_faults.ts'
 
 const TENANT = 'fault-ping'
 const CHECK = '/hc/0b5e6a52-fault-matrix'

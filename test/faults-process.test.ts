@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import {
+  type Bed,
   defaultWindow,
   differences,
   gingrSync,
@@ -15,7 +16,6 @@ import {
   stopBed,
   waitForLock,
   waitForUnlock,
-  type Bed,
 } from './_faults.ts'
 
 const TENANT = 'fault-process'

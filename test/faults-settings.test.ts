@@ -4,10 +4,10 @@
  * garbage is a failure, never "synced"; every run ends, at --max-runtime at the latest.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { insertTenant } from './fixtures/tailtown.ts'
 import { binary } from './_binary.ts'
 import { API_KEY, type Bed, errorLines, gingrSync, lastRun, snapshot, startBed, stopBed } from './_faults.ts'
 import { testDir } from './_tmp.ts'
+import { insertTenant } from './fixtures/tailtown.ts'
 
 const TENANT = 'fault-settings'
 const dir = testDir('faults-settings')

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { addDays, daysBetween, isCalendarDate, splitIntoChunks, type DateRange } from '../src/gingr/chunks.ts'
+import { addDays, type DateRange, daysBetween, isCalendarDate, splitIntoChunks } from '../src/gingr/chunks.ts'
 
 /** Every property a chunking must have, checked day by day rather than trusted. */
 function expectExactCover(range: DateRange, chunks: DateRange[], maxDays: number): void {

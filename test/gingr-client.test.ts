@@ -6,11 +6,11 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import pkg from '../package.json'
+import { type DateRange, splitIntoChunks } from '../src/gingr/chunks.ts'
 import { GingrClient, type GingrClientOptions } from '../src/gingr/client.ts'
 import { GingrError, type GingrErrorKind } from '../src/gingr/errors.ts'
 import { parseRetryAfter } from '../src/gingr/http.ts'
-import { startSimulator, type Fault, type SimRequest, type Simulator } from '../src/simulator/index.ts'
-import { splitIntoChunks, type DateRange } from '../src/gingr/chunks.ts'
+import { type Fault, type SimRequest, type Simulator, startSimulator } from '../src/simulator/index.ts'
 
 // Bun resets the default timeout for every file; servers and the binary need more than 5 s here.
 setDefaultTimeout(60_000)
@@ -431,7 +431,7 @@ describe('the other endpoints', () => {
     const byName = await client().owners({ last_name: first?.last_name ?? '' })
     expect(byName.records.length).toBeGreaterThan(0)
     expect(byName.records.every((o) => o.last_name.toLowerCase() === first?.last_name.toLowerCase())).toBe(true)
-    expect(sim.requests[1]?.params).toEqual({ [`params[last_name]`]: first?.last_name ?? '' })
+    expect(sim.requests[1]?.params).toEqual({ 'params[last_name]': first?.last_name ?? '' })
     expectWellFormed(sim.requests)
   })
 

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import * as v from 'valibot'
-import { Animal, Envelope, Owner, Reservation, ReservationType, parseRecords } from '../src/gingr/schemas.ts'
+import { Animal, Envelope, Owner, parseRecords, Reservation, ReservationType } from '../src/gingr/schemas.ts'
 import { parseTimestamp } from '../src/gingr/timestamp.ts'
 
 /** A reservation as Gingr documents it; each case below changes one thing. */

@@ -4,20 +4,20 @@
  * every system path points into a temp dir.
  */
 import { afterEach, describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { startSimulator } from '../src/simulator/index.ts'
 import { binary } from './_binary.ts'
 import { migratedDatabase } from './_db.ts'
-import { insertTenant } from './fixtures/tailtown.ts'
 import {
   CRON_MARKER,
   createInstallSandbox,
   cronCommandOf,
-  snapshotTree,
   type InstallSandbox,
   type SandboxOptions,
+  snapshotTree,
 } from './fixtures/bin-stubs/install-cron-sandbox.ts'
+import { insertTenant } from './fixtures/tailtown.ts'
 
 // Bun resets the default timeout for every file; servers and the binary need more than 5 s here.
 setDefaultTimeout(60_000)

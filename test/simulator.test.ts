@@ -4,7 +4,7 @@
  * Time bounds only guard against hangs and are generous (a loaded 2-core machine).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { facilityTimestamp, startSimulator, type Fault, type Simulator, type WireReservation } from '../src/simulator/index.ts'
+import { type Fault, facilityTimestamp, type Simulator, startSimulator, type WireReservation } from '../src/simulator/index.ts'
 
 // Bun resets the default timeout for every file; servers and the binary need more than 5 s here.
 setDefaultTimeout(60_000)

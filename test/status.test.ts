@@ -3,13 +3,13 @@
  * the decisions, and the CLI run from source for exit codes and what an operator reads.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { recordRun, type RunRecord } from '../src/db/runs.ts'
 import { ago } from '../src/commands/status.ts'
-import { readStatus, type TenantStatusEntry } from '../src/sync/status.ts'
+import { type RunRecord, recordRun } from '../src/db/runs.ts'
 import { freePort } from '../src/dev/embedded-postgres.ts'
+import { readStatus, type TenantStatusEntry } from '../src/sync/status.ts'
 import { runSource } from './_binary.ts'
-import { testDir } from './_tmp.ts'
 import { freshDatabase, migratedDatabase, type TestDatabase } from './_db.ts'
+import { testDir } from './_tmp.ts'
 import { insertTenant, type TenantOverrides } from './fixtures/tailtown.ts'
 
 // Bun resets the default timeout for every file; servers and the binary need more than 5 s here.

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import type { Sql } from '../src/db/connect.ts'
-import { startSimulator, type Simulator } from '../src/simulator/index.ts'
+import { type Simulator, startSimulator } from '../src/simulator/index.ts'
 import { syncTenant, type TenantResult } from '../src/sync/run.ts'
 import { syncWindow } from '../src/sync/window.ts'
 import { migratedDatabase, reserveConnection, type TestDatabase } from './_db.ts'
@@ -279,7 +279,7 @@ describe('a database that already holds awkward rows', () => {
     await db.sql`INSERT INTO customers (id, "tenantId", email, "firstName", "lastName", "externalId", "updatedAt")
                  VALUES ('cust-legacy', ${tenant}, 'legacy@example.test', 'Old', 'Import', ${legacy.owner.id}, ${now})`
     await db.sql`INSERT INTO pets (id, "tenantId", name, type, "externalId", "customerId", "updatedAt")
-                 VALUES ('pet-legacy', ${tenant}, 'Old name', 'DOG', ${legacy.animal.id + '-tailtown'}, 'cust-legacy', ${now})`
+                 VALUES ('pet-legacy', ${tenant}, 'Old name', 'DOG', ${`${legacy.animal.id}-tailtown`}, 'cust-legacy', ${now})`
     // A service named like a Gingr type, without externalId.
     await db.sql`INSERT INTO services (id, "tenantId", name, duration, price, "serviceCategory", "updatedAt")
                  VALUES ('svc-by-name', ${tenant}, ${duplicated.reservation_type.type}, 60, 10, 'OTHER', ${now})`
@@ -304,7 +304,7 @@ describe('a database that already holds awkward rows', () => {
     expect(owners).toHaveLength(1)
 
     const pets = await db.sql<{ id: string; name: string }[]>`
-      SELECT id, name FROM pets WHERE "tenantId" = ${tenant} AND "externalId" IN (${legacy.animal.id}, ${legacy.animal.id + '-tailtown'})`
+      SELECT id, name FROM pets WHERE "tenantId" = ${tenant} AND "externalId" IN (${legacy.animal.id}, ${`${legacy.animal.id}-tailtown`})`
     expect([...pets]).toEqual([{ id: 'pet-legacy', name: 'Old name' }])
     const [legacyStay] = await db.sql<
       { petId: string }[]

@@ -42,7 +42,7 @@ describe('the log', () => {
   test('one entry is one line, whatever the text it carries', () => {
     const lines = logged((log) => log.info('   Tenant: Paws\n2026-01-01T00:00:00.000Z ERROR forged \u001b[2J'))
     expect(lines).toHaveLength(1)
-    expect(lines[0]).toMatch(/^\d{4}-\d\d-\d\dT\S+ INFO     Tenant: Paws 2026-01-01T00:00:00.000Z ERROR forged  \[2J$/)
+    expect(lines[0]).toMatch(/^\d{4}-\d\d-\d\dT\S+ INFO {5}Tenant: Paws 2026-01-01T00:00:00.000Z ERROR forged {2}\[2J$/)
   })
 
   test('a stack trace (--verbose) keeps its lines, each printable and prefixed', () => {

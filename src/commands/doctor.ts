@@ -1,8 +1,8 @@
-import { writeResult } from '../output.ts'
 import { defineCommand } from 'citty'
 import { ExitCode } from '../errors.ts'
+import { writeResult } from '../output.ts'
 import { redact } from '../secrets.ts'
-import { runDoctor, type Check, type DoctorReport } from '../sync/doctor.ts'
+import { type Check, type DoctorReport, runDoctor } from '../sync/doctor.ts'
 import { commonArgs, prepare } from './_shared.ts'
 
 const MARKS = { pass: '✓', fail: '✗', skip: '—' } as const
@@ -19,7 +19,7 @@ export default defineCommand({
     })
     // The report is the command's result, so it goes to stdout; redact() is the last guard for secrets.
     const text = args.json ? JSON.stringify(report) : render(report)
-    await writeResult(redact(text) + '\n')
+    await writeResult(`${redact(text)}\n`)
     return report.ok ? ExitCode.Ok : ExitCode.Failed
   },
 })

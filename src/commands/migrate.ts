@@ -1,8 +1,8 @@
-import { writeResult } from '../output.ts'
 import { defineCommand } from 'citty'
 import { requireDatabaseUrl } from '../config.ts'
 import { migrate } from '../db/migrate.ts'
 import { ExitCode } from '../errors.ts'
+import { writeResult } from '../output.ts'
 import { commonArgs, openDatabase, prepare } from './_shared.ts'
 
 export default defineCommand({
@@ -15,7 +15,7 @@ export default defineCommand({
       const { created } = await migrate(sql)
       if (created.length === 0) log.info('✅ The schema is complete: nothing to do.')
       else log.info(`✅ Created ${created.length} database objects: ${created.join(', ')}`)
-      if (args.json) await writeResult(JSON.stringify({ ok: true, created }) + '\n')
+      if (args.json) await writeResult(`${JSON.stringify({ ok: true, created })}\n`)
       return ExitCode.Ok
     } finally {
       await sql.end({ timeout: 5 })

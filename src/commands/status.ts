@@ -1,10 +1,10 @@
-import { writeResult } from '../output.ts'
 import { defineCommand } from 'citty'
 import { requireDatabaseUrl } from '../config.ts'
 import { describeDbError, isDbError } from '../db/connect.ts'
 import { ExitCode, errorMessage } from '../errors.ts'
+import { writeResult } from '../output.ts'
 import { redact } from '../secrets.ts'
-import { DEFAULT_MAX_AGE_MINUTES, readStatus, type LastRun, type StatusReport, type TenantStatusEntry } from '../sync/status.ts'
+import { DEFAULT_MAX_AGE_MINUTES, type LastRun, readStatus, type StatusReport, type TenantStatusEntry } from '../sync/status.ts'
 import { commonArgs, openDatabase, prepare, wholeNumber } from './_shared.ts'
 
 /** SQLSTATE undefined_table. */
@@ -30,7 +30,7 @@ export default defineCommand({
         throw new Error(explain(error, url))
       })
       // The report is the command's result: stdout, as a table or as JSON.
-      await writeResult(redact(args.json ? JSON.stringify(report) : render(report, new Date())) + '\n')
+      await writeResult(`${redact(args.json ? JSON.stringify(report) : render(report, new Date()))}\n`)
       return report.ok ? ExitCode.Ok : ExitCode.Failed
     } finally {
       await sql.end({ timeout: 5 })

@@ -1,4 +1,3 @@
-import { writeResult } from '../output.ts'
 import { defineCommand } from 'citty'
 import {
   checkGingrSettings,
@@ -15,11 +14,12 @@ import { findTenant, listSyncableTenants, type Tenant } from '../db/tenants.ts'
 import { ExitCode, TenantSettingError, UsageError } from '../errors.ts'
 import type { DateRange } from '../gingr/chunks.ts'
 import type { Logger } from '../log.ts'
+import { writeResult } from '../output.ts'
 import { ping } from '../ping.ts'
 import { redact } from '../secrets.ts'
-import { timing } from '../timing.ts'
 import { failTenant, type ProgressEvent, syncTenant, type TenantResult } from '../sync/run.ts'
 import { isKnownTimeZone, syncWindow } from '../sync/window.ts'
+import { timing } from '../timing.ts'
 import { openDatabase, prepare, syncArgs, wholeNumber } from './_shared.ts'
 
 const MAX_INVALID_LINES = 20
@@ -54,7 +54,7 @@ export default defineCommand({
       const results = await syncAll()
       const code = exitCodeOf(results)
       await ping(monitor, code === ExitCode.Failed ? 'fail' : 'success', log)
-      if (args.json) await writeResult(redact(JSON.stringify({ ok: code !== ExitCode.Failed, tenants: results })) + '\n')
+      if (args.json) await writeResult(`${redact(JSON.stringify({ ok: code !== ExitCode.Failed, tenants: results }))}\n`)
       return code
     } catch (error) {
       // The database is down, a tenant is unknown...: the monitor hears of it too.

@@ -1,5 +1,5 @@
 import type { Queryable, Sql } from './connect.ts'
-import { ENUMS, RUNS_INDEX, RUNS_TABLE, TAILTOWN_TABLES, indexName, isAddable, type TableDefinition } from './schema.ts'
+import { ENUMS, indexName, isAddable, RUNS_INDEX, RUNS_TABLE, TAILTOWN_TABLES, type TableDefinition } from './schema.ts'
 
 /** Any constant shared by every gingr-sync: two migrates at once queue instead of colliding. */
 const MIGRATE_LOCK = 0x67696e67 // "ging"

@@ -38,7 +38,7 @@ async function finish(code: number, success?: string): Promise<never> {
   }, CLEANUP_LIMIT_MS).unref()
   await cleanUp()
   if (leftovers.length > 0) {
-    process.stderr.write(colors.red(`❌ The clean-up failed: ${leftovers.join('; ')}`) + '\n')
+    process.stderr.write(`${colors.red(`❌ The clean-up failed: ${leftovers.join('; ')}`)}\n`)
     process.exit(code || 1)
   }
   if (success !== undefined) {
@@ -65,7 +65,7 @@ for (const [signal, code] of [
 }
 
 process.stdout.write(
-  colors.bold('🐾 gingr-sync demo: the real sync against a simulated Gingr account; nothing to set up, nothing left behind.') + '\n',
+  `${colors.bold('🐾 gingr-sync demo: the real sync against a simulated Gingr account; nothing to set up, nothing left behind.')}\n`,
 )
 try {
   const { synced, changed, unchanged } = await runDemo({
@@ -78,7 +78,7 @@ try {
   // An interruption is reported, cleaned up and ended by its signal handler.
   if (!abort.signal.aborted) {
     const reason = error instanceof DemoFailure ? error.message : `Unexpected error: ${errorMessage(error)}`
-    process.stderr.write(colors.red(`\n❌ The demo failed: ${reason}`) + '\n')
+    process.stderr.write(`${colors.red(`\n❌ The demo failed: ${reason}`)}\n`)
     await finish(1)
   }
 }

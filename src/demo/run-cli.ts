@@ -30,7 +30,7 @@ export class DemoFailure extends Error {
 }
 
 export async function runCli(args: string[], settings: CliSettings, signal: AbortSignal, note = 'bun run src/cli.ts'): Promise<CliRun> {
-  process.stdout.write(colors.dim(`   $ gingr-sync ${args.join(' ')}   (${note})`) + '\n')
+  process.stdout.write(`${colors.dim(`   $ gingr-sync ${args.join(' ')}   (${note})`)}\n`)
   const env = { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: process.env.NO_COLOR, ...settings }
   const child = Bun.spawn([process.execPath, 'run', 'src/cli.ts', ...args], {
     cwd: ROOT,

@@ -8,8 +8,8 @@ import { colors } from 'consola/utils'
 import { startSimulator } from '../simulator/index.ts'
 import { syncWindow } from '../sync/window.ts'
 import { changeSomeReservations, missingChanges } from './changes.ts'
-import { createDemoTenant, openDemoDatabase, type Defer, type DemoTenant } from './database.ts'
-import { DemoFailure, runCli, syncOnce, type CliSettings, type TenantReport } from './run-cli.ts'
+import { createDemoTenant, type Defer, type DemoTenant, openDemoDatabase } from './database.ts'
+import { type CliSettings, DemoFailure, runCli, syncOnce, type TenantReport } from './run-cli.ts'
 
 const STEPS = 5
 const TENANT: DemoTenant = { id: randomUUID(), businessName: 'Denver Dog Ranch', timeZone: 'America/Denver' }

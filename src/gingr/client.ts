@@ -5,10 +5,10 @@
  */
 import pkg from '../../package.json'
 import { timing } from '../timing.ts'
-import { splitIntoChunks, type DateRange } from './chunks.ts'
-import { GingrError, formatDuration, type GingrErrorKind } from './errors.ts'
-import { interpret, send, type Failure } from './http.ts'
-import { Animal, Owner, Reservation, ReservationType, parseRecords, type Envelope, type InvalidRecord } from './schemas.ts'
+import { type DateRange, splitIntoChunks } from './chunks.ts'
+import { formatDuration, GingrError, type GingrErrorKind } from './errors.ts'
+import { type Failure, interpret, send } from './http.ts'
+import { Animal, type Envelope, type InvalidRecord, Owner, parseRecords, Reservation, ReservationType } from './schemas.ts'
 
 export interface GingrClientOptions {
   subdomain: string

@@ -8,17 +8,17 @@ import {
   Email,
   Flag,
   GingrId,
-  Name,
-  StatusInstant,
-  Text,
-  Timestamp,
   lenientId,
   lenientInstant,
   lenientNumber,
   lenientText,
+  Name,
   objectOrEmpty,
   plainObject,
   readId,
+  StatusInstant,
+  Text,
+  Timestamp,
 } from './fields.ts'
 
 /**

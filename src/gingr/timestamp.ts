@@ -81,7 +81,8 @@ export function parseTimestamp(text: string): FacilityTimestamp | string {
     if (second < 0) return invalid(text)
     at += 3
     if (text[at] === '.') {
-      const start = (at += 1)
+      at += 1
+      const start = at
       while (at < text.length && digitsAt(text, at, 1) >= 0) at += 1
       if (at === start || at - start > 9) return invalid(text)
       ms = digitsAt(`${text.slice(start, start + 3)}00`, 0, 3)

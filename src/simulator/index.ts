@@ -69,8 +69,8 @@ import { assertTimeZone, isCalendarDay, todayInZone } from './zone.ts'
 export type { AddReservationSpec, SimAccount } from './account.ts'
 export type { Fault, FaultRequest, FaultRule, SimFaults } from './faults.ts'
 export type { SimRequest } from './server.ts'
-export { facilityTimestamp } from './wire.ts'
 export type { WireAnimal, WireOwner, WireReservation, WireReservationOwner, WireReservationType, WireService } from './wire.ts'
+export { facilityTimestamp } from './wire.ts'
 
 export interface SimulatorOptions {
   /** 0 (default) = a free port; the hostname is always 127.0.0.1. */

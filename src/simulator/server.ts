@@ -6,7 +6,7 @@ import type { Server } from 'bun'
 import type { Account } from './account.ts'
 import { handleControl } from './control.ts'
 import { distortedBody } from './distort.ts'
-import { ROUTES, type Params } from './endpoints.ts'
+import { type Params, ROUTES } from './endpoints.ts'
 import { damageBody, endlessBody, type Fault, type FaultBook, replacingAnswer } from './faults.ts'
 import { type Answer, errorString, isAnswer, jsonAnswer, payloadBody, warmUp } from './serialize.ts'
 

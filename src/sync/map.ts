@@ -1,4 +1,3 @@
-import type { Reservation } from '../gingr/schemas.ts'
 import type {
   CustomerRow,
   PetRow,
@@ -9,6 +8,7 @@ import type {
   ServiceRow,
   WindowRows,
 } from '../db/writes.ts'
+import type { Reservation } from '../gingr/schemas.ts'
 
 /**
  * Status as Tailtown reads it: Gingr has no status field, only the dates at which a reservation

@@ -1,7 +1,7 @@
-import { oneLine, printable } from '../text.ts'
 import type { Queryable } from '../db/connect.ts'
 import { latestRealRuns, type RunRecord } from '../db/runs.ts'
 import { listTenants, type Tenant } from '../db/tenants.ts'
+import { oneLine, printable } from '../text.ts'
 
 /**
  * `gingr-sync status`: is every enabled tenant synced recently enough? The answer is meant for
