@@ -160,7 +160,7 @@ export async function waitForLock(sql: Sql, tenantId: string): Promise<number> {
   const deadline = Date.now() + 20_000
   while (Date.now() < deadline) {
     const [row] = await sql<{ pid: number }[]>`
-      SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted
+      SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND granted
         AND classid = hashtext('gingr-sync')::oid AND objid = hashtext(${tenantId})::oid`
     if (row) return row.pid
     await Bun.sleep(25)
@@ -173,7 +173,7 @@ export async function waitForUnlock(sql: Sql, tenantId: string): Promise<void> {
   const deadline = Date.now() + 20_000
   while (Date.now() < deadline) {
     const [row] = await sql<{ held: boolean }[]>`
-      SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'
+      SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
         AND classid = hashtext('gingr-sync')::oid AND objid = hashtext(${tenantId})::oid) AS held`
     if (!row?.held) return
     await Bun.sleep(25)

@@ -225,6 +225,31 @@ const SCENARIOS: Scenario[] = [
       }
     },
   },
+  {
+    name: 'a poison record (an end in year 10000 UTC)',
+    weight: 2,
+    expect: 'synced',
+    invalid: true,
+    binary: true,
+    run: async (run) => {
+      const [target] = inWindow(run.sim)
+      if (!target) return run.sync()
+      // Valid JSON of the right type that PostgreSQL cannot store: skipped, the rest synced. Gingr
+      // is then mended and synced again, so that the check after this run (the window equals
+      // Gingr) holds the skipped record to its real value too.
+      const { end_date } = target
+      run.sim.account.changeReservation(target.reservation_id, { end_date: '9999-12-31T23:59:59-07:00' })
+      let poisoned: Outcome
+      try {
+        poisoned = await run.sync()
+      } finally {
+        run.sim.account.changeReservation(target.reservation_id, { end_date })
+      }
+      const mended = await run.sync()
+      if (mended.status !== 'synced' || mended.invalid > 0) throw new Error(`the sync after mending the poison record: ${mended.status}`)
+      return poisoned
+    },
+  },
 ]
 
 const window = () => syncWindow(ZONE, 7, 30)

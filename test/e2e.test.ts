@@ -7,6 +7,7 @@ import { type Simulator, startSimulator } from '../src/simulator/index.ts'
 import { syncWindow } from '../src/sync/window.ts'
 import { binary, type RunResult, runBinary } from './_binary.ts'
 import { migratedDatabase, reserveConnection, type TestDatabase } from './_db.ts'
+import { waitForLock } from './_faults.ts'
 import { testDir } from './_tmp.ts'
 import { insertTenant } from './fixtures/tailtown.ts'
 
@@ -176,7 +177,7 @@ describe('one tenant by hand', () => {
     await holder`BEGIN`
     await holder`SELECT 1 FROM tenants WHERE id = ${tenant} FOR UPDATE`
     const first = gingrSync(['--tenant', tenant, '--json'])
-    await waitForLock(tenant)
+    await waitForLock(db.sql, tenant)
     const second = await gingrSync(['--tenant', tenant, '--json'])
     await holder`COMMIT`
     holder.release()
@@ -199,7 +200,7 @@ describe('one tenant by hand', () => {
       stderr: 'pipe',
       stdout: 'pipe',
     })
-    await waitForLock(tenant)
+    await waitForLock(db.sql, tenant)
     const sent = performance.now()
     proc.kill('SIGTERM')
     const code = await proc.exited
@@ -212,19 +213,6 @@ describe('one tenant by hand', () => {
     expect(await versions(tenant)).toEqual(before)
   })
 })
-
-/** Waits until some session holds the tenant's advisory lock (a run is inside its transaction). */
-async function waitForLock(tenantId: string): Promise<void> {
-  const deadline = Date.now() + 20_000
-  while (Date.now() < deadline) {
-    const [row] = await db.sql<{ held: boolean }[]>`
-      SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted
-        AND classid = hashtext('gingr-sync')::oid AND objid = hashtext(${tenantId})::oid) AS held`
-    if (row?.held) return
-    await Bun.sleep(50)
-  }
-  throw new Error('no run took the tenant lock within 20 s')
-}
 
 describe('every enabled tenant, each on its own', () => {
   test('one failing tenant never stops the next; disabled ones are left out; exit 1', async () => {

@@ -137,6 +137,7 @@ const SENTENCES: Record<string, Sentence> = {
   CONNECTION_ENDED: terminated,
   CONNECTION_DESTROYED: terminated,
   ECONNRESET: terminated,
+  EPIPE: terminated, // written to a connection the server had already closed
   '57P03': (server) => `PostgreSQL at ${server} is starting up or shutting down and accepts no connections yet.`,
   '53300': (server) => `PostgreSQL at ${server} has no free connection slots (too many connections).`,
 }
