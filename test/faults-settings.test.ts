@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { binary } from './_binary.ts'
-import { API_KEY, type Bed, errorLines, gingrSync, lastRun, snapshot, startBed, stopBed } from './_faults.ts'
+import { API_KEY, type Bed, errorLines, gingrSync, holdTenantRow, lastRun, snapshot, startBed, stopBed } from './_faults.ts'
 import { testDir } from './_tmp.ts'
 import { insertTenant } from './fixtures/tailtown.ts'
 
@@ -125,6 +125,35 @@ describe('every run ends', () => {
       expect(result.code).toBe(2)
       expect(errorLines(result)).toEqual([expect.stringContaining(says)])
     }
+  })
+})
+
+describe('the run history', () => {
+  test('says the same statement count as --json, for a run that syncs and for one that fails', async () => {
+    await disableOthers()
+    const counts = async (extra: Record<string, string>) => {
+      const result = await gingrSync(bed, ['--tenant', TENANT, '--json'], extra)
+      const [json] = JSON.parse(result.stdout).tenants as { statements: number }[]
+      const [row] = await bed.db.sql<{ statements: number }[]>`
+        SELECT statements FROM gingr_sync_runs WHERE tenant_id = ${TENANT} ORDER BY started_at DESC, id DESC LIMIT 1`
+      return [json?.statements, row?.statements]
+    }
+    bed.sim.account.addReservation()
+    const [synced, recorded] = await counts({})
+    expect(synced).toBeGreaterThan(2)
+    expect(recorded).toBe(synced!)
+    // A run that fails inside its transaction: its stamp waits on a row lock until the timeout.
+    bed.sim.account.addReservation()
+    const held = await holdTenantRow(bed.db.sql, TENANT)
+    let failed: Array<number | undefined>
+    try {
+      failed = await counts({ GINGR_SYNC_STATEMENT_TIMEOUT: '1' })
+    } finally {
+      await held.release()
+    }
+    expect((await lastRun(bed.db.sql, TENANT))?.status).toBe('failed')
+    expect(failed[0]).toBeGreaterThan(2)
+    expect(failed[1]).toBe(failed[0]!)
   })
 })
 

@@ -44,6 +44,9 @@ export interface TenantRunOptions {
 
 export type ProgressEvent = { step: 'fetching'; window: DateRange } | { step: 'fetched'; count: number; invalid: InvalidRecord[] }
 
+/** After the run's record is made: its INSERT, then COMMIT (or a dry run's ROLLBACK). */
+const STATEMENTS_AFTER_RECORD = 2
+
 /** Thrown inside the transaction to roll a dry run back after it did everything a real run does. */
 class DryRunRollback extends Error {}
 
@@ -90,9 +93,10 @@ export async function syncTenant(options: TenantRunOptions): Promise<TenantResul
   const startedMs = performance.now()
   const statementsAtStart = options.statements?.() ?? 0
   const result = emptyResult(options.tenant, options.dryRun, options.window)
-  const finish = () => {
+  /** `still`: statements that will yet be sent, counted now so that the run history says the same as --json. */
+  const finish = (still = 0) => {
     result.durationMs = Math.round(performance.now() - startedMs)
-    result.statements = (options.statements?.() ?? 0) - statementsAtStart
+    result.statements = (options.statements?.() ?? 0) - statementsAtStart + still
     return result
   }
 
@@ -113,11 +117,15 @@ export async function syncTenant(options: TenantRunOptions): Promise<TenantResul
     const outcome = await writeInTransaction(options, rows, (counts) => {
       applyCounts(result, counts, fetched.reservations.length)
       result.status = 'synced'
-      finish()
+      finish(STATEMENTS_AFTER_RECORD)
       return runRecord(result, started)
     })
-    if (outcome === 'locked') result.status = 'locked'
-    return finish()
+    if (outcome === 'locked') {
+      result.status = 'locked'
+      return finish()
+    }
+    result.durationMs = Math.round(performance.now() - startedMs)
+    return result
   } catch (error) {
     result.status = 'failed'
     result.error = describeFailure(error, options.sql)
