@@ -212,7 +212,14 @@ describe('Reservation: invalid records', () => {
     ['not a leap year', wireReservation({ start_date: '2027-02-29T13:00:00-07:00' }), '6904', /^start_date: .*not a real date/],
     ['hour 24', wireReservation({ end_date: '2025-11-20T24:00:00-07:00' }), '6904', /^end_date: .*not a real date/],
     ['MySQL zero date', wireReservation({ check_out_date: '0000-00-00 00:00:00' }), '6904', /^check_out_date: .*no UTC offset/],
-    ['timestamp as a number', wireReservation({ start_date: 1763409600 }), '6904', /^start_date: Invalid type/],
+    // Unix seconds are read in the facility's zone (test/gingr-timestamps.test.ts); without one they have no day.
+    [
+      'timestamp as a number, no zone to read it in',
+      wireReservation({ start_date: 1763409600 }),
+      '6904',
+      /^start_date: Invalid timestamp: unix seconds 1763409600 need a time zone/,
+    ],
+    ['timestamp as an object', wireReservation({ start_date: { date: '2025-11-17' } }), '6904', /^start_date: Invalid type/],
     ['missing start', without('start_date'), '6904', /^start_date: Invalid key/],
     ['missing status date key', without('cancelled_date'), '6904', /^cancelled_date: Invalid key/],
     ['bad status date', wireReservation({ check_in_date: 'yesterday' }), '6904', /^check_in_date: Invalid timestamp/],

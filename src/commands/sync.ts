@@ -88,7 +88,13 @@ export default defineCommand({
           window,
           dryRun,
           statements,
-          gingr: { ...account, timeoutMs, signal: abort.signal, ...(responseLimit ? { maxResponseBytes: responseLimit } : {}) },
+          gingr: {
+            ...account,
+            timeZone: tenant.timezone,
+            timeoutMs,
+            signal: abort.signal,
+            ...(responseLimit ? { maxResponseBytes: responseLimit } : {}),
+          },
           onProgress: (event) => printProgress(log, event),
         })
         printResult(log, result)

@@ -8,7 +8,16 @@ import { timing } from '../timing.ts'
 import { type DateRange, splitIntoChunks } from './chunks.ts'
 import { formatDuration, GingrError, type GingrErrorKind } from './errors.ts'
 import { type Failure, interpret, send } from './http.ts'
-import { Animal, type Envelope, type InvalidRecord, Owner, parseRecords, Reservation, ReservationType } from './schemas.ts'
+import {
+  Animal,
+  type Envelope,
+  type InvalidRecord,
+  Owner,
+  parseRecords,
+  type Reservation,
+  ReservationType,
+  reservationSchema,
+} from './schemas.ts'
 
 export interface GingrClientOptions {
   subdomain: string
@@ -28,6 +37,8 @@ export interface GingrClientOptions {
   /** The largest answer read, in bytes (decompressed); past it the request fails. */
   maxResponseBytes?: number
   userAgent?: string
+  /** The facility's IANA time zone: reads the timestamps Gingr writes without an offset. */
+  timeZone?: string
   /** Aborts everything at once (SIGTERM). */
   signal?: AbortSignal
   /** The clock deadlines and `Retry-After` dates are read against: a test can set it ahead. */
@@ -80,6 +91,7 @@ export class GingrClient {
   readonly #maxResponseBytes: number
   readonly #userAgent: string
   readonly #signal: AbortSignal | undefined
+  readonly #reservation: ReturnType<typeof reservationSchema>
   readonly #now: () => number
 
   constructor(options: GingrClientOptions) {
@@ -98,6 +110,7 @@ export class GingrClient {
     this.#maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES
     this.#userAgent = options.userAgent ?? `gingr-sync/${pkg.version}`
     this.#signal = options.signal
+    this.#reservation = reservationSchema(options.timeZone)
     this.#now = options.now ?? Date.now
   }
 
@@ -120,7 +133,7 @@ export class GingrClient {
       const call = { endpoint: '/reservations', range: chunk }
       const envelope = await this.#post(call, { start_date: chunk.from, end_date: chunk.to }, budget)
       answeredAt = this.#now()
-      const parsed = parseRecords(Reservation, envelope.data)
+      const parsed = parseRecords(this.#reservation, envelope.data)
       for (const reservation of parsed.records) byId.set(reservation.reservation_id, reservation)
       // A broken reservation spanning two chunks is one problem, reported once; without a
       // readable id two reports cannot be told apart, so both stay.

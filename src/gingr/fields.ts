@@ -92,46 +92,56 @@ export const Email = v.pipe(
   ),
 )
 
-/** Timestamp with offset → the instant and the facility-local day as written. */
-export const Timestamp = v.pipe(
-  v.string(),
-  v.rawTransform(({ dataset, addIssue, NEVER }) => {
-    const parsed = parseTimestamp(dataset.value)
-    if (typeof parsed === 'string') {
-      addIssue({ message: parsed })
-      return NEVER
-    }
-    return parsed
-  }),
-)
+/**
+ * A timestamp in any form timestamp.ts reads → the instant and the facility-local day. `timeZone`
+ * (the facility's IANA zone) reads the forms without an offset; without it they are invalid.
+ */
+export function timestamp(timeZone?: string) {
+  return v.pipe(
+    v.union([v.string(), v.number()]),
+    v.rawTransform(({ dataset, addIssue, NEVER }) => {
+      const parsed = parseTimestamp(dataset.value, timeZone)
+      if (typeof parsed === 'string') {
+        addIssue({ message: parsed })
+        return NEVER
+      }
+      return parsed
+    }),
+  )
+}
 
 /**
  * A status timestamp (confirmed, checked in, ...): the key must be there, because an absent
  * `cancelled_date` would silently turn a cancelled stay into a confirmed one; `null` or `""` = not yet.
  */
-export const StatusInstant = v.pipe(
-  v.nullable(v.string()),
-  v.rawTransform(({ dataset, addIssue, NEVER }) => {
-    if (dataset.value === null || !NOT_BLANK.test(dataset.value)) return null
-    const parsed = parseTimestamp(dataset.value)
-    if (typeof parsed === 'string') {
-      addIssue({ message: parsed })
-      return NEVER
-    }
-    return parsed.instant
-  }),
-)
-
-export const lenientInstant = v.fallback(
-  v.pipe(
-    v.unknown(),
-    v.transform((value) => {
-      const parsed = typeof value === 'string' ? parseTimestamp(value) : null
-      return parsed !== null && typeof parsed !== 'string' ? parsed.instant : null
+export function statusInstant(timeZone?: string) {
+  return v.pipe(
+    v.nullable(v.union([v.string(), v.number()])),
+    v.rawTransform(({ dataset, addIssue, NEVER }) => {
+      if (dataset.value === null || (typeof dataset.value === 'string' && !NOT_BLANK.test(dataset.value))) return null
+      const parsed = parseTimestamp(dataset.value, timeZone)
+      if (typeof parsed === 'string') {
+        addIssue({ message: parsed })
+        return NEVER
+      }
+      return parsed.instant
     }),
-  ),
-  null,
-)
+  )
+}
+
+/** A timestamp nothing depends on (a service's schedule): unreadable is null, never an invalid record. */
+export function lenientInstant(timeZone?: string) {
+  return v.fallback(
+    v.pipe(
+      v.unknown(),
+      v.transform((value) => {
+        const parsed = typeof value === 'string' || typeof value === 'number' ? parseTimestamp(value, timeZone) : null
+        return parsed !== null && typeof parsed !== 'string' ? parsed.instant : null
+      }),
+    ),
+    null,
+  )
+}
 
 /** Gingr's PHP backend writes booleans as "1"/"0", sometimes as JSON booleans or numbers. */
 export const Flag = v.optional(

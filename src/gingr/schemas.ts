@@ -16,9 +16,9 @@ import {
   objectOrEmpty,
   plainObject,
   readId,
-  StatusInstant,
+  statusInstant,
   Text,
-  Timestamp,
+  timestamp,
 } from './fields.ts'
 
 /**
@@ -69,43 +69,67 @@ const Notes = v.pipe(
   v.transform((notes) => notes ?? { reservation_notes: null, animal_notes: null, owner_notes: null }),
 )
 
-const Service = v.object({
-  id: lenientId,
-  name: lenientText,
-  scheduled_at: lenientInstant,
-  scheduled_until: lenientInstant,
-  cost: lenientNumber,
-})
+function service(timeZone?: string) {
+  return v.object({
+    id: lenientId,
+    name: lenientText,
+    scheduled_at: lenientInstant(timeZone),
+    scheduled_until: lenientInstant(timeZone),
+    cost: lenientNumber,
+  })
+}
 
-export const Reservation = v.pipe(
-  v.object({
-    reservation_id: GingrId,
-    standing_reservation: Flag,
-    start_date: Timestamp,
-    end_date: Timestamp,
-    created_date: StatusInstant,
-    confirmed_date: StatusInstant,
-    check_in_date: StatusInstant,
-    check_out_date: StatusInstant,
-    cancelled_date: StatusInstant,
-    wait_list_date: StatusInstant,
-    reservation_type: ReservationTypeRef,
-    animal: ReservationAnimal,
-    owner: ReservationOwner,
-    notes: Notes,
-    warnings: v.fallback(objectOrEmpty({ medicines: lenientText, allergies: lenientText }), null),
-    services: v.fallback(v.array(Service), () => []),
-    transaction: v.fallback(objectOrEmpty({ pos_transaction_id: lenientId, price: lenientNumber }), null),
-    deposit: v.fallback(objectOrEmpty({ amount: lenientNumber }), null),
-  }),
-  v.transform(({ start_date, end_date, ...rest }) => ({
-    ...rest,
-    start_date: start_date.instant,
-    end_date: end_date.instant,
-    start_day: start_date.day,
-    end_day: end_date.day,
-  })),
-)
+/**
+ * A reservation, its timestamps read in `timeZone` (the facility's IANA zone) when Gingr writes
+ * them without an offset; see timestamp.ts for every form. One schema per zone, made once.
+ */
+export function reservationSchema(timeZone?: string) {
+  const key = timeZone ?? ''
+  let schema = reservationSchemas.get(key)
+  if (schema === undefined) {
+    schema = makeReservationSchema(timeZone)
+    reservationSchemas.set(key, schema)
+  }
+  return schema
+}
+
+const reservationSchemas = new Map<string, ReturnType<typeof makeReservationSchema>>()
+
+function makeReservationSchema(timeZone?: string) {
+  const when = statusInstant(timeZone)
+  return v.pipe(
+    v.object({
+      reservation_id: GingrId,
+      standing_reservation: Flag,
+      start_date: timestamp(timeZone),
+      end_date: timestamp(timeZone),
+      created_date: when,
+      confirmed_date: when,
+      check_in_date: when,
+      check_out_date: when,
+      cancelled_date: when,
+      wait_list_date: when,
+      reservation_type: ReservationTypeRef,
+      animal: ReservationAnimal,
+      owner: ReservationOwner,
+      notes: Notes,
+      warnings: v.fallback(objectOrEmpty({ medicines: lenientText, allergies: lenientText }), null),
+      services: v.fallback(v.array(service(timeZone)), () => []),
+      transaction: v.fallback(objectOrEmpty({ pos_transaction_id: lenientId, price: lenientNumber }), null),
+      deposit: v.fallback(objectOrEmpty({ amount: lenientNumber }), null),
+    }),
+    v.transform(({ start_date, end_date, ...rest }) => ({
+      ...rest,
+      start_date: start_date.instant,
+      end_date: end_date.instant,
+      start_day: start_date.day,
+      end_day: end_date.day,
+    })),
+  )
+}
+
+/** Timestamps with their offset only: the form Gingr documents. */
+export const Reservation = reservationSchema()
 export type Reservation = v.InferOutput<typeof Reservation>
 
 export const Owner = v.object({

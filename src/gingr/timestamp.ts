@@ -1,11 +1,19 @@
 /**
- * Gingr writes every timestamp as the facility's wall-clock time with its UTC offset
+ * Gingr documents every timestamp as the facility's wall-clock time with its UTC offset
  * ("2025-11-17T13:00:00-07:00"). Both halves matter: the instant is what gets stored, and the
- * date as written is the facility's own calendar day. Parsing by hand (rather than `new Date`)
- * is deliberate: `Date` silently reads a string without an offset as *local* time, and rolls
- * "2025-02-30" over into March; both shifted stays in production before. It is also fast: a
- * reservation holds eight timestamps, and a window thousands of reservations.
+ * date as written is the facility's own calendar day. Public code that talks to Gingr also meets
+ * other forms, all accepted here:
+ * - ISO 8601 with an offset or `Z`: the instant it says;
+ * - ISO 8601 without an offset, or PHP/MySQL's `YYYY-MM-DD HH:MM[:SS]`: wall time in the
+ *   facility's (the tenant's) IANA zone, a DST gap or overlap resolved as wall-time.ts says;
+ * - unix seconds, as a number or a numeric string (the animals endpoint): the instant, and the
+ *   facility's day of it.
+ * Parsing by hand (rather than `new Date`) is deliberate: `Date` silently reads a string without
+ * an offset as the *process's* local time, and rolls "2025-02-30" over into March; both shifted
+ * stays in production before. It is also fast: a reservation holds eight timestamps, and a window
+ * thousands of reservations.
  */
+import { dayInZone, instantOfWallTime } from './wall-time.ts'
 
 /** A parsed Gingr timestamp: the UTC instant and the facility-local day it was written on. */
 export interface FacilityTimestamp {
@@ -58,11 +66,16 @@ function daysFromCivil(year: number, month: number, day: number): number {
   return era * 146_097 + dayOfEra - 719_468
 }
 
+/** Unix seconds between 1900 and 2200 have 9 to 10 digits (negative before 1970). */
+const UNIX_SECONDS = /^-?\d{1,10}(\.\d{1,9})?$/
+
 /**
- * Parses `YYYY-MM-DD[T ]HH:MM[:SS[.fraction]](Z|±HH[[:]MM])`; returns the reason as a string
- * when the text is not a valid instant.
+ * Parses a Gingr timestamp in any of the forms above; `timeZone` is the facility's, needed for
+ * the forms without an offset. Returns the reason as a string when the value is not a valid instant.
  */
-export function parseTimestamp(text: string): FacilityTimestamp | string {
+export function parseTimestamp(value: string | number, timeZone?: string): FacilityTimestamp | string {
+  if (typeof value === 'number' || UNIX_SECONDS.test(value)) return fromUnixSeconds(value, timeZone)
+  const text = value
   const year = digitsAt(text, 0, 4)
   const month = digitsAt(text, 5, 2)
   const day = digitsAt(text, 8, 2)
@@ -91,8 +104,9 @@ export function parseTimestamp(text: string): FacilityTimestamp | string {
 
   let offsetMinutes = 0
   const zone = text[at]
-  if (zone === undefined) return `Invalid timestamp: "${clip(text)}" has no UTC offset`
-  if (zone === 'Z' || zone === 'z') {
+  if (zone === undefined) {
+    if (timeZone === undefined) return `Invalid timestamp: "${clip(text)}" has no UTC offset, and no time zone was given to read it in`
+  } else if (zone === 'Z' || zone === 'z') {
     at += 1
   } else if (zone === '+' || zone === '-') {
     const hours = digitsAt(text, at + 1, 2)
@@ -112,15 +126,31 @@ export function parseTimestamp(text: string): FacilityTimestamp | string {
     return `Invalid timestamp: "${clip(text)}" is not a real date and time`
   }
   const wallMs = daysFromCivil(year, month, day) * DAY_MS + ((hour * 60 + minute) * 60 + second) * 1000 + ms
-  const instant = wallMs - offsetMinutes * 60_000
-  if (instant < EARLIEST_INSTANT || instant >= LATEST_INSTANT_EXCLUSIVE) {
-    return `Invalid timestamp: "${clip(text)}" is outside ${STORED_RANGE}, the instants gingr-sync stores`
-  }
-  return { instant: new Date(instant), day: text.slice(0, 10) }
+  // No offset written: wall time in the facility's zone (checked above to be given).
+  const instant = zone === undefined ? instantOfWallTime(wallMs, timeZone as string) : wallMs - offsetMinutes * 60_000
+  return stored(instant, text.slice(0, 10), text)
+}
+
+function fromUnixSeconds(value: string | number, timeZone: string | undefined): FacilityTimestamp | string {
+  const seconds = Number(value)
+  if (!Number.isFinite(seconds)) return invalid(String(value))
+  const instant = Math.round(seconds * 1000)
+  // The day a unix instant falls on depends on the zone it is read in.
+  if (timeZone === undefined) return `Invalid timestamp: unix seconds ${clip(String(value))} need a time zone to have a day`
+  return stored(instant, dayInZone(instant, timeZone), String(value))
+}
+
+function stored(instant: number, day: string, text: string): FacilityTimestamp | string {
+  if (instant < EARLIEST_INSTANT || instant >= LATEST_INSTANT_EXCLUSIVE) return outside(text)
+  return { instant: new Date(instant), day }
+}
+
+function outside(text: string): string {
+  return `Invalid timestamp: "${clip(text)}" is outside ${STORED_RANGE}, the instants gingr-sync stores`
 }
 
 function invalid(text: string): string {
-  return `Invalid timestamp: expected ISO 8601 with an offset, received "${clip(text)}"`
+  return `Invalid timestamp: expected ISO 8601, "YYYY-MM-DD HH:MM:SS" or unix seconds, received "${clip(text)}"`
 }
 
 /** Hostile payloads can hold megabytes in one field: never echo more than a glimpse of it. */

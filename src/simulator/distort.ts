@@ -101,7 +101,55 @@ export function distortedBody(payload: Payload, fault: Fault): string | Uint8Arr
       if (payload.kind === 'rows') return envelope(JSON.stringify(numericIds(payload.rows)))
       return envelope(keyedParts(payload.records.map((record) => [record.reservation_id, numericIds(record)])))
     }
+    case 'timestamp-form':
+      if (payload.kind !== 'reservations') return payloadBody(payload)
+      return envelope(keyedParts(payload.records.map((record) => [record.reservation_id, reformTimestamps(record, fault.form)])))
     default:
       return payloadBody(payload)
+  }
+}
+
+type TimestampForm = Extract<Fault, { kind: 'timestamp-form' }>['form']
+
+const TIMESTAMP_FIELDS = [
+  'start_date',
+  'end_date',
+  'created_date',
+  'confirmed_date',
+  'check_in_date',
+  'check_out_date',
+  'cancelled_date',
+  'wait_list_date',
+] as const
+
+function reformTimestamps(record: WireReservation, form: TimestampForm): Row {
+  const out: Row = { ...record }
+  for (const field of TIMESTAMP_FIELDS) {
+    const value = record[field]
+    if (value) out[field] = reformed(value, form)
+  }
+  out.services = record.services.map((service) => ({
+    ...service,
+    scheduled_at: service.scheduled_at && reformed(service.scheduled_at, form),
+    scheduled_until: service.scheduled_until && reformed(service.scheduled_until, form),
+  }))
+  return out
+}
+
+/** `2025-11-17T13:00:00-07:00` (the wire's form: wall time and its offset) in another form. */
+function reformed(text: string, form: TimestampForm): string | number {
+  const wall = text.slice(0, 19)
+  const seconds = Math.round(Date.parse(text) / 1000)
+  switch (form) {
+    case 'utc':
+      return `${new Date(seconds * 1000).toISOString().slice(0, 19)}Z`
+    case 'local':
+      return wall
+    case 'mysql':
+      return wall.replace('T', ' ')
+    case 'unix':
+      return seconds
+    case 'unix-string':
+      return String(seconds)
   }
 }

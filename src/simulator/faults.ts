@@ -39,6 +39,12 @@ export const FaultSchema = v.variant('kind', [
   v.strictObject({ kind: v.literal('numeric-ids') }),
   /** `data` as an array in which every third record appears a second time, at the end. */
   v.strictObject({ kind: v.literal('duplicate-ids') }),
+  /**
+   * Every reservation timestamp in another form real Gingr integrations have met: `utc`
+   * (`2025-11-17T20:00:00Z`), `local` (wall time, no offset: `2025-11-17T13:00:00`), `mysql`
+   * (`2025-11-17 13:00:00`), `unix` (seconds, a JSON number) or `unix-string` (`"1763409600"`).
+   */
+  v.strictObject({ kind: v.literal('timestamp-form'), form: v.picklist(['utc', 'local', 'mysql', 'unix', 'unix-string']) }),
   /** HTTP 200 JSON that never ends: record after record until the client hangs up (or 4 GiB). */
   v.strictObject({ kind: v.literal('endless') }),
   /** HTTP 200 `Content-Encoding: gzip`: `megabytes` MB (default 64) of JSON white space, sent as a few dozen KB. */
