@@ -29,6 +29,10 @@ function run(tenantId: string, startedAt: string, overrides: Partial<RunRecord> 
     servicesCreated: 0,
     durationMs: 1234,
     statements: 9,
+    vanished: 2,
+    moved: 1,
+    cancelled: 1,
+    withheld: 0,
     error: null,
     ...overrides,
   }

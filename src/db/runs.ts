@@ -21,6 +21,11 @@ export interface RunRecord {
   servicesCreated: number
   durationMs: number
   statements: number
+  /** Stays Gingr no longer returned for the window, and what became of them. */
+  vanished: number
+  moved: number
+  cancelled: number
+  withheld: number
   error: string | null
 }
 
@@ -36,12 +41,13 @@ export async function recordRun(sql: Queryable, run: RunRecord): Promise<void> {
     INSERT INTO gingr_sync_runs (
       tenant_id, started_at, finished_at, dry_run, status, window_from, window_to,
       fetched, created, updated, unchanged, skipped, customers_created, pets_created, services_created,
-      duration_ms, statements, error)
+      duration_ms, statements, vanished, moved, cancelled, withheld, error)
     VALUES (
       ${run.tenantId}, ${run.startedAt}, ${run.finishedAt}, ${run.dryRun}, ${run.status}, ${run.windowFrom}, ${run.windowTo},
       ${run.fetched}, ${run.created}, ${run.updated}, ${run.unchanged}, ${run.skipped},
       ${run.customersCreated}, ${run.petsCreated}, ${run.servicesCreated},
-      ${Math.round(run.durationMs)}, ${run.statements}, ${run.error === null ? null : oneLine(run.error)})`
+      ${Math.round(run.durationMs)}, ${run.statements}, ${run.vanished}, ${run.moved}, ${run.cancelled}, ${run.withheld},
+      ${run.error === null ? null : oneLine(run.error)})`
 }
 
 /** The columns as RunRecord names them; dates as text, since they are calendar dates, not instants. */
@@ -51,7 +57,7 @@ function runColumns(sql: Queryable) {
     status, window_from::text AS "windowFrom", window_to::text AS "windowTo",
     fetched, created, updated, unchanged, skipped, customers_created AS "customersCreated",
     pets_created AS "petsCreated", services_created AS "servicesCreated",
-    duration_ms AS "durationMs", statements, error`
+    duration_ms AS "durationMs", statements, vanished, moved, cancelled, withheld, error`
 }
 
 /** Per tenant that ever ran: its latest run, and its latest real successful one. */

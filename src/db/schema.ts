@@ -203,6 +203,10 @@ export const RUNS_TABLE: TableDefinition = {
     services_created: 'INTEGER NOT NULL DEFAULT 0',
     duration_ms: 'INTEGER NOT NULL DEFAULT 0',
     statements: 'INTEGER NOT NULL DEFAULT 0',
+    vanished: 'INTEGER NOT NULL DEFAULT 0',
+    moved: 'INTEGER NOT NULL DEFAULT 0',
+    cancelled: 'INTEGER NOT NULL DEFAULT 0',
+    withheld: 'INTEGER NOT NULL DEFAULT 0',
     error: 'TEXT',
   },
 }

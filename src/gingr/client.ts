@@ -12,6 +12,7 @@ import {
   Animal,
   type Envelope,
   type InvalidRecord,
+  Lookup,
   Owner,
   parseRecords,
   type Reservation,
@@ -92,6 +93,8 @@ export class GingrClient {
   readonly #userAgent: string
   readonly #signal: AbortSignal | undefined
   readonly #reservation: ReturnType<typeof reservationSchema>
+  /** When this client's last call was answered (0: never), for the pause between calls. */
+  #answeredAt = 0
   readonly #now: () => number
 
   constructor(options: GingrClientOptions) {
@@ -124,15 +127,9 @@ export class GingrClient {
     const byId = new Map<string, Reservation>()
     const invalid: InvalidRecord[] = []
     const reported = new Set<string>()
-    let answeredAt = 0
-    for (const [index, chunk] of chunks.entries()) {
-      // The pause runs from the last answer, so validating that answer counts towards it: Gingr
-      // still gets at least paceMs between an answer and the next call, and a large window no
-      // longer pays for its validation and the pause one after the other.
-      if (index > 0) await this.#sleep(Math.min(this.#paceMs - (this.#now() - answeredAt), budget.deadlineAt - this.#now()))
+    for (const chunk of chunks) {
       const call = { endpoint: '/reservations', range: chunk }
-      const envelope = await this.#post(call, { start_date: chunk.from, end_date: chunk.to }, budget)
-      answeredAt = this.#now()
+      const envelope = await this.#paced(call, { start_date: chunk.from, end_date: chunk.to }, budget)
       const parsed = parseRecords(this.#reservation, envelope.data)
       for (const reservation of parsed.records) byId.set(reservation.reservation_id, reservation)
       // A broken reservation spanning two chunks is one problem, reported once; without a
@@ -145,6 +142,28 @@ export class GingrClient {
       }
     }
     return { reservations: [...byId.values()], invalid, requests: budget.requests, chunks: chunks.length }
+  }
+
+  /**
+   * Every stay of one animal, whatever its dates: how a reservation that stopped coming back for
+   * the window is told apart, moved or deleted. Gingr answers these only for the location its API
+   * user is logged into.
+   */
+  async reservationsOfAnimal(animalId: string): Promise<{ records: Reservation[]; invalid: InvalidRecord[] }> {
+    const envelope = await this.#paced({ endpoint: '/reservations_by_animal' }, { id: animalId }, this.#budget())
+    return parseRecords(this.#reservation, envelope.data)
+  }
+
+  /** Every stay of one owner, whatever its dates, at the API user's location only. */
+  async reservationsOfOwner(ownerId: string): Promise<{ records: Reservation[]; invalid: InvalidRecord[] }> {
+    const envelope = await this.#paced({ endpoint: '/reservations_by_owner' }, { id: ownerId }, this.#budget())
+    return parseRecords(this.#reservation, envelope.data)
+  }
+
+  /** The account's locations (`/get_locations`). */
+  async locations(): Promise<{ records: Lookup[]; invalid: InvalidRecord[] }> {
+    const envelope = await this.#paced({ endpoint: '/get_locations' }, {}, this.#budget())
+    return parseRecords(Lookup, envelope.data)
   }
 
   /** The cheapest call Gingr has: what a health check uses to prove the URL and key work. */
@@ -182,6 +201,19 @@ export class GingrClient {
 
   #budget(): Budget {
     return { deadlineAt: this.#now() + this.#deadlineMs, requests: 0 }
+  }
+
+  /**
+   * #post, at least paceMs after this client's last answer: real clients keep about 150 ms
+   * between calls. The pause runs from the answer, so validating it counts towards the pause.
+   */
+  async #paced(call: Call, params: Record<string, string>, budget: Budget): Promise<Envelope> {
+    if (this.#answeredAt > 0) await this.#sleep(Math.min(this.#paceMs - (this.#now() - this.#answeredAt), budget.deadlineAt - this.#now()))
+    try {
+      return await this.#post(call, params, budget)
+    } finally {
+      this.#answeredAt = this.#now()
+    }
   }
 
   /** One request, retried while it makes sense and the budget allows. */

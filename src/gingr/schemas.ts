@@ -128,6 +128,16 @@ function makeReservationSchema(timeZone?: string) {
   )
 }
 
+/** A look-up list's entry (`/get_locations`, `/get_breeds`, `/get_species`): `[{"value", "label"}]`. */
+export const Lookup = v.object({
+  value: GingrId,
+  label: v.pipe(
+    v.union([v.string(), v.number()]),
+    v.transform((label) => String(label)),
+  ),
+})
+export type Lookup = v.InferOutput<typeof Lookup>
+
 /** Timestamps with their offset only: the form Gingr documents. */
 export const Reservation = reservationSchema()
 export type Reservation = v.InferOutput<typeof Reservation>

@@ -49,6 +49,8 @@ export interface AccountOptions {
   timeZone: string
   today: string
   match: MatchMode
+  /** How many locations /get_locations lists; every stay is at location "1" until a test moves it. */
+  locations?: number
 }
 
 const HOUR = 3_600_000
@@ -66,6 +68,7 @@ export class Account implements SimAccount {
   readonly timeZone: string
   readonly today: string
   readonly match: MatchMode
+  readonly locations: number
   owners: Map<string, WireOwner>
   animals: Map<string, WireAnimal>
   reservations: Map<string, WireReservation>
@@ -75,6 +78,7 @@ export class Account implements SimAccount {
     this.timeZone = options.timeZone
     this.today = options.today
     this.match = options.match
+    this.locations = options.locations ?? 1
     this.owners = generateOwners(options.seed, options.owners)
     this.animals = generateAnimals(options.seed, options.animals, [...this.owners.values()], options.today)
     this.reservations = generateReservations({

@@ -5,7 +5,7 @@
  */
 import type { Account } from './account.ts'
 import { type Answer, errorMessage, isAnswer, jsonAnswer, type Payload } from './serialize.ts'
-import type { WireOwner } from './wire.ts'
+import type { WireOwner, WireReservation } from './wire.ts'
 import { daysBetween, isCalendarDay } from './zone.ts'
 
 export type Params = Record<string, string>
@@ -32,24 +32,46 @@ function readRange(params: Params): { from: string; to: string } | Answer {
   return { from, to }
 }
 
-/** The account has one location, "1"; any other location has no reservations. */
-function otherLocation(params: Params): boolean {
+/** `location_id` absent, "" or "null" is every location; a location the account lacks has nothing. */
+function atLocation(records: WireReservation[], params: Params): WireReservation[] {
   const location = params.location_id
-  return location !== undefined && location !== '' && location !== 'null' && location !== '1'
+  if (location === undefined || location === '' || location === 'null') return records
+  return records.filter((record) => record.location_id === location)
 }
 
 const reservations: Handler = (params, account) => {
   if (isTrue(params.checked_in)) return { kind: 'reservations', records: account.checkedIn() }
   const range = readRange(params)
   if (isAnswer(range)) return range
-  return { kind: 'reservations', records: otherLocation(params) ? [] : account.matching(range.from, range.to) }
+  return { kind: 'reservations', records: atLocation(account.matching(range.from, range.to), params) }
 }
 
 const recentlyCancelled: Handler = (params, account) => {
   const range = readRange(params)
   if (isAnswer(range)) return range
-  return { kind: 'reservations', records: otherLocation(params) ? [] : account.cancelledBetween(range.from, range.to) }
+  return { kind: 'reservations', records: atLocation(account.cancelledBetween(range.from, range.to), params) }
 }
+
+/**
+ * `/reservations_by_animal` and `/reservations_by_owner` (`id`): every stay of that animal or
+ * owner, whatever its dates, but (as Gingr's support pages say) only at the location the API
+ * user is logged into: location "1" here.
+ */
+function reservationsOf(belongs: (record: WireReservation, id: string) => boolean): Handler {
+  return (params, account) => {
+    const id = params.id
+    if (!id) return paramError('id is required.')
+    const records = [...account.reservations.values()].filter((record) => belongs(record, id) && record.location_id === API_USER_LOCATION)
+    return { kind: 'reservations', records }
+  }
+}
+
+const API_USER_LOCATION = '1'
+
+const locations: Handler = (_params, account) => ({
+  kind: 'rows',
+  rows: Array.from({ length: account.locations }, (_, index) => ({ value: String(index + 1), label: `Location ${index + 1}` })),
+})
 
 /**
  * `params[column]=value` where-clauses, compared like MySQL's default collation does: case-
@@ -116,4 +138,7 @@ export const ROUTES: Readonly<Record<string, { methods: readonly string[]; handl
   '/animals': { methods: ['GET', 'POST'], handle: (params, account) => listOf([...account.animals.values()], params) },
   '/owner': { methods: ['GET', 'POST'], handle: owner },
   '/reservation_types': { methods: ['GET', 'POST'], handle: reservationTypes },
+  '/reservations_by_animal': { methods: ['POST'], handle: reservationsOf((record, id) => record.animal.id === id) },
+  '/reservations_by_owner': { methods: ['POST'], handle: reservationsOf((record, id) => record.owner.id === id) },
+  '/get_locations': { methods: ['GET', 'POST'], handle: locations },
 }

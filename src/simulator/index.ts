@@ -37,9 +37,14 @@
  *   days; otherwise HTTP 200 `{"success":false,"error":true,"message":...}`. The range is
  *   [start 00:00, end+1 00:00) in the facility's zone; `match` 'overlap' returns stays that
  *   overlap it, 'start' those starting in it. `checked_in=true` (or 1) returns the stays checked
- *   in and not out nor cancelled, dates ignored. `location_id` absent, "", "null" or "1" = all,
- *   any other = none. Cancelled stays are returned. `data` is keyed by reservation id, ordered
- *   by start then id, and `[]` when empty.
+ *   in and not out nor cancelled, dates ignored. `location_id` absent, "" or "null" = all
+ *   locations, any other = the stays at that location (every stay is at "1" unless a test
+ *   changes its `location_id`). Cancelled stays are returned. `data` is keyed by reservation id,
+ *   ordered by start then id, and `[]` when empty.
+ * - POST /reservations_by_animal, /reservations_by_owner (`id`): every stay of that animal or
+ *   owner, whatever its dates, but only at location "1", the API user's (as Gingr's support pages
+ *   say these calls answer); a missing id is a JSON error with HTTP 200.
+ * - GET|POST /get_locations: `[{"value": "1", "label": "Location 1"}, ...]`, `locations` of them.
  * - POST /recently_cancelled_reservations: same range rules, stays whose cancelled_date is in it.
  * - GET|POST /owners, /animals: `data` is an array; `params[column]=value` filters compare
  *   case-insensitively (MySQL's collation), NULL matches nothing; an unknown column is a JSON
@@ -91,6 +96,8 @@ export interface SimulatorOptions {
   today?: string
   /** How /reservations matches a range; default 'overlap'. */
   match?: MatchMode
+  /** Locations the account has (/get_locations), default 1; stays are at "1" unless changed. */
+  locations?: number
 }
 
 export interface Simulator {
@@ -125,7 +132,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const match = options.match ?? 'overlap'
   if (match !== 'overlap' && match !== 'start') throw new RangeError(`match must be 'overlap' or 'start', not ${String(match)}`)
 
-  const account = new Account({ seed, owners, animals, reservations, timeZone, today, match })
+  const locations = count('locations', options.locations, 1)
+  if (locations < 1) throw new RangeError('An account has at least one location')
+  const account = new Account({ seed, owners, animals, reservations, timeZone, today, match, locations })
   const faults = new FaultBook()
   const requests: SimRequest[] = []
   const apiKey = options.apiKey ?? `sim-key-${seed}`

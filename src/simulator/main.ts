@@ -20,6 +20,7 @@ const ArgsSchema = v.object({
   'time-zone': v.optional(v.string()),
   today: v.optional(v.string()),
   match: v.optional(v.picklist(['overlap', 'start'])),
+  locations: Whole,
 })
 
 const log = createConsola({ stdout: process.stderr })
@@ -35,6 +36,7 @@ const main = defineCommand({
     'time-zone': { type: 'string', description: "The facility's IANA zone (default America/Denver)" },
     today: { type: 'string', description: 'YYYY-MM-DD (default: today in the zone)' },
     match: { type: 'string', description: 'How /reservations matches a range: overlap (default) or start' },
+    locations: { type: 'string', description: 'Locations the account has (default 1)' },
   },
   async run({ args }) {
     const parsed = v.safeParse(ArgsSchema, args)
@@ -53,6 +55,7 @@ const main = defineCommand({
       timeZone: options['time-zone'],
       today: options.today,
       match: options.match,
+      locations: options.locations,
     })
     process.stdout.write(`GINGR_BASE_URL=${sim.baseUrl}\nGINGR_API_KEY=${sim.apiKey}\n`)
     log.info(

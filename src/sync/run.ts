@@ -2,12 +2,15 @@ import { describeDbError, isDbError, type Sql } from '../db/connect.ts'
 import { type RunRecord, recordRun } from '../db/runs.ts'
 import { stampTenantSynced, type Tenant } from '../db/tenants.ts'
 import { inTransaction, isConnectionLost } from '../db/transaction.ts'
+import { cancelStays, unseenStays, type WindowBounds } from '../db/vanished.ts'
 import { type WriteCounts, writeWindow } from '../db/writes.ts'
 import { errorMessage } from '../errors.ts'
-import type { DateRange } from '../gingr/chunks.ts'
+import { addDays, type DateRange } from '../gingr/chunks.ts'
 import { GingrClient, type GingrClientOptions } from '../gingr/client.ts'
 import type { InvalidRecord } from '../gingr/schemas.ts'
+import { instantOfWallTime } from '../gingr/wall-time.ts'
 import { mapWindow } from './map.ts'
+import { emptyReport, resolveVanished, type VanishedMode, type VanishedReport } from './vanished.ts'
 
 export type TenantStatus = 'synced' | 'failed' | 'locked'
 
@@ -28,6 +31,8 @@ export interface TenantResult {
   statements: number
   error?: string
   invalid: InvalidRecord[]
+  /** Stays Gingr stopped returning for the window: moved, cancelled, withheld by the guard, ... */
+  vanished: VanishedReport
 }
 
 export interface TenantRunOptions {
@@ -40,6 +45,8 @@ export interface TenantRunOptions {
   statements?: () => number
   /** Told of each step, for the progress lines. */
   onProgress?: (event: ProgressEvent) => void
+  /** What to do with stays deleted in Gingr; default: cancel them (within the guard's limit). */
+  vanished?: { mode: VanishedMode; maxCancel?: number; limitSetting?: string }
 }
 
 export type ProgressEvent = { step: 'fetching'; window: DateRange } | { step: 'fetched'; count: number; invalid: InvalidRecord[] }
@@ -73,6 +80,7 @@ function emptyResult(tenant: Pick<Tenant, 'id' | 'businessName'>, dryRun: boolea
     durationMs: 0,
     statements: 0,
     invalid: [],
+    vanished: emptyReport(),
   }
 }
 
@@ -102,7 +110,8 @@ export async function syncTenant(options: TenantRunOptions): Promise<TenantResul
 
   try {
     options.onProgress?.({ step: 'fetching', window: options.window })
-    const fetched = await new GingrClient(options.gingr).fetchReservationWindow(options.window)
+    const client = new GingrClient(options.gingr)
+    const fetched = await client.fetchReservationWindow(options.window)
     result.fetched = fetched.reservations.length + fetched.invalid.length
     result.invalid = fetched.invalid
     result.reservations.skipped = fetched.invalid.length
@@ -113,9 +122,29 @@ export async function syncTenant(options: TenantRunOptions): Promise<TenantResul
       )
     }
 
-    const rows = mapWindow(fetched.reservations)
-    const outcome = await writeInTransaction(options, rows, (counts) => {
-      applyCounts(result, counts, fetched.reservations.length)
+    // The fetch was complete (every chunk answered): what it did not return has vanished. An
+    // invalid record's readable id counts as returned.
+    const seen = [
+      ...fetched.reservations.map((r) => r.reservation_id),
+      ...fetched.invalid.flatMap((r) => (r.reservationId === null ? [] : [r.reservationId])),
+    ]
+    const { active, unseen } = await unseenStays(options.sql, options.tenant.id, windowBounds(options.window, options.gingr.timeZone), seen)
+    const { report, found, toCancel } = await resolveVanished({
+      client,
+      unseen,
+      active,
+      emptyAnswer: result.fetched === 0,
+      mode: options.vanished?.mode ?? 'cancel',
+      maxCancel: options.vanished?.maxCancel,
+      limitSetting: options.vanished?.limitSetting ?? "the tenant's maxCancel",
+    })
+    result.vanished = report
+
+    const records = [...fetched.reservations, ...found]
+    const rows = mapWindow(records)
+    const outcome = await writeInTransaction(options, rows, toCancel, (counts, cancelled) => {
+      report.cancelled = cancelled
+      applyCounts(result, counts, records.length)
       result.status = 'synced'
       finish(STATEMENTS_AFTER_RECORD)
       return runRecord(result, started)
@@ -147,7 +176,8 @@ function applyCounts(result: TenantResult, counts: WriteCounts, valid: number): 
 async function writeInTransaction(
   options: TenantRunOptions,
   rows: ReturnType<typeof mapWindow>,
-  complete: (counts: WriteCounts) => RunRecord,
+  toCancel: readonly string[],
+  complete: (counts: WriteCounts, cancelled: string[]) => RunRecord,
 ): Promise<'written' | 'locked'> {
   try {
     return await inTransaction(options.sql, async (tx) => {
@@ -158,8 +188,9 @@ async function writeInTransaction(
       // The connection already asks for UTC; SET LOCAL makes it true even behind a pooler.
       await tx`SET LOCAL TimeZone = 'UTC'`
       const counts = await writeWindow(tx, options.tenant.id, rows)
+      const cancelled = await cancelStays(tx, options.tenant.id, toCancel)
       await stampTenantSynced(tx, options.tenant.id)
-      await recordRun(tx, complete(counts))
+      await recordRun(tx, complete(counts, cancelled))
       if (options.dryRun) throw new DryRunRollback()
       return 'written' as const
     })
@@ -167,6 +198,12 @@ async function writeInTransaction(
     if (error instanceof DryRunRollback) return 'written'
     throw error
   }
+}
+
+/** The window's calendar days as instants: its first day's midnight to the midnight after its last, in the zone. */
+function windowBounds(window: DateRange, timeZone = 'UTC'): WindowBounds {
+  const midnight = (day: string) => new Date(instantOfWallTime(Date.parse(`${day}T00:00:00Z`), timeZone))
+  return { from: midnight(window.from), to: midnight(addDays(window.to, 1)) }
 }
 
 /** The run-history row of a result whose duration and statement count are final. */
@@ -189,6 +226,10 @@ function runRecord(result: TenantResult, started: Date): RunRecord {
     servicesCreated: result.servicesCreated,
     durationMs: result.durationMs,
     statements: result.statements,
+    vanished: result.vanished.vanished,
+    moved: result.vanished.moved.length,
+    cancelled: result.vanished.cancelled.length,
+    withheld: result.vanished.withheld.length,
     error: result.error ?? null,
   }
 }
@@ -200,7 +241,8 @@ function runRecord(result: TenantResult, started: Date): RunRecord {
 function describeFailure(error: unknown, sql: Sql): string {
   if (!isDbError(error)) return errorMessage(error)
   const { host, port, database } = sql.options
-  return describeDbError(error, `postgres://${host[0] ?? 'localhost'}:${port[0] ?? 5432}/${database}`)
+  // Encoded: a socket's folder (`/run/postgresql`) or an IPv6 address is a host as the URL's `%2F` form.
+  return describeDbError(error, `postgres://${encodeURIComponent(host[0] ?? 'localhost')}:${port[0] ?? 5432}/${database}`)
 }
 
 /** A failure is recorded in a statement of its own, after the rollback; if even that fails, so be it. */
