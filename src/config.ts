@@ -1,5 +1,6 @@
 import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs'
 import * as v from 'valibot'
+import { parseDatabaseUrl, passwordsOf } from './db/url.ts'
 import { TenantSettingError, UsageError } from './errors.ts'
 import { isGingrSubdomain } from './gingr/client.ts'
 import { jsonSyntaxError } from './json-syntax.ts'
@@ -188,7 +189,9 @@ export function loadSettings(options: { envFile?: string; configPath?: string; e
   const tenants = Object.values(config.tenants)
   const secrets = [
     env.GINGR_API_KEY,
-    ...[env.DATABASE_URL, env.GINGR_BASE_URL, env.GINGR_SYNC_PING_URL, ...tenants.map((t) => t.baseUrl)].map(urlPassword),
+    // DATABASE_URL's password however it was written, percent-encoded or not (src/db/url.ts).
+    ...(env.DATABASE_URL ? passwordsOf(env.DATABASE_URL) : []),
+    ...[env.GINGR_BASE_URL, env.GINGR_SYNC_PING_URL, ...tenants.map((t) => t.baseUrl)].map(urlPassword),
     ...tenants.map((t) => t.apiKey),
   ]
   return { env, config, secrets: secrets.filter((s): s is string => typeof s === 'string' && s.length >= 4) }
@@ -207,12 +210,9 @@ function urlPassword(url: string | undefined): string | undefined {
 export function requireDatabaseUrl(settings: Settings): string {
   const url = settings.env.DATABASE_URL
   if (!url) throw new UsageError('DATABASE_URL is not set: put it in the env file (--env-file) or the environment.')
-  try {
-    const parsed = new URL(url)
-    if (!/^postgres(ql)?:$/.test(parsed.protocol)) throw new Error('scheme')
-  } catch {
-    throw new UsageError('DATABASE_URL is not a postgres:// URL.')
-  }
+  // What cannot be right whatever the server says (an sslmode that is none, a password that needs
+  // percent-encoding) is a UsageError naming it: exit 2, before anything connects.
+  parseDatabaseUrl(url)
   return url
 }
 
@@ -269,9 +269,13 @@ export function statementTimeoutMs(settings: Settings): number | undefined {
 
 /** `?statement_timeout=…` or `?options=-c statement_timeout=…`: the operator's own bound. */
 function urlSetsStatementTimeout(url: string | undefined): boolean {
-  if (!url || !URL.canParse(url)) return false
-  const params = new URL(url).searchParams
-  return params.has('statement_timeout') || /statement_timeout/.test(params.get('options') ?? '')
+  if (!url) return false
+  try {
+    const { parameters } = parseDatabaseUrl(url)
+    return 'statement_timeout' in parameters || /statement_timeout/.test(parameters.options ?? '')
+  } catch {
+    return false // requireDatabaseUrl says what is wrong with it.
+  }
 }
 
 /**

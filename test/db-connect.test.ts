@@ -5,9 +5,13 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { type AddressInfo, createServer, type Server } from 'node:net'
 import postgres from 'postgres'
-import { connect, describeDbError, isDbError, redactUrl, type Sql } from '../src/db/connect.ts'
+import { connect, DatabaseFailure, describeDbError, explainDbFailure, isDbError, redactUrl, type Sql } from '../src/db/connect.ts'
+import { migrate } from '../src/db/migrate.ts'
 import { inTransaction } from '../src/db/transaction.ts'
+import { parseDatabaseUrl } from '../src/db/url.ts'
+import type { EmbeddedServer } from '../src/dev/embedded-postgres.ts'
 import { DATABASE_TIME_ZONE, freshDatabase, serverUrl, type TestDatabase, withDatabase } from './_db.ts'
+import { passwordCheckingServer, serverWithoutSsl } from './_servers.ts'
 
 // Bun resets the default timeout for every file; servers and the binary need more than 5 s here.
 setDefaultTimeout(60_000)
@@ -112,6 +116,81 @@ describe('connection options', () => {
   })
 })
 
+/**
+ * The DATABASE_URL forms Tailtown's operators have (Prisma's, libpq's), each connecting to the real
+ * server: the session shows which database, schema and kind of connection it got (a Unix socket
+ * has no server address). The socket is the server's own (this machine's /var/run/postgresql, or
+ * the embedded server's folder), read from the server itself.
+ */
+describe("DATABASE_URL's forms connect", () => {
+  let socketDir: string
+  let port: number
+  let credentials: string
+  beforeAll(async () => {
+    await db.sql.unsafe('CREATE SCHEMA "Tailtown App"')
+    const [row] = await db.sql<{ dir: string }[]>`SELECT trim(split_part(current_setting('unix_socket_directories'), ',', 1)) AS dir`
+    socketDir = row?.dir ?? ''
+    const url = new URL(db.url)
+    port = Number(url.port || 5432)
+    credentials = url.password ? `${url.username}:${url.password}@` : `${url.username}@`
+  })
+
+  const forms: { name: string; url: () => string; schema?: string; socket: boolean }[] = [
+    {
+      name: 'Prisma: ?schema= names a schema (quoted as written)',
+      url: () => `${db.url}?schema=Tailtown%20App&connection_limit=3`,
+      schema: 'Tailtown App',
+      socket: false,
+    },
+    {
+      name: 'Prisma and libpq: a socket as ?host=',
+      url: () => `postgresql://${credentials}localhost:${port}/${db.name}?host=${socketDir}`,
+      socket: true,
+    },
+    {
+      name: 'libpq: a %2F-encoded socket host',
+      url: () => `postgres://${credentials}${encodeURIComponent(socketDir)}:${port}/${db.name}`,
+      socket: true,
+    },
+    {
+      name: 'a socket with sslmode=require: no SSL on a socket, as libpq',
+      url: () => `postgres://${credentials}localhost:${port}/${db.name}?host=${socketDir}&sslmode=require`,
+      socket: true,
+    },
+    { name: 'sslmode=prefer against a server without SSL falls back to plain', url: () => `${db.url}?sslmode=prefer`, socket: false },
+    {
+      name: "libpq's dbname and port as parameters",
+      url: () => `postgres://${credentials}127.0.0.1/?dbname=${db.name}&port=${port}`,
+      socket: false,
+    },
+  ]
+
+  test.each(forms)('$name', async ({ url, schema, socket }) => {
+    const sql = connect(url(), { max: 1 })
+    try {
+      const [row] = await sql<{ database: string; schema: string; socket: boolean; zone: string }[]>`
+        SELECT current_database() AS database, current_schema() AS schema, inet_server_addr() IS NULL AS socket,
+               current_setting('TimeZone') AS zone`
+      expect(row).toEqual({ database: db.name, schema: schema ?? 'public', socket, zone: 'UTC' })
+    } finally {
+      await sql.end()
+    }
+  })
+
+  test("the URL's session settings still reach PostgreSQL; they do not beat UTC or the statement timeout given", async () => {
+    const query = 'options=-c%20work_mem%3D5MB&application_name=tailtown-api&TimeZone=America/Denver&statement_timeout=1000'
+    const sql = connect(`${db.url}?${query}`, { max: 1, statementTimeoutMs: 2500 })
+    try {
+      const [row] = await sql<{ mem: string; app: string; zone: string; timeout: string }[]>`
+        SELECT current_setting('work_mem') AS mem, current_setting('application_name') AS app,
+               current_setting('TimeZone') AS zone, current_setting('statement_timeout') AS timeout`
+      expect(row).toEqual({ mem: '5MB', app: 'tailtown-api', zone: 'UTC', timeout: '2500ms' })
+    } finally {
+      await sql.end()
+    }
+  })
+})
+
 describe('redactUrl', () => {
   test.each([
     ['postgres://gingr:s3cret@db.example:5432/tailtown', 'postgres://gingr:***@db.example:5432/tailtown'],
@@ -129,11 +208,15 @@ describe('redactUrl', () => {
 describe('describeDbError', () => {
   let admin: Sql
   let silent: Server
+  /** A role that may log in but never gets a connection slot: PostgreSQL's 53300. */
+  const FULL_ROLE = `gingr_sync_test_full_${process.pid}`
   beforeAll(async () => {
     admin = connect(await serverUrl(), { max: 2 })
     silent = createServer(() => {}).listen(0, '127.0.0.1')
+    await admin.unsafe(`CREATE ROLE "${FULL_ROLE}" LOGIN CONNECTION LIMIT 0 PASSWORD '${PASSWORD}'`)
   })
   afterAll(async () => {
+    await admin?.unsafe(`DROP ROLE IF EXISTS "${FULL_ROLE}"`)
     await admin?.end()
     silent?.close()
   })
@@ -216,9 +299,35 @@ describe('describeDbError', () => {
         return { url, error }
       },
     },
+    {
+      name: 'no schema (a database never migrated)',
+      says: /^The schema is missing in PostgreSQL at .+ \(relation "tenants" does not exist\): run `gingr-sync migrate`\.$/,
+      error: async () => {
+        const url = withPassword(db.url)
+        return { url, error: await failure(url, (sql) => sql`SELECT id FROM tenants`) }
+      },
+    },
+    {
+      name: 'no free connection slots',
+      says: /has no free connection slots \(too many connections\)\.$/,
+      error: async () => {
+        const url = new URL(await serverUrl())
+        url.username = FULL_ROLE
+        url.password = PASSWORD
+        return { url: url.toString(), error: await failure(url.toString(), (sql) => sql`SELECT 1`) }
+      },
+    },
+    {
+      name: 'a URL parameter that is no PostgreSQL setting',
+      says: /has no setting "statement_timout": remove \?statement_timout= from DATABASE_URL\.$/,
+      error: async () => {
+        const url = `${withPassword(db.url)}?statement_timout=5000`
+        return { url, error: await failure(url, (sql) => sql`SELECT 1`) }
+      },
+    },
   ]
 
-  test.each(cases)('$name: one sentence, never the password', async ({ error: make, says }) => {
+  test.each(cases)('$name: one sentence naming the server, never the password', async ({ error: make, says }) => {
     const { error, url } = await make()
     const password = decodeURIComponent(new URL(url).password)
     expect(password.length).toBeGreaterThan(0)
@@ -228,16 +337,94 @@ describe('describeDbError', () => {
       expect(sentence).not.toContain(password)
       expect(sentence).not.toContain('\n')
     }
+    expect(describeDbError(error, url)).toContain(` ${parseDatabaseUrl(url).server}`)
+    // What the commands print: the same sentence, the server asked nothing more of.
+    const explained = await explainDbFailure(error, url)
+    expect(explained).toBeInstanceOf(DatabaseFailure)
+    expect((explained as Error).message).toBe(describeDbError(error, url))
   })
 
-  // Trust authentication (the machine's server) accepts any password: only a server that checks
-  // one, like the embedded one, can refuse it.
-  test.skipIf(Boolean(process.env.TEST_DATABASE_URL || process.env.DATABASE_URL))('authentication failed', async () => {
-    const url = new URL(await serverUrl())
-    url.password = 'wrong-password-1234'
-    const error = await failure(url.toString(), (sql) => sql`SELECT 1`)
-    expect(describeDbError(error, url.toString())).toMatch(/rejected the login .*password authentication failed/)
-    expect(describeDbError(error, url.toString())).not.toContain('wrong-password-1234')
+  describe('a wrong password, on a server that checks it', () => {
+    let server: EmbeddedServer
+    beforeAll(async () => {
+      server = await passwordCheckingServer()
+    })
+    afterAll(async () => {
+      await server?.stop()
+    })
+
+    test('refused, said with the server named, the wrong password never shown', async () => {
+      const url = new URL(server.url)
+      url.password = 'wrong-password-1234'
+      const error = await failure(url.toString(), (sql) => sql`SELECT 1`)
+      const sentence = describeDbError(error, url.toString())
+      expect(sentence).toMatch(
+        /^PostgreSQL at 127\.0\.0\.1:\d+\/postgres rejected the login \(.*password authentication failed.*\): check the user and password in DATABASE_URL\.$/,
+      )
+      expect(sentence).not.toContain('wrong-password-1234')
+    })
+  })
+
+  describe('SSL asked of a server without it', () => {
+    let server: EmbeddedServer
+    beforeAll(async () => {
+      server = await serverWithoutSsl()
+    })
+    afterAll(async () => {
+      await server?.stop()
+    })
+
+    test.each(['require', 'verify-ca', 'verify-full'])('sslmode=%s: the server is asked, and the answer said', async (mode) => {
+      const url = `${withPassword(server.url)}?sslmode=${mode}`
+      const { server: named } = parseDatabaseUrl(url)
+      const error = await failure(url, (sql) => sql`SELECT 1`)
+      // Before the server is asked (a tenant's run, which cannot wait on it): the handshake, not a restart.
+      expect(describeDbError(error, url)).toBe(
+        `PostgreSQL at ${named} ended the connection during the SSL handshake that DATABASE_URL asks for (sslmode=${mode}): does the server accept SSL connections?`,
+      )
+      const explained = await explainDbFailure(error, url)
+      expect((explained as Error).message).toBe(
+        `PostgreSQL at ${named} does not accept SSL connections, but DATABASE_URL asks for sslmode=${mode}: enable SSL on the server, or set sslmode=prefer (SSL when the server offers it) or sslmode=disable.`,
+      )
+    })
+  })
+
+  describe("a ?schema= that names no schema (Prisma's form)", () => {
+    test('reading a table: the schema is named, not "run migrate", which could not help', async () => {
+      const url = `${withPassword(db.url)}?schema=tailtown_typo`
+      const sql = connect(url, { max: 1 })
+      try {
+        const error = await sql`SELECT id FROM tenants`.then(
+          () => undefined,
+          (e: unknown) => e,
+        )
+        const explained = await explainDbFailure(error, url, sql)
+        expect((explained as Error).message).toBe(
+          `PostgreSQL at ${parseDatabaseUrl(url).server} has no schema "tailtown_typo" (?schema= in DATABASE_URL): check its name, or create it (CREATE SCHEMA).`,
+        )
+      } finally {
+        await sql.end()
+      }
+    })
+
+    test('migrate creates nothing in it and says the same', async () => {
+      const url = `${withPassword(db.url)}?schema=tailtown_typo`
+      const sql = connect(url, { max: 1 })
+      try {
+        const error = await migrate(sql).then(
+          () => undefined,
+          (e: unknown) => e,
+        )
+        expect((error as { code?: string }).code).toBe('3F000')
+        expect(((await explainDbFailure(error, url, sql)) as Error).message).toMatch(
+          /has no schema "tailtown_typo" \(\?schema= in DATABASE_URL\)/,
+        )
+      } finally {
+        await sql.end()
+      }
+      const [created] = await db.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = 'tailtown_typo'`
+      expect(created?.n).toBe(0)
+    })
   })
 
   test('an error that is not the database is not described as one', () => {

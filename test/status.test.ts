@@ -296,7 +296,7 @@ describe('the command', () => {
     expect(result.stderr.trim().split('\n')).toHaveLength(1)
     const { hostname, port } = new URL(bare.url)
     expect(result.stderr).toContain(
-      `PostgreSQL at ${hostname}:${port || 5432}/${bare.name} failed with 42P01: relation "tenants" does not exist. Run \`gingr-sync migrate\``,
+      `The schema is missing in PostgreSQL at ${hostname}:${port || 5432}/${bare.name} (relation "tenants" does not exist): run \`gingr-sync migrate\`.`,
     )
   })
 

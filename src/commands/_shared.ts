@@ -1,7 +1,7 @@
 import type { ArgsDef } from 'citty'
 import * as v from 'valibot'
 import { DEFAULT_MAX_RUNTIME_SECONDS, loadSettings, type Settings } from '../config.ts'
-import { connect, type Sql } from '../db/connect.ts'
+import { connect, explainDbFailure, type Sql } from '../db/connect.ts'
 import { UsageError } from '../errors.ts'
 import { createLogger, type Logger } from '../log.ts'
 import { registerSecrets } from '../secrets.ts'
@@ -94,9 +94,20 @@ export function prepare(flags: CommonFlags): { log: Logger; settings: Settings }
   return { log, settings }
 }
 
+export interface OpenDatabase {
+  sql: Sql
+  statements: () => number
+  /**
+   * What to throw for a failure met on this database: a database failure as one sentence naming
+   * the server (src/db/connect.ts), anything else as it was. Every command's failures before (or
+   * outside) a tenant pass through here, so that none says "at the server".
+   */
+  explain: (error: unknown) => Promise<unknown>
+}
+
 /** A database connection that counts the statements it sends. */
-export function openDatabase(url: string, options: { statementTimeoutMs?: number } = {}): { sql: Sql; statements: () => number } {
+export function openDatabase(url: string, options: { statementTimeoutMs?: number } = {}): OpenDatabase {
   let count = 0
   const sql = connect(url, { onQuery: () => count++, statementTimeoutMs: options.statementTimeoutMs })
-  return { sql, statements: () => count }
+  return { sql, statements: () => count, explain: (error) => explainDbFailure(error, url, sql) }
 }

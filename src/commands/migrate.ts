@@ -10,9 +10,11 @@ export default defineCommand({
   args: commonArgs,
   async run({ args }) {
     const { log, settings } = prepare(args)
-    const { sql } = openDatabase(requireDatabaseUrl(settings))
+    const { sql, explain } = openDatabase(requireDatabaseUrl(settings))
     try {
-      const { created } = await migrate(sql)
+      const { created } = await migrate(sql).catch(async (error: unknown) => {
+        throw await explain(error)
+      })
       if (created.length === 0) log.info('✅ The schema is complete: nothing to do.')
       else log.info(`✅ Created ${created.length} database objects: ${created.join(', ')}`)
       if (args.json) await writeResult(`${JSON.stringify({ ok: true, created })}\n`)

@@ -1,14 +1,10 @@
 import { defineCommand } from 'citty'
 import { requireDatabaseUrl } from '../config.ts'
-import { describeDbError, isDbError } from '../db/connect.ts'
-import { ExitCode, errorMessage } from '../errors.ts'
+import { ExitCode } from '../errors.ts'
 import { writeResult } from '../output.ts'
 import { redact } from '../secrets.ts'
 import { DEFAULT_MAX_AGE_MINUTES, type LastRun, readStatus, type StatusReport, type TenantStatusEntry } from '../sync/status.ts'
 import { commonArgs, openDatabase, prepare, wholeNumber } from './_shared.ts'
-
-/** SQLSTATE undefined_table. */
-const UNDEFINED_TABLE = '42P01'
 
 export default defineCommand({
   meta: { name: 'status', description: "Each tenant's last sync and last run; exit 1 when an enabled tenant is stale (for monitoring)" },
@@ -24,10 +20,10 @@ export default defineCommand({
     const maxAgeMinutes = wholeNumber('max-age', args['max-age'], 1, 100_000) ?? DEFAULT_MAX_AGE_MINUTES
     const { settings } = prepare(args)
     const url = requireDatabaseUrl(settings)
-    const { sql } = openDatabase(url)
+    const { sql, explain } = openDatabase(url)
     try {
-      const report = await readStatus(sql, { maxAgeMinutes }).catch((error: unknown) => {
-        throw new Error(explain(error, url))
+      const report = await readStatus(sql, { maxAgeMinutes }).catch(async (error: unknown) => {
+        throw await explain(error)
       })
       // The report is the command's result: stdout, as a table or as JSON.
       await writeResult(`${redact(args.json ? JSON.stringify(report) : render(report, new Date()))}\n`)
@@ -37,15 +33,6 @@ export default defineCommand({
     }
   },
 })
-
-/** The database's failure, naming the server; a missing table means the schema was never migrated. */
-function explain(error: unknown, url: string): string {
-  if (!isDbError(error)) return errorMessage(error)
-  const sentence = describeDbError(error, url)
-  return (error as { code?: unknown }).code === UNDEFINED_TABLE
-    ? `${sentence}. Run \`gingr-sync migrate\` (see \`gingr-sync doctor\`).`
-    : sentence
-}
 
 function render(report: StatusReport, now: Date): string {
   if (report.tenants.length === 0) return 'No tenant is set up for Gingr sync (tenants.gingr_sync_enabled): nothing to report.'

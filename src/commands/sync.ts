@@ -46,7 +46,7 @@ export default defineCommand({
     // A dry run by hand must not tell the monitor that the hourly job is alive.
     const monitor = dryRun ? undefined : pingUrl
 
-    const { sql, statements } = openDatabase(databaseUrl, { statementTimeoutMs: statementTimeoutMs(settings) })
+    const { sql, statements, explain } = openDatabase(databaseUrl, { statementTimeoutMs: statementTimeoutMs(settings) })
     const abort = new AbortController()
     const stop = onSignals(log, abort, () => sql.end({ timeout: 0 }), runtimeLimitMs)
     await ping(monitor, 'start', log)
@@ -57,9 +57,11 @@ export default defineCommand({
       if (args.json) await writeResult(`${redact(JSON.stringify({ ok: code !== ExitCode.Failed, tenants: results }))}\n`)
       return code
     } catch (error) {
-      // The database is down, a tenant is unknown...: the monitor hears of it too.
+      // Before any tenant: the database is down or lacks the schema, a tenant is unknown...
+      const failure = await explain(error)
+      // ...and the monitor hears of it too.
       await ping(monitor, 'fail', log)
-      throw error
+      throw failure
     } finally {
       stop()
       await sql.end({ timeout: timing().closeTimeoutMs / 1000 })

@@ -1,4 +1,4 @@
-import type { Queryable, Sql } from './connect.ts'
+import { missingSchema, type Queryable, type Sql } from './connect.ts'
 import { ENUMS, indexName, isAddable, RUNS_INDEX, RUNS_TABLE, TAILTOWN_TABLES, type TableDefinition } from './schema.ts'
 
 /** Any constant shared by every gingr-sync: two migrates at once queue instead of colliding. */
@@ -33,6 +33,13 @@ const RUN_MIGRATE = 'run `gingr-sync migrate`'
 
 /** What stops a sync against this database, one sentence each; empty when the schema is fine. */
 export async function checkSchema(sql: Queryable): Promise<string[]> {
+  // Then every table would be "missing", and migrate could create none of them.
+  const path = await missingSchema(sql)
+  if (path !== undefined) {
+    return [
+      `No schema of the search path (${path}) exists in this database: check ?schema= in DATABASE_URL, or create the schema (CREATE SCHEMA); migrate creates none.`,
+    ]
+  }
   const catalog = await readCatalog(sql)
   const problems: string[] = []
   // The writes stage each window in temporary tables (src/db/writes.ts). PUBLIC may create them by

@@ -6,9 +6,10 @@ import {
   requireDatabaseUrl,
   type Settings,
 } from '../config.ts'
-import { connect, describeDbError, isDbError, redactUrl, type Sql } from '../db/connect.ts'
+import { connect, explainDbFailure, redactUrl, type Sql } from '../db/connect.ts'
 import { checkSchema } from '../db/migrate.ts'
 import { listTenants, type Tenant } from '../db/tenants.ts'
+import { parseDatabaseUrl } from '../db/url.ts'
 import { errorMessage, UsageError } from '../errors.ts'
 import { GingrClient, type GingrClientOptions } from '../gingr/client.ts'
 import { GingrError } from '../gingr/errors.ts'
@@ -79,7 +80,10 @@ function checkDatabaseSetting(settings: Settings): { check: Check; url?: string 
     const url = requireDatabaseUrl(settings)
     return { check: pass(name, redactUrl(url)), url }
   } catch (error) {
-    return { check: fail(name, errorMessage(error), 'Add DATABASE_URL=postgres://user:password@host:5432/database to the env file.') }
+    const fix = settings.env.DATABASE_URL
+      ? 'Correct DATABASE_URL in the env file as said (the form is postgres://user:password@host:5432/database).'
+      : 'Add DATABASE_URL=postgres://user:password@host:5432/database to the env file.'
+    return { check: fail(name, errorMessage(error), fix) }
   }
 }
 
@@ -138,17 +142,17 @@ async function checkReachable(sql: Sql, url: string): Promise<Check> {
     const [row] = await sql<{ version: string }[]>`SELECT current_setting('server_version') AS version`
     return pass(name, `PostgreSQL ${row?.version ?? '(unknown version)'}`)
   } catch (error) {
-    const target = new URL(url)
     return fail(
       name,
-      dbSentence(error, url),
-      `Check that PostgreSQL is running and accepts connections at ${target.hostname}:${target.port || 5432}, and the user, password and database name in DATABASE_URL.`,
+      await dbSentence(error, url, sql),
+      `Check that PostgreSQL is running and accepts connections at ${parseDatabaseUrl(url).server}, and the user, password, database name and sslmode in DATABASE_URL.`,
     )
   }
 }
 
-function dbSentence(error: unknown, url: string): string {
-  return isDbError(error) ? describeDbError(error, url) : errorMessage(error)
+/** The sentences sync and status print for the same failure (src/db/connect.ts). */
+async function dbSentence(error: unknown, url: string, sql: Sql): Promise<string> {
+  return errorMessage(await explainDbFailure(error, url, sql))
 }
 
 async function checkSchemaCompatible(sql: Sql, url: string): Promise<Check> {
@@ -159,7 +163,7 @@ async function checkSchemaCompatible(sql: Sql, url: string): Promise<Check> {
   } catch (error) {
     return fail(
       name,
-      `the catalog could not be read: ${dbSentence(error, url)}`,
+      `the catalog could not be read: ${await dbSentence(error, url, sql)}`,
       "Check that the DATABASE_URL user may read the database's catalog.",
     )
   }
@@ -179,7 +183,7 @@ async function checkTenants(sql: Sql, url: string, options: TenantCheckOptions):
   try {
     tenants = (await listTenants(sql)).filter(isSyncEnabled)
   } catch (error) {
-    return [skip('Gingr credentials', `the tenants could not be read: ${dbSentence(error, url)}`)]
+    return [skip('Gingr credentials', `the tenants could not be read: ${await dbSentence(error, url, sql)}`)]
   }
   if (tenants.length === 0) {
     return [
