@@ -1,7 +1,7 @@
 #!/usr/bin/env bun
 import { stripVTControlCharacters } from 'node:util'
 import { type ArgsDef, type CommandDef, defineCommand, renderUsage, runCommand } from 'citty'
-import { assertKnownArgs, syncArgs } from './commands/_shared.ts'
+import { assertKnownArgs, commonArgs, syncArgs } from './commands/_shared.ts'
 import { describeDbError, isDbError } from './db/connect.ts'
 import { ExitCode, errorMessage, UsageError } from './errors.ts'
 import { writeResult } from './output.ts'
@@ -46,15 +46,49 @@ async function usage(cmd: AnyCommand, isMain: boolean): Promise<string> {
   return isMain ? `${text}\n\n${EXIT_CODES}` : text
 }
 
+/**
+ * The command named in argv, and the arguments it gets. `--help` shows the flags before the
+ * command (`gingr-sync --env-file X status`), as cron entries and habit write them, so the name is
+ * the first word that is not a flag or a flag's value; the flags on either side of it all go to
+ * the command, which refuses those it does not take.
+ */
+function splitCommand(argv: readonly string[]): { name?: string; rawArgs: string[] } {
+  const takesValue = new Set(
+    Object.entries(syncArgs)
+      .filter(([, def]) => def.type === 'string')
+      .map(([flag]) => `--${flag}`),
+  )
+  let onlyCommonFlags = true
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i] ?? ''
+    if (token === '--') break
+    if (token.startsWith('-')) {
+      onlyCommonFlags &&= isCommonFlag(token)
+      if (takesValue.has(token)) i++
+      continue
+    }
+    if (Object.hasOwn(commands, token)) return { name: token, rawArgs: [...argv.slice(0, i), ...argv.slice(i + 1)] }
+    // `--tenant x extra`: a stray word after sync's own flags is sync's mistake, said as such below.
+    if (!onlyCommonFlags) break
+    throw new UsageError(`Unknown command "${token}". Commands: ${Object.keys(commands).join(', ')}.`)
+  }
+  return { rawArgs: [...argv] }
+}
+
+function isCommonFlag(token: string): boolean {
+  const flag = token.replace(/^--?(no-)?/, '').split('=')[0] ?? ''
+  return flag in commonArgs
+}
+
 async function run(argv: string[]): Promise<number> {
-  const first = argv[0]
-  const named = first !== undefined && !first.startsWith('-')
-  const name = named ? first : 'sync'
+  const split = splitCommand(argv)
+  const named = split.name !== undefined
+  const name = split.name ?? 'sync'
   const isMain = !named
   const load = commands[name]
-  if (!load) throw new UsageError(`Unknown command "${name}". Commands: ${Object.keys(commands).join(', ')}.`)
+  if (!load) throw new Error(`No command ${name}.`) // splitCommand names only commands that exist.
   const cmd = await load()
-  const rawArgs = named ? argv.slice(1) : argv
+  const { rawArgs } = split
 
   if (rawArgs.includes('--help') || rawArgs.includes('-h')) {
     const text = await usage(isMain ? (main as unknown as AnyCommand) : cmd, isMain)
