@@ -23,7 +23,7 @@ import { syncWindow } from '../src/sync/window.ts'
 import { runBinary } from './_binary.ts'
 import { migratedDatabase, reserveConnection, type TestDatabase } from './_db.ts'
 import { snapshot, waitForLock, waitForUnlock } from './_faults.ts'
-import { differencesFromGingr } from './_truth.ts'
+import { differencesFromGingr, expectedReservation, storedReservations } from './_truth.ts'
 import { insertTenant } from './fixtures/tailtown.ts'
 
 const ZONE = 'America/Denver'
@@ -276,8 +276,36 @@ function instantInWindow(rng: Random): number {
   return low + Math.floor(rng.next() * ((high - low) / (15 * 60_000))) * 15 * 60_000
 }
 
-type Mutation = 'add' | 'notes' | 'move' | 'checkIn' | 'checkOut' | 'cancel' | 'owner' | 'type'
-const MUTATIONS: Record<Mutation, number> = { add: 4, notes: 3, move: 3, checkIn: 2, checkOut: 2, cancel: 2, owner: 2, type: 1 }
+type Mutation =
+  | 'add'
+  | 'notes'
+  | 'move'
+  | 'checkIn'
+  | 'checkOut'
+  | 'cancel'
+  | 'owner'
+  | 'type'
+  | 'delete'
+  | 'moveOut'
+  | 'moveBack'
+  | 'reappear'
+const MUTATIONS: Record<Mutation, number> = {
+  add: 4,
+  notes: 3,
+  move: 3,
+  checkIn: 2,
+  checkOut: 2,
+  cancel: 2,
+  owner: 2,
+  type: 1,
+  delete: 1,
+  moveOut: 1,
+  moveBack: 1,
+  reappear: 1,
+}
+
+/** Stays the soak deleted in Gingr, so that one can come back (the same record, as if restored). */
+const deletedStays = new Map<Simulator, Map<string, WireReservation>>()
 
 function mutate(sim: Simulator, rng: Random): void {
   const account = sim.account
@@ -344,6 +372,35 @@ function mutate(sim: Simulator, rng: Random): void {
       if (r && type) account.changeReservation(r.reservation_id, { reservation_type: { id: type.id, type: type.type } })
       return
     }
+    case 'delete': {
+      const r = some(() => true)
+      if (!r) return
+      const deleted = deletedStays.get(sim) ?? new Map<string, WireReservation>()
+      deletedStays.set(sim, deleted.set(r.reservation_id, r))
+      account.deleteReservation(r.reservation_id)
+      return
+    }
+    case 'moveOut': {
+      // Weeks past the window's end: the next sync finds it only by looking it up.
+      const r = some(() => true)
+      const later = Date.parse(`${window().to}T12:00:00Z`) + rng.int(20, 80) * 24 * HOUR
+      if (r) account.moveReservation(r.reservation_id, new Date(later), new Date(later + length))
+      return
+    }
+    case 'moveBack': {
+      // A stay an earlier moveOut took past the window's end.
+      const outside = [...account.reservations.values()].filter((s) => s.start_date.slice(0, 10) > window().to)
+      if (outside.length > 0) account.moveReservation(rng.pick(outside).reservation_id, new Date(start), new Date(start + length))
+      return
+    }
+    case 'reappear': {
+      const deleted = deletedStays.get(sim)
+      const id = deleted && deleted.size > 0 ? rng.pick([...deleted.keys()]) : undefined
+      if (id === undefined || !deleted) return
+      account.reservations.set(id, deleted.get(id)!)
+      deleted.delete(id)
+      return
+    }
   }
 }
 
@@ -367,6 +424,7 @@ function inProcess(sim: Simulator, pool: Sql) {
         subdomain: 'soak',
         apiKey: sim.apiKey,
         baseUrl: sim.baseUrl,
+        timeZone: ZONE,
         paceMs: 0,
         backoffBaseMs: 5,
         backoffMaxMs: 20,
@@ -500,9 +558,23 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     const truth = inWindow(sim)
     const found = await differencesFromGingr(db.sql, TENANT, truth)
     if (found.length > 0) fail('final', 'none', 'the window differs from Gingr', found)
-    const stored = await reservationVersions(db.sql)
-    const unknown = [...stored.keys()].filter((id) => !sim.account.reservations.has(id))
-    if (unknown.length > 0) fail('final', 'none', 'rows stand for stays Gingr does not know', unknown)
+    // Every other row: a stay Gingr deleted is cancelled; one moved out of the window has Gingr's dates.
+    const stored = await storedReservations(db.sql, TENANT)
+    const inTruth = new Set(truth.map((r) => r.reservation_id))
+    const wrong = stored.flatMap((row) => {
+      if (inTruth.has(row.externalId)) return []
+      const gingr = sim.account.reservations.get(row.externalId)
+      if (!gingr) return row.status === 'CANCELLED' ? [] : [`${row.externalId}: deleted in Gingr, ${row.status} here`]
+      const expected = expectedReservation(gingr)
+      // A stay already cancelled is no vanished one: moved out of the window, it keeps its dates here.
+      if (expected.status === 'CANCELLED' && row.status === 'CANCELLED') return []
+      return expected.startDate === row.startDate && expected.endDate === row.endDate && expected.status === row.status
+        ? []
+        : [
+            `${row.externalId}: Gingr has ${expected.startDate}..${expected.endDate} ${expected.status}, here ${row.startDate}..${row.endDate} ${row.status}`,
+          ]
+    })
+    if (wrong.length > 0) fail('final', 'none', 'rows outside the window differ from Gingr', wrong)
     report.reservations = truth.length
     report.durationMs = Math.round(performance.now() - started)
     return report
