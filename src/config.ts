@@ -13,6 +13,9 @@ import { jsonSyntaxError } from './json-syntax.ts'
  */
 
 const WindowDays = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(365))
+/** What to do with reservations deleted in Gingr (src/sync/vanished.ts). */
+const Vanished = v.picklist(['cancel', 'report'])
+const MaxCancel = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(1_000_000))
 
 /** Only HTTP: `file:///etc/passwd` is a URL too, and fetch() would read it. */
 const GingrBaseUrl = v.pipe(v.string(), v.url(), v.regex(/^https?:\/\//i))
@@ -23,11 +26,15 @@ const TenantConfig = v.object({
   baseUrl: v.optional(GingrBaseUrl),
   pastDays: v.optional(WindowDays),
   futureDays: v.optional(WindowDays),
+  vanished: v.optional(Vanished),
+  maxCancel: v.optional(MaxCancel),
 })
 
 export const ConfigFile = v.strictObject({
   pastDays: v.optional(WindowDays),
   futureDays: v.optional(WindowDays),
+  vanished: v.optional(Vanished),
+  maxCancel: v.optional(MaxCancel),
   tenants: v.optional(v.record(v.string(), v.strictObject(TenantConfig.entries)), {}),
 })
 export type ConfigFile = v.InferOutput<typeof ConfigFile>
@@ -313,6 +320,21 @@ function wholeNumberSetting(name: string, value: string, min: number, max: numbe
   if (!(number >= min && number <= max))
     throw new UsageError(`${name} must be a whole number of ${unit} from ${min} to ${max}, not "${value}".`)
   return number
+}
+
+/**
+ * What a tenant's run does with reservations deleted in Gingr, and how many it may cancel: the
+ * command line, then the tenant's config, then the file's; default cancel, within the guard's own
+ * limit. `limitSetting` names, for the guard's warning, the setting that raises the limit.
+ */
+export function vanishedFor(settings: Settings, tenantId: string, flags: { vanished?: 'cancel' | 'report'; maxCancel?: number }) {
+  const own = settings.config.tenants[tenantId] ?? {}
+  const maxCancel = flags.maxCancel ?? own.maxCancel ?? settings.config.maxCancel
+  return {
+    mode: flags.vanished ?? own.vanished ?? settings.config.vanished ?? 'cancel',
+    ...(maxCancel === undefined ? {} : { maxCancel }),
+    limitSetting: `--max-cancel (or "maxCancel" for tenant ${tenantId} in --config)`,
+  }
 }
 
 /** The window's size for a tenant: the command line, then the tenant's config, then the file's, then 7/30. */

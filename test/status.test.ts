@@ -45,6 +45,10 @@ function run(tenantId: string, startedAt: Date, overrides: Partial<RunRecord> = 
     servicesCreated: 0,
     durationMs: 4200,
     statements: 9,
+    vanished: 0,
+    moved: 0,
+    cancelled: 0,
+    withheld: 0,
     error: null,
     ...overrides,
   }
@@ -152,6 +156,10 @@ describe('the last run', () => {
       servicesCreated: 0,
       durationMs: 30_100,
       statements: 9,
+      vanished: 0,
+      moved: 0,
+      cancelled: 0,
+      withheld: 0,
       error: failure.error,
     })
   })

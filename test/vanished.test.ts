@@ -99,6 +99,7 @@ describe.concurrent('vanished reservations', () => {
     const [run] = await bed.db.sql<{ vanished: number; moved: number; cancelled: number; withheld: number }[]>`
       SELECT vanished, moved, cancelled, withheld FROM gingr_sync_runs WHERE tenant_id = ${bed.tenant} ORDER BY id DESC LIMIT 1`
     expect(run).toEqual({ vanished: 8, moved: 3, cancelled: 5, withheld: 0 })
+    expect((await gingrSync(bed, ['status'])).stdout).toContain('; 8 gone from Gingr: 3 moved, 5 cancelled, 0 withheld')
 
     // The next run finds nothing more to do: the cancelled ones are cancelled, the moved ones seen.
     const again = await sync(bed)
@@ -170,6 +171,9 @@ describe.concurrent('vanished reservations', () => {
     const [run] = await bed.db.sql<{ withheld: number; status: string }[]>`
       SELECT withheld, status FROM gingr_sync_runs WHERE tenant_id = ${bed.tenant} ORDER BY id DESC LIMIT 1`
     expect(run).toEqual({ withheld: gone.length, status: 'synced' })
+    expect((await gingrSync(bed, ['status'])).stdout).toContain(
+      `0 cancelled, ${gone.length} withheld (cancellations WITHHELD by the guard: see the log)`,
+    )
 
     // The operator who knows Gingr really lost them raises the limit.
     const raised = await sync(bed, ['--max-cancel', '1000'])

@@ -32,6 +32,16 @@ export const syncArgs = {
     valueHint: 'url',
     description: 'Healthchecks-style URL pinged at start, success, failure (or GINGR_SYNC_PING_URL)',
   },
+  vanished: {
+    type: 'string',
+    valueHint: 'cancel|report',
+    description: 'Reservations deleted in Gingr: cancel them (default) or only report them (or "vanished" in --config)',
+  },
+  'max-cancel': {
+    type: 'string',
+    valueHint: 'n',
+    description: 'Most reservations one run may cancel per tenant (default: max(10, 10% of the window))',
+  },
   'max-runtime': {
     type: 'string',
     valueHint: String(DEFAULT_MAX_RUNTIME_SECONDS),

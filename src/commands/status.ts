@@ -63,7 +63,10 @@ function renderRun(run: LastRun | null, now: Date): string {
     const minutes = Math.max(0, Math.floor((now.getTime() - run.startedAt.getTime()) / 60_000))
     return `last run FAILED ${utc(run.startedAt)} (${ago(minutes)}) after ${took}: ${run.error ?? 'no error recorded'}`
   }
-  return `last run synced in ${took}: ${run.fetched} fetched, ${run.created} created, ${run.updated} updated, ${run.unchanged} unchanged, ${run.skipped} skipped`
+  const gone =
+    run.vanished === 0 ? '' : `; ${run.vanished} gone from Gingr: ${run.moved} moved, ${run.cancelled} cancelled, ${run.withheld} withheld`
+  const look = run.withheld > 0 ? ' (cancellations WITHHELD by the guard: see the log)' : ''
+  return `last run synced in ${took}: ${run.fetched} fetched, ${run.created} created, ${run.updated} updated, ${run.unchanged} unchanged, ${run.skipped} skipped${gone}${look}`
 }
 
 const plural = (n: number) => (n === 1 ? '' : 's')

@@ -8,6 +8,7 @@ import {
   requireDatabaseUrl,
   type Settings,
   statementTimeoutMs,
+  vanishedFor,
   windowDaysFor,
 } from '../config.ts'
 import { findTenant, listSyncableTenants, type Tenant } from '../db/tenants.ts'
@@ -32,6 +33,8 @@ export default defineCommand({
       pastDays: wholeNumber('past-days', args['past-days'], 0, 365),
       futureDays: wholeNumber('future-days', args['future-days'], 0, 365),
       timeoutSeconds: wholeNumber('timeout', args.timeout, 1, 600),
+      vanished: vanishedMode(args.vanished),
+      maxCancel: wholeNumber('max-cancel', args['max-cancel'], 0, 1_000_000),
     }
     // Without --timeout the client keeps its own default (src/timing.ts).
     const timeoutMs = flags.timeoutSeconds === undefined ? undefined : flags.timeoutSeconds * 1000
@@ -98,6 +101,7 @@ export default defineCommand({
             ...(responseLimit ? { maxResponseBytes: responseLimit } : {}),
           },
           onProgress: (event) => printProgress(log, event),
+          vanished: vanishedFor(settings, tenant.id, flags),
         })
         printResult(log, result)
         results.push(result)
@@ -139,10 +143,13 @@ function planTenant(settings: Settings, tenant: Tenant, flags: { pastDays?: numb
   }
 }
 
-/** 1 when a tenant failed, else 3 when records were skipped, else 0. A locked tenant is not a failure. */
+/**
+ * 1 when a tenant failed, else 3 when there is something to look at (records skipped, or
+ * cancellations the guard withheld), else 0. A locked tenant is not a failure.
+ */
 export function exitCodeOf(results: readonly TenantResult[]): number {
   if (results.some((r) => r.status === 'failed')) return ExitCode.Failed
-  if (results.some((r) => r.invalid.length > 0)) return ExitCode.Partial
+  if (results.some((r) => r.invalid.length > 0 || r.vanished.withheld.length > 0)) return ExitCode.Partial
   return ExitCode.Ok
 }
 
@@ -217,9 +224,36 @@ function printResult(log: Logger, r: TenantResult): void {
   log.info(
     `✅ Reservations: ${c.created} created, ${c.updated} updated, ${c.unchanged} unchanged, ${c.skipped} skipped, ${c.errors} errors`,
   )
+  printVanished(log, r)
   log.info(`   Customers: ${r.customersCreated} created · Pets: ${r.petsCreated} created · Services: ${r.servicesCreated} created`)
   if (r.dryRun) log.info('🧪 Dry run: every change above was rolled back; nothing was written.')
   log.info(`✅ Sync complete in ${seconds(r.durationMs)}`)
+}
+
+/** Stays gone from Gingr's answer: one line of counts, then who, as warnings where it needs a look. */
+function printVanished(log: Logger, r: TenantResult): void {
+  const v = r.vanished
+  if (v.vanished === 0) return
+  const cancelled = r.dryRun ? 'would be cancelled' : 'cancelled'
+  log.info(
+    `   Gone from Gingr's answer: ${v.vanished} (${v.moved.length} moved, ${v.cancelled.length} ${cancelled}, ${v.withheld.length} withheld, ${v.reported.length} reported, ${v.deferred.length} deferred)`,
+  )
+  const list = (ids: readonly string[]) =>
+    ids.length > MAX_INVALID_LINES
+      ? `${ids.slice(0, MAX_INVALID_LINES).join(', ')} and ${ids.length - MAX_INVALID_LINES} more`
+      : ids.join(', ')
+  if (v.cancelled.length > 0) log.info(`   ${r.dryRun ? 'Would cancel' : 'Cancelled'} (deleted in Gingr): ${list(v.cancelled)}`)
+  if (v.moved.length > 0) log.info(`   Moved in Gingr, new dates written: ${list(v.moved)}`)
+  if (v.withheld.length > 0) log.warn(`⚠️  Withheld, not cancelled: ${list(v.withheld)}`)
+  if (v.reported.length > 0) log.warn(`⚠️  Deleted in Gingr, only reported: ${list(v.reported)}`)
+  if (v.deferred.length > 0) log.warn(`⚠️  Not looked up yet (next run): ${list(v.deferred)}`)
+  for (const note of v.notes) log.warn(`⚠️  ${note}`)
+}
+
+function vanishedMode(value: string | undefined): 'cancel' | 'report' | undefined {
+  if (value === undefined) return undefined
+  if (value === 'cancel' || value === 'report') return value
+  throw new UsageError(`--vanished must be cancel or report, not "${value}".`)
 }
 
 function printSummary(log: Logger, results: readonly TenantResult[]): void {
