@@ -453,7 +453,7 @@ describe('an unprivileged user', () => {
       cwd: '/',
     })
     expect(asNobody.exitCode).toBe(2)
-    expect(asNobody.stderr.toString()).toContain(`cannot write in ${s.machine}: run as a user who can, e.g. sudo`)
+    expect(asNobody.stderr.toString()).toContain(`cannot write in ${s.machine}/var: run as a user who can, e.g. sudo`)
     expect(snapshotTree(s.dir)).toEqual(before)
   })
 })
