@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { binary } from './_binary.ts'
-import { API_KEY, type Bed, errorLines, gingrSync, holdTenantRow, lastRun, snapshot, startBed, stopBed } from './_faults.ts'
+import { API_KEY, type Bed, errorLines, gingrSync, holdTenantRow, lastRun, snapshot, startBed, startRun, stopBed } from './_faults.ts'
 import { testDir } from './_tmp.ts'
 import { insertTenant } from './fixtures/tailtown.ts'
 
@@ -109,7 +109,38 @@ describe('every run ends', () => {
     }
     expect(performance.now() - started).toBeLessThan(10_000)
     expect(await snapshot(bed.db.sql, TENANT)).toEqual(before)
+    expect(await lastRun(bed.db.sql, TENANT)).toEqual({
+      status: 'failed',
+      error: "Stopped at the run's time limit (--max-runtime 1 s): the tenant's open transaction was rolled back.",
+    })
   })
+
+  for (const [signal, code] of [
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+  ] as const) {
+    test(`${signal} while Gingr hangs: exit ${code}, and the run history says it was stopped`, async () => {
+      await disableOthers()
+      const before = await snapshot(bed.db.sql, TENANT)
+      bed.sim.faults.add({ endpoint: '/reservations', fault: { kind: 'hang' } })
+      try {
+        const since = bed.sim.requests.length
+        const { proc, done } = await startRun(bed, ['--tenant', TENANT, '--timeout', '30'])
+        for (let waited = 0; bed.sim.requests.length === since && waited < 10_000; waited += 10) await Bun.sleep(10)
+        proc.kill(signal)
+        const result = await done
+        expect(result.code).toBe(code)
+        expect(errorLines(result).join('\n')).toContain(`Stopped by ${signal}: the open transaction is rolled back`)
+      } finally {
+        bed.sim.faults.clear()
+      }
+      expect(await snapshot(bed.db.sql, TENANT)).toEqual(before)
+      expect(await lastRun(bed.db.sql, TENANT)).toEqual({
+        status: 'failed',
+        error: `Stopped by ${signal}: the tenant's open transaction was rolled back.`,
+      })
+    })
+  }
 
   test('--max-runtime and GINGR_SYNC_MAX_RUNTIME out of range are usage errors (exit 2)', async () => {
     for (const [args, env, says] of [

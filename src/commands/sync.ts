@@ -18,7 +18,7 @@ import type { Logger } from '../log.ts'
 import { writeResult } from '../output.ts'
 import { ping } from '../ping.ts'
 import { redact } from '../secrets.ts'
-import { failTenant, type ProgressEvent, syncTenant, type TenantResult } from '../sync/run.ts'
+import { failTenant, type ProgressEvent, recordInterruption, syncTenant, type TenantResult } from '../sync/run.ts'
 import { isKnownTimeZone, syncWindow } from '../sync/window.ts'
 import { timing } from '../timing.ts'
 import { openDatabase, prepare, syncArgs, wholeNumber } from './_shared.ts'
@@ -51,7 +51,17 @@ export default defineCommand({
 
     const { sql, statements, explain } = openDatabase(databaseUrl, { statementTimeoutMs: statementTimeoutMs(settings) })
     const abort = new AbortController()
-    const stop = onSignals(log, abort, () => sql.end({ timeout: 0 }), runtimeLimitMs)
+    // The tenant being synced, so that a run stopped by a signal or the deadline leaves its record.
+    let inFlight: { tenant: Tenant; window: DateRange; startedAt: Date } | undefined
+    const stop = onSignals(
+      log,
+      abort,
+      async (reason) => {
+        if (inFlight && !dryRun) await recordInterruption(sql, { ...inFlight, dryRun, reason }).catch(() => {})
+        await sql.end({ timeout: 0 })
+      },
+      runtimeLimitMs,
+    )
     await ping(monitor, 'start', log)
     try {
       const results = await syncAll()
@@ -87,6 +97,7 @@ export default defineCommand({
           continue
         }
         const { window, account } = plan
+        inFlight = { tenant, window, startedAt: new Date() }
         const result = await syncTenant({
           sql,
           tenant,
@@ -103,6 +114,7 @@ export default defineCommand({
           onProgress: (event) => printProgress(log, event),
           vanished: vanishedFor(settings, tenant.id, flags),
         })
+        inFlight = undefined
         printResult(log, result)
         results.push(result)
       }
@@ -157,25 +169,32 @@ export function exitCodeOf(results: readonly TenantResult[]): number {
  * SIGTERM (systemd, a tired operator) ends the run at once: the fetch is aborted and the database
  * connection closed, which makes PostgreSQL roll the open transaction back. Exit 143 as shells expect.
  */
-function onSignals(log: Logger, abort: AbortController, closeDatabase: () => Promise<void>, runtimeLimitMs: number): () => void {
-  const stopRun = (sentence: string, code: number) => {
+/**
+ * SIGTERM, SIGINT or the run's deadline: the fetch is aborted, `beforeExit` records the tenant in
+ * flight (best effort) and closes the database, which makes PostgreSQL roll the open transaction
+ * back; the process exits with the code of the reason, within 3 s whatever the database does.
+ */
+function onSignals(log: Logger, abort: AbortController, beforeExit: (reason: string) => Promise<void>, runtimeLimitMs: number): () => void {
+  const stopRun = (reason: string, rolledBack: string, code: number) => {
     if (abort.signal.aborted) return
-    log.error(sentence)
+    log.error(`❌ ${reason}: ${rolledBack}`)
     abort.abort()
     const exit = () => process.exit(code)
     setTimeout(exit, 3000).unref()
-    closeDatabase().then(exit, exit)
+    beforeExit(`${reason}: the tenant's open transaction was rolled back.`).then(exit, exit)
   }
   const handler = (signal: NodeJS.Signals) =>
     stopRun(
-      `❌ Stopped by ${signal}: the open transaction is rolled back, nothing of this run is kept.`,
+      `Stopped by ${signal}`,
+      'the open transaction is rolled back, nothing of this run is kept.',
       signal === 'SIGTERM' ? ExitCode.Terminated : ExitCode.Interrupted,
     )
   // The run-wide deadline: an hourly run must end before the next one is due, whatever it waits on.
   const deadline = setTimeout(
     () =>
       stopRun(
-        `❌ Stopped at the run's time limit (--max-runtime ${runtimeLimitMs / 1000} s): the tenant in flight is rolled back; tenants synced before it stay synced.`,
+        `Stopped at the run's time limit (--max-runtime ${runtimeLimitMs / 1000} s)`,
+        'the tenant in flight is rolled back; tenants synced before it stay synced.',
         ExitCode.Deadline,
       ),
     runtimeLimitMs,

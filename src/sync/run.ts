@@ -84,6 +84,19 @@ function emptyResult(tenant: Pick<Tenant, 'id' | 'businessName'>, dryRun: boolea
   }
 }
 
+/**
+ * A run stopped by a signal or its deadline, recorded (best effort: the caller bounds the wait)
+ * as a failure that says so, while its open transaction is being rolled back.
+ */
+export async function recordInterruption(
+  sql: Sql,
+  run: { tenant: Pick<Tenant, 'id' | 'businessName'>; window: DateRange; startedAt: Date; dryRun: boolean; reason: string },
+): Promise<void> {
+  const result = { ...emptyResult(run.tenant, run.dryRun, run.window), error: run.reason }
+  result.durationMs = Date.now() - run.startedAt.getTime()
+  await recordFailure(sql, runRecord(result, run.startedAt))
+}
+
 /** A tenant whose own settings are wrong fails alone, before any fetch, recorded like any failure. */
 export async function failTenant(options: Pick<TenantRunOptions, 'sql' | 'tenant' | 'dryRun'> & { error: string }): Promise<TenantResult> {
   const result = { ...emptyResult(options.tenant, options.dryRun, null), error: options.error }
