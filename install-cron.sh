@@ -2,6 +2,8 @@
 # Installs gingr-sync as an unattended hourly job (cron by default, or a systemd timer) and
 # removes it again. Every change is announced; --dry-run only announces.
 set -euo pipefail
+# sudo keeps the caller's umask: with 077, the folders made here would shut out the job's own user.
+umask 022
 
 readonly PROG=install-cron.sh
 # The marker that identifies what this script wrote: the cron entry ends with it, and the unit files
@@ -13,34 +15,51 @@ readonly SCRIPT_DIR
 
 usage() {
   cat <<EOF
-Usage: ./$PROG [--binary PATH] [--env-file PATH] [--log PATH] [--lock PATH]
+Usage: ./$PROG [--user NAME] [--binary PATH] [--env-file PATH] [--log PATH] [--lock PATH]
                        [--schedule "CRON"] [--systemd] [--uninstall [--purge]] [--dry-run] [--help]
 
-Installs gingr-sync to run unattended: copies dist/gingr-sync (built by ./build.sh) to --binary,
-creates a commented env file template when there is none, adds one entry to your crontab (or, with
---systemd, a oneshot service and a timer), adds a logrotate rule, then runs \`gingr-sync doctor\`.
-Running it again updates the entry instead of adding another.
+Installs gingr-sync to run unattended, as NAME (--user) or as you: copies the binary to --binary,
+creates a commented env file template when there is none, adds one entry to the job user's crontab
+(or, with --systemd, a oneshot service and a timer), adds a logrotate rule, then runs
+\`gingr-sync doctor\` as the job's user. Running it again updates the entry instead of adding another.
 
-  --binary PATH      where the binary is installed      (default /usr/local/bin/gingr-sync)
-                     without dist/ beside this script, a binary already there is used as it is
-  --env-file PATH    settings and secrets, mode 600      (default /etc/gingr-sync/gingr-sync.env)
-  --log PATH         each run's output is appended here (default /var/log/gingr-sync.log)
-  --lock PATH        flock file so runs never overlap   (default /var/lock/gingr-sync.lock,
-                     or /tmp/gingr-sync.lock when /var/lock is absent)
+The binary comes from beside this script: a release folder's build for this machine
+(gingr-sync-linux-x64, -x64-baseline or -arm64, by uname -m) or its gingr-sync, checked against the
+sha256sums.txt there; else a checkout's dist/gingr-sync (./build.sh). Without any, the one already
+at --binary is used as it is.
+
+  --user NAME        run the job as NAME: NAME's crontab (crontab -u), or User= in the unit; the env
+                     file made here (mode 600), the log and the lock are NAME's, and all the job
+                     uses must be within NAME's reach. Root only, unless NAME is you (default: you)
+  --binary PATH      where the binary is installed
+  --env-file PATH    settings and secrets, mode 600
+  --log PATH         each run's output is appended here
+  --lock PATH        flock file so runs never overlap
   --schedule "CRON"  five cron fields or @hourly/@daily/... (default "$DEFAULT_SCHEDULE");
                      with --systemd only the default (OnCalendar=hourly), @hourly and @daily
-  --systemd          install gingr-sync.service + gingr-sync.timer instead of a cron entry
+  --systemd          install gingr-sync.service + gingr-sync.timer instead of a cron entry (root only,
+                     and only where systemd is running)
   --uninstall        remove the cron entry, the units and the logrotate rule that this script wrote;
                      the env file, the binary and the log stay
   --purge            with --uninstall: remove the env file, the binary, the log and the lock too
   --dry-run          print every action as "would: ..." and change nothing
   --help             this text
 
+Defaults, as root / as any other user:
+  --binary    /usr/local/bin/gingr-sync / ~/.local/bin/gingr-sync
+  --env-file  /etc/gingr-sync/gingr-sync.env / ~/.config/gingr-sync/gingr-sync.env
+  --log       /var/log/gingr-sync/gingr-sync.log with --user, else /var/log/gingr-sync.log /
+              ~/.local/state/gingr-sync/gingr-sync.log
+  --lock      /var/lock/gingr-sync.lock (/tmp/gingr-sync.lock without /var/lock) /
+              ~/.local/state/gingr-sync/gingr-sync.lock
+A user other than root gets no logrotate rule (only root may write /etc/logrotate.d): a line says
+how to rotate the log instead.
+
 Exit codes: 0 done (even when doctor reports a problem: fix it and re-run doctor),
             1 a step failed, 2 usage error or missing prerequisite (nothing was changed).
 
-Test hook: GINGR_SYNC_ROOT (default empty) is prefixed to /etc/logrotate.d and /etc/systemd/system,
-so tests can run this script without touching the real system.
+Test hook: GINGR_SYNC_ROOT (default empty) is prefixed to /etc/logrotate.d, /etc/systemd/system and
+/run/systemd/system, so tests can run this script without touching the real system.
 EOF
 }
 
@@ -86,16 +105,24 @@ systemd_quote() {
   printf '"%s"' "$s"
 }
 
+# The absolute form of $1, without trailing slashes (so that ${path%/*} is its folder).
 absolute() {
-  if [[ $1 == /* ]]; then printf '%s' "$1"; else printf '%s/%s' "$PWD" "$1"; fi
+  local path=$1
+  [[ $path == /* ]] || path=$PWD/$path
+  while [[ $path == */ && $path != / ]]; do path=${path%/}; done
+  printf '%s' "$path"
+}
+
+# Sets REPLY to the folder of $1, an absolute path: dirname without starting a process, which
+# costs milliseconds each on a loaded machine, and the tests run this script some hundred times.
+parent_dir() {
+  REPLY=${1%/*}
+  REPLY=${REPLY:-/}
 }
 
 # --- arguments -------------------------------------------------------------------------------
 
-BINARY=/usr/local/bin/gingr-sync
-ENV_FILE=/etc/gingr-sync/gingr-sync.env
-LOG_FILE=/var/log/gingr-sync.log
-if [[ -d /var/lock ]]; then LOCK_FILE=/var/lock/gingr-sync.lock; else LOCK_FILE=/tmp/gingr-sync.lock; fi
+BINARY='' ENV_FILE='' LOG_FILE='' LOCK_FILE='' TARGET_USER=''
 SCHEDULE=$DEFAULT_SCHEDULE
 SYSTEMD=0 UNINSTALL=0 PURGE=0 DRY_RUN=0
 
@@ -105,7 +132,7 @@ while (($# > 0)); do
     value=${option#*=} option=${option%%=*} has_value=1
   fi
   case $option in
-    --binary | --env-file | --log | --lock | --schedule)
+    --user | --binary | --env-file | --log | --lock | --schedule)
       if ((has_value == 0)); then
         (($# >= 2)) || usage_error "$option needs a value"
         value=$2
@@ -113,6 +140,7 @@ while (($# > 0)); do
       fi
       [[ -n $value ]] || usage_error "$option needs a non-empty value"
       case $option in
+        --user) TARGET_USER=$value ;;
         --binary) BINARY=$value ;;
         --env-file) ENV_FILE=$value ;;
         --log) LOG_FILE=$value ;;
@@ -138,13 +166,6 @@ done
 
 ((PURGE == 0 || UNINSTALL == 1)) || usage_error "--purge only goes with --uninstall"
 
-for name in BINARY ENV_FILE LOG_FILE LOCK_FILE; do
-  # A newline would split the cron entry in two; other control characters are never intended.
-  [[ ${!name} != *[[:cntrl:]]* ]] || usage_error "a path holds a control character: $(printf '%q' "${!name}")"
-  printf -v "$name" '%s' "$(absolute "${!name}")"
-done
-readonly BINARY ENV_FILE LOG_FILE LOCK_FILE SYSTEMD UNINSTALL PURGE DRY_RUN
-
 # Five fields of digits, names, * , / - (no spaces inside a field), or one @macro; anything else
 # (a newline, a sixth field that would become part of the command) is refused.
 cron_field='[0-9A-Za-z*,/-]+'
@@ -156,13 +177,69 @@ read -r -a schedule_fields <<<"$SCHEDULE"
 SCHEDULE="${schedule_fields[*]}"
 readonly SCHEDULE
 
+# --- whose job -------------------------------------------------------------------------------
+
+# Parses `id` output ("uid=0(root) gid=0(root) groups=...") into ID_UID, ID_USER, ID_GID and
+# ID_GROUP; an id without a name (a container's uid) stands for itself.
+parse_id() {
+  [[ $1 =~ ^uid=([0-9]+)(\(([^\)]*)\))?\ gid=([0-9]+)(\(([^\)]*)\))? ]] || return 1
+  ID_UID=${BASH_REMATCH[1]} ID_USER=${BASH_REMATCH[3]:-${BASH_REMATCH[1]}}
+  ID_GID=${BASH_REMATCH[4]} ID_GROUP=${BASH_REMATCH[6]:-${BASH_REMATCH[4]}}
+}
+parse_id "$(id)" || die "id printed what this script cannot read: $(id)"
+readonly RUN_UID=$ID_UID RUN_USER=$ID_USER
+if [[ -n $TARGET_USER ]]; then
+  [[ $TARGET_USER != -* && $TARGET_USER != *[[:cntrl:][:space:]:/]* ]] ||
+    usage_error "--user wants a user name, not $(printf '%q' "$TARGET_USER")"
+  ids=$(id -- "$TARGET_USER" 2>/dev/null) && parse_id "$ids" ||
+    die "there is no user '$TARGET_USER' on this machine: create one first, e.g. sudo useradd --system --home-dir /var/lib/gingr-sync --create-home $TARGET_USER" 2
+fi
+# A number given as --user becomes its name.
+readonly TARGET_USER=$ID_USER TARGET_UID=$ID_UID TARGET_GID=$ID_GID TARGET_GROUP=$ID_GROUP
+# FOR_OTHER: root installs the job of another user; its files are then made that user's.
+if [[ $TARGET_USER == "$RUN_USER" ]]; then FOR_OTHER=0; else FOR_OTHER=1; fi
+readonly FOR_OTHER
+# Where cron starts the job; not looked up for root, whose home is taken as there.
+TARGET_HOME=''
+if ((TARGET_UID != 0)); then
+  IFS=: read -r _ _ _ _ _ TARGET_HOME _ <<<"$(getent passwd -- "$TARGET_USER")" || TARGET_HOME=''
+fi
+readonly TARGET_HOME
+if ((FOR_OTHER == 1 && RUN_UID != 0)); then
+  die "only root can install the job of another user: run sudo ./$PROG --user $TARGET_USER ..." 2
+fi
+
+# --- paths -----------------------------------------------------------------------------------
+
+if ((RUN_UID == 0)); then
+  : "${BINARY:=/usr/local/bin/gingr-sync}" "${ENV_FILE:=/etc/gingr-sync/gingr-sync.env}"
+  # Another user's job gets a log folder of its own: the job's shell opens the log anew each run,
+  # and could not create it again in root's /var/log once it was rotated or deleted.
+  if ((FOR_OTHER == 1)); then : "${LOG_FILE:=/var/log/gingr-sync/gingr-sync.log}"; else : "${LOG_FILE:=/var/log/gingr-sync.log}"; fi
+  if [[ -d /var/lock ]]; then : "${LOCK_FILE:=/var/lock/gingr-sync.lock}"; else : "${LOCK_FILE:=/tmp/gingr-sync.lock}"; fi
+elif [[ -z $BINARY || -z $ENV_FILE || -z $LOG_FILE || -z $LOCK_FILE ]]; then
+  [[ ${HOME-} == /?* ]] || die "HOME is not set, and a user other than root installs under it: set HOME, or give --binary, --env-file, --log and --lock" 2
+  # The lock lives beside the log, not in $XDG_RUNTIME_DIR: that folder exists only while the user
+  # has a session, and cron runs the job when nobody is logged in.
+  : "${BINARY:=$HOME/.local/bin/gingr-sync}" "${ENV_FILE:=$HOME/.config/gingr-sync/gingr-sync.env}"
+  : "${LOG_FILE:=$HOME/.local/state/gingr-sync/gingr-sync.log}" "${LOCK_FILE:=$HOME/.local/state/gingr-sync/gingr-sync.lock}"
+fi
+
+for name in BINARY ENV_FILE LOG_FILE LOCK_FILE; do
+  # A newline would split the cron entry in two; other control characters are never intended.
+  [[ ${!name} != *[[:cntrl:]]* ]] || usage_error "a path holds a control character: $(printf '%q' "${!name}")"
+  printf -v "$name" '%s' "$(absolute "${!name}")"
+done
+readonly BINARY ENV_FILE LOG_FILE LOCK_FILE SYSTEMD UNINSTALL PURGE DRY_RUN
+
 ROOT=${GINGR_SYNC_ROOT:-}
 readonly LOGROTATE_DIR="$ROOT/etc/logrotate.d"
 readonly LOGROTATE_RULE="$LOGROTATE_DIR/gingr-sync"
 readonly UNIT_DIR="$ROOT/etc/systemd/system"
 readonly SERVICE_UNIT="$UNIT_DIR/gingr-sync.service"
 readonly TIMER_UNIT="$UNIT_DIR/gingr-sync.timer"
-readonly DIST_BINARY="$SCRIPT_DIR/dist/gingr-sync"
+# sd_booted(3)'s test: this folder exists only while systemd is the init system.
+readonly SYSTEMD_RUNTIME_DIR="$ROOT/run/systemd/system"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/gingr-sync-install.XXXXXX")
 readonly WORK
@@ -171,6 +248,27 @@ trap 'rm -rf -- "$WORK"' EXIT
 has_marker() {
   local first
   [[ -f $1 ]] && IFS= read -r first <"$1" && [[ $first == "$MARKER" ]]
+}
+
+# Runs a command as the job's user, with that user's HOME: what it can reach is what the job will.
+as_target() {
+  if ((FOR_OTHER == 1)); then
+    HOME=${TARGET_HOME:-/} setpriv --reuid="$TARGET_UID" --regid="$TARGET_GID" --init-groups -- "$@"
+  else
+    "$@"
+  fi
+}
+
+# A folder of our own: named for gingr-sync (the defaults' /etc/gingr-sync, ~/.config/gingr-sync,
+# /var/log/gingr-sync), so it may be made the job user's and be removed by --purge.
+is_own_folder() { [[ ${1##*/} == gingr-sync ]]; }
+
+# Makes $1 the job user's (root installing for another user only): the job must read or write it.
+own_for_target() {
+  ((FOR_OTHER == 1)) || return 0
+  if [[ -e $1 && $(stat -c %u:%g -- "$1") == "$TARGET_UID:$TARGET_GID" ]]; then return 0; fi
+  act chown -- "$TARGET_USER:$TARGET_GROUP" "$1"
+  [[ $DRY_RUN == 1 ]] || say "owner: $1 is now $TARGET_USER's"
 }
 
 # --- the crontab -----------------------------------------------------------------------------
@@ -198,13 +296,24 @@ cron_entry() {
   printf ' %s' "$MARKER"
 }
 
-# Reads the current crontab into $WORK/crontab.old (empty when the user has none).
+# crontab(1) on $1's table: one's own without -u (some crons refuse -u to a user other than root,
+# even naming themself), another's with -u, which only root may use.
+crontab_of() {
+  local who=$1
+  shift
+  if [[ $who == "$RUN_USER" ]]; then crontab "$@"; else crontab -u "$who" "$@"; fi
+}
+
+# How the output names $1's table: plain "crontab" when the job is the caller's own.
+crontab_label() { if ((FOR_OTHER == 1)); then printf 'crontab of %s' "$1"; else printf 'crontab'; fi; }
+
+# Reads $1's crontab into $WORK/crontab.old (empty when the user has none).
 read_crontab() {
   local rc=0
-  LC_ALL=C crontab -l >"$WORK/crontab.old" 2>"$WORK/crontab.err" || rc=$?
+  LC_ALL=C crontab_of "$1" -l >"$WORK/crontab.old" 2>"$WORK/crontab.err" || rc=$?
   if ((rc != 0)); then
     grep -qi 'no crontab' "$WORK/crontab.err" ||
-      die "crontab -l failed: $(tr '\n' ' ' <"$WORK/crontab.err")"
+      die "crontab -l failed for $1: $(tr '\n' ' ' <"$WORK/crontab.err")"
     : >"$WORK/crontab.old"
   fi
 }
@@ -221,34 +330,37 @@ edit_crontab() {
   ' "$WORK/crontab.old" >"$WORK/crontab.new"
 }
 
-# $1 says what changes, $2 what is found when nothing needs to.
+# Applies $WORK/crontab.new to $1's table; $2 says what changes, $3 what is found when nothing needs to.
 apply_crontab() {
+  local who=$1 label
+  label=$(crontab_label "$who")
   if cmp -s "$WORK/crontab.old" "$WORK/crontab.new"; then
-    say "crontab: $2"
+    say "$label: $3"
   elif [[ $DRY_RUN == 1 ]]; then
-    say "would: crontab: $1"
+    say "would: $label: $2"
   elif [[ -s $WORK/crontab.new ]]; then
-    crontab "$WORK/crontab.new" || die "crontab refused the new table"
-    say "crontab: $1"
+    crontab_of "$who" "$WORK/crontab.new" || die "crontab refused the new table of $who"
+    say "$label: $2"
   else
     # The entry was the whole table: remove the table, as there was none before the install.
-    crontab -r || die "crontab -r failed"
-    say "crontab: $1"
+    crontab_of "$who" -r || die "crontab -r failed for $who"
+    say "$label: $2"
   fi
 }
 
 install_cron_entry() {
   local entry
   entry=$(cron_entry)
-  read_crontab
+  read_crontab "$TARGET_USER"
   edit_crontab "$entry"
-  apply_crontab "install the entry: $entry" "the entry is already installed: $entry"
+  apply_crontab "$TARGET_USER" "install the entry: $entry" "the entry is already installed: $entry"
 }
 
+# $1: whose table; $2: what to say when there is no entry.
 remove_cron_entry() {
-  read_crontab
+  read_crontab "$1"
   edit_crontab ''
-  apply_crontab "remove the gingr-sync entry" "no gingr-sync entry"
+  apply_crontab "$1" "remove the gingr-sync entry" "${2:-no gingr-sync entry}"
 }
 
 # --- files -----------------------------------------------------------------------------------
@@ -262,8 +374,9 @@ write_atomically() {
     say "would: write $target (mode $mode)"
     return
   fi
-  mkdir -p -- "$(dirname -- "$target")"
-  tmp=$(mktemp "$(dirname -- "$target")/.$(basename -- "$target").XXXXXX")
+  parent_dir "$target"
+  mkdir -p -- "$REPLY"
+  tmp=$(mktemp "$REPLY/.${target##*/}.XXXXXX")
   if ! { cat >"$tmp" && chmod "$mode" "$tmp" && mv -f -- "$tmp" "$target"; }; then
     rm -f -- "$tmp"
     die "could not write $target"
@@ -271,82 +384,178 @@ write_atomically() {
   say "wrote $target"
 }
 
-install_binary() {
-  if [[ -f $DIST_BINARY ]]; then
-    if [[ -f $BINARY ]] && cmp -s "$DIST_BINARY" "$BINARY" && [[ $(stat -c %a "$BINARY") == 755 ]]; then
-      say "binary: $BINARY is already the current build"
-    else
-      write_atomically "$BINARY" 755 <"$DIST_BINARY"
+# The binary to install, printed: one beside this script (a release folder, as ./build.sh all
+# makes dist/), the build for this machine first, else dist/gingr-sync of a checkout; nothing when
+# there is none.
+find_source_binary() {
+  local names=() name builds=("$SCRIPT_DIR"/gingr-sync-linux-*)
+  # uname and cpuinfo only when a release's builds are here.
+  [[ -e ${builds[0]} ]] && case $(uname -m) in
+    x86_64 | amd64)
+      # Bun's x64 build needs AVX2 (it dies with "illegal instruction" without); the baseline
+      # build runs on any x86-64.
+      if grep -qw avx2 /proc/cpuinfo 2>/dev/null; then names+=(gingr-sync-linux-x64); fi
+      names+=(gingr-sync-linux-x64-baseline)
+      ;;
+    aarch64 | arm64) names+=(gingr-sync-linux-arm64) ;;
+  esac
+  for name in "${names[@]}" gingr-sync; do
+    if [[ -f $SCRIPT_DIR/$name ]]; then
+      printf '%s' "$SCRIPT_DIR/$name"
+      return
     fi
+  done
+  if [[ -f $SCRIPT_DIR/dist/gingr-sync ]]; then printf '%s' "$SCRIPT_DIR/dist/gingr-sync"; fi
+}
+SOURCE_BINARY=$(find_source_binary)
+readonly SOURCE_BINARY
+SOURCE_NOTE=''
+
+# Checks $SOURCE_BINARY against the sha256sums.txt beside it. A gingr-sync-linux-* build is one of
+# a release's (./build.sh all lists every one), so a list that lacks it means a mixed-up folder;
+# the plain gingr-sync (./build.sh's own, never listed) is checked only when listed.
+verify_source_binary() {
+  local sums name expected actual
+  sums=${SOURCE_BINARY%/*}/sha256sums.txt
+  name=${SOURCE_BINARY##*/}
+  [[ -f $sums ]] || return 0
+  expected=$(awk -v name="$name" '$2 == name || $2 == "*" name { print $1; exit }' "$sums")
+  if [[ -z $expected ]]; then
+    [[ $name != gingr-sync-linux-* ]] || die "$SOURCE_BINARY is not listed in $sums: this folder mixes releases; copy the release folder again" 2
+    return 0
+  fi
+  command -v sha256sum >/dev/null || die "sha256sum not found (it checks the binary against $sums): install coreutils, which provides it" 2
+  actual=$(sha256sum <"$SOURCE_BINARY") && actual=${actual%% *}
+  [[ $actual == "$expected" ]] ||
+    die "$SOURCE_BINARY does not match its checksum in $sums (a damaged or partial copy): copy the release folder again" 2
+  SOURCE_NOTE=" (matches $sums)"
+}
+
+install_binary() {
+  if [[ -z $SOURCE_BINARY ]]; then
+    say "binary: none beside $PROG, using $BINARY as it is"
+  elif [[ -f $BINARY ]] && cmp -s "$SOURCE_BINARY" "$BINARY" && [[ $(stat -c %a "$BINARY") == 755 ]]; then
+    say "binary: $BINARY is already $SOURCE_BINARY$SOURCE_NOTE"
   else
-    say "binary: no $DIST_BINARY here, using $BINARY as it is"
+    say "binary: installing $SOURCE_BINARY$SOURCE_NOTE"
+    write_atomically "$BINARY" 755 <"$SOURCE_BINARY"
   fi
 }
 
+# Every setting the binary reads, each with one line saying what it is for
+# (test/install-cron.test.ts derives the list from src/ and fails when one is missing here).
 env_template() {
   cat <<EOF
 # gingr-sync settings, read by: gingr-sync --env-file $ENV_FILE
-# Keep this file mode 600: it holds the Gingr API key and the database password.
-# Uncomment and fill in the lines below, then check them with:
+# Keep this file mode 600, owned by the job's user: it holds the Gingr API key and the database password.
+# Lines are KEY=VALUE (# comments, blank lines, export and quotes are fine). Uncomment and fill in
+# the lines below, then check them with:
 #   $BINARY doctor --env-file $ENV_FILE
 
-# The Tailtown PostgreSQL database.
+# Required: the Tailtown PostgreSQL database (Prisma's ?schema=... and a socket ?host=/run/postgresql are understood).
 #DATABASE_URL=postgres://USER:PASSWORD@127.0.0.1:5432/DATABASE
 
-# The Gingr account: its subdomain (the NAME in https://NAME.gingrapp.com) and an API key.
+# Required unless GINGR_BASE_URL or the config file gives it: the NAME of https://NAME.gingrapp.com.
 #GINGR_SUBDOMAIN=NAME
+# Required unless the config file gives every tenant one: the Gingr user's API key (never printed).
 #GINGR_API_KEY=KEY
 
-# Optional: another Gingr API root (default https://NAME.gingrapp.com/api/v1).
+# Optional: another Gingr API root instead of https://NAME.gingrapp.com/api/v1 (a proxy, the simulator).
 #GINGR_BASE_URL=
-# Optional: a URL pinged after each run, so a monitor notices when runs stop.
+# Optional: a URL pinged when each run starts, succeeds (URL) or fails (URL/fail), as --ping-url.
 #GINGR_SYNC_PING_URL=
-# Optional: a config file with the settings of several tenants.
+# Optional: a JSON file giving tenants Gingr accounts and windows of their own, as --config.
 #GINGR_SYNC_CONFIG=
+# Optional: seconds one SQL statement may run, lock waits included, before its tenant fails (1-86400, default 300).
+#GINGR_SYNC_STATEMENT_TIMEOUT=300
+# Optional: seconds the whole run may take before it stops, rolling back the tenant in flight (1-86400, default 3300), as --max-runtime.
+#GINGR_SYNC_MAX_RUNTIME=3300
+# Optional: the largest Gingr answer read, in MB after decompression (1-4096, default 128).
+#GINGR_SYNC_MAX_RESPONSE_MB=128
 EOF
 }
 
 ensure_env_file() {
   local dir mode
+  parent_dir "$ENV_FILE"
+  dir=$REPLY
   if [[ -e $ENV_FILE ]]; then
     mode=$(stat -c %a -- "$ENV_FILE")
     if (((8#$mode & 8#077) != 0)); then
       warn "$ENV_FILE is mode $mode: other users can read the secrets in it; run: chmod 600 $(printf '%q' "$ENV_FILE")"
     fi
     say "env file: $ENV_FILE exists, left as it is"
+    # One in a folder of ours is an earlier install's (root's, as the README once said): it becomes
+    # the user's. Any other is left to its owner: check_target_can_reach saw that the user reads it.
+    if is_own_folder "$dir"; then
+      own_for_target "$dir"
+      own_for_target "$ENV_FILE"
+    fi
     return
   fi
-  dir=$(dirname -- "$ENV_FILE")
   if [[ ! -d $dir ]]; then
-    act mkdir -p -- "$(dirname -- "$dir")"
+    parent_dir "$dir"
+    act mkdir -p -- "$REPLY"
     act mkdir -m 700 -- "$dir"
+    own_for_target "$dir"
+  elif is_own_folder "$dir"; then
+    own_for_target "$dir"
   fi
   if [[ $DRY_RUN == 1 ]]; then
     say "would: create $ENV_FILE (mode 600) from a commented template"
+    own_for_target "$ENV_FILE"
     return
   fi
   # umask first, so the file is never readable by others, not even for an instant; noclobber (-C)
   # so that a file appearing meanwhile is not overwritten.
   (umask 077 && set -C && env_template >"$ENV_FILE") || die "could not create $ENV_FILE"
   chmod 600 -- "$ENV_FILE"
-  say "env file: created $ENV_FILE (mode 600) from a template: fill it in"
+  own_for_target "$ENV_FILE"
+  say "env file: created $ENV_FILE (mode 600, $TARGET_USER's) from a template: fill it in"
+}
+
+# The folder of $1, made when missing; the job user's when it is ours (see is_own_folder).
+ensure_folder_of() {
+  local dir
+  parent_dir "$1"
+  dir=$REPLY
+  if [[ ! -d $dir ]]; then
+    act mkdir -p -- "$dir"
+    own_for_target "$dir"
+  elif is_own_folder "$dir"; then
+    own_for_target "$dir"
+  fi
 }
 
 ensure_log_file() {
-  if [[ ! -e $LOG_FILE ]]; then
-    act mkdir -p -- "$(dirname -- "$LOG_FILE")"
-    act touch -- "$LOG_FILE"
+  ensure_folder_of "$LOG_FILE"
+  [[ -e $LOG_FILE ]] || act touch -- "$LOG_FILE"
+  own_for_target "$LOG_FILE"
+  ensure_folder_of "$LOCK_FILE"
+  # The job's flock opens the lock with O_CREAT: one left by root (an earlier install as root) must
+  # become the user's, and made now it opens even in a folder the user may not write.
+  if ((SYSTEMD == 0 && FOR_OTHER == 1)); then
+    [[ -e $LOCK_FILE ]] || act touch -- "$LOCK_FILE"
+    own_for_target "$LOCK_FILE"
   fi
-  [[ -d $(dirname -- "$LOCK_FILE") ]] || act mkdir -p -- "$(dirname -- "$LOCK_FILE")"
 }
 
 logrotate_rule() {
   # No copytruncate: every run opens the log anew, so a plain rename loses nothing, whereas
   # copytruncate drops whatever is written between its copy and its truncate. delaycompress: a run
   # still writing to the renamed file is not compressed under its feet.
+  say "$MARKER"
+  say "\"$LOG_FILE\" {"
+  if ((FOR_OTHER == 1)); then
+    # In a folder the job's user may write, rotate as that user (logrotate's own advice: a root
+    # logrotate there could be led through a link the user planted); the new log is the user's.
+    local dir_owner
+    parent_dir "$LOG_FILE"
+    dir_owner=$(stat -c %u -- "$REPLY" 2>/dev/null) || dir_owner=$TARGET_UID
+    if [[ $dir_owner == "$TARGET_UID" ]]; then say "    su $TARGET_USER $TARGET_GROUP"; fi
+    say "    create 0640 $TARGET_USER $TARGET_GROUP"
+  fi
   cat <<EOF
-$MARKER
-"$LOG_FILE" {
     weekly
     rotate 8
     compress
@@ -360,6 +569,8 @@ EOF
 install_logrotate_rule() {
   if [[ ! -d $LOGROTATE_DIR ]]; then
     say "logrotate: no $LOGROTATE_DIR, skipped (rotate $LOG_FILE yourself)"
+  elif [[ ! -w $LOGROTATE_DIR ]]; then
+    say "logrotate: skipped, only root may add a rule to $LOGROTATE_DIR; rotate the log yourself: each run opens it anew, so renaming it (mv $(printf '%q %q' "$LOG_FILE" "$LOG_FILE.1")) loses nothing"
   elif [[ -e $LOGROTATE_RULE ]] && ! has_marker "$LOGROTATE_RULE"; then
     warn "$LOGROTATE_RULE was not written by $PROG: left as it is"
   else
@@ -367,15 +578,26 @@ install_logrotate_rule() {
   fi
 }
 
+# Removes a file, saying so (one line per file).
+remove_file() {
+  if [[ $DRY_RUN == 1 ]]; then
+    say "would: remove $1"
+  else
+    rm -f -- "$1" || die "could not remove $1"
+    say "removed $1"
+  fi
+}
+
 # Removes a file this script wrote (it starts with the marker); anything else stays.
 remove_managed() {
   if [[ ! -e $1 ]]; then
     return
-  elif has_marker "$1"; then
-    act rm -f -- "$1"
-    [[ $DRY_RUN == 1 ]] || say "removed $1"
-  else
+  elif ! has_marker "$1"; then
     warn "$1 was not written by $PROG: left as it is"
+  elif parent_dir "$1" && [[ ! -w $REPLY ]]; then
+    warn "$1 belongs to an install made by root: left as it is (sudo ./$PROG --uninstall removes it)"
+  else
+    remove_file "$1"
   fi
 }
 
@@ -400,6 +622,9 @@ After=network-online.target
 
 [Service]
 Type=oneshot
+EOF
+  if [[ $TARGET_USER != root ]]; then printf 'User=%s\nGroup=%s\n' "$TARGET_USER" "$TARGET_GROUP"; fi
+  cat <<EOF
 # The hard limit on one run (the cron entry's timeout): past it systemd stops the service.
 TimeoutStartSec=${HARD_LIMIT_SECONDS}s
 ExecStart=$(systemd_quote "$BINARY" executable) --env-file $(systemd_quote "$ENV_FILE")
@@ -424,19 +649,18 @@ WantedBy=timers.target
 EOF
 }
 
-have_systemctl() { command -v systemctl >/dev/null; }
+systemd_running() { [[ -d $SYSTEMD_RUNTIME_DIR ]]; }
+# systemctl only where systemd runs: elsewhere every call fails ("System has not been booted with
+# systemd").
+have_systemctl() { command -v systemctl >/dev/null && systemd_running; }
 
 install_units() {
   local calendar
   calendar=$(on_calendar)
   service_unit | write_atomically "$SERVICE_UNIT" 644
   timer_unit "$calendar" | write_atomically "$TIMER_UNIT" 644
-  if have_systemctl; then
-    act systemctl daemon-reload || die "systemctl daemon-reload failed"
-    act systemctl enable --now gingr-sync.timer || die "systemctl enable --now gingr-sync.timer failed"
-  else
-    warn "systemctl not found: the units are written but not enabled; on a systemd machine run: systemctl daemon-reload && systemctl enable --now gingr-sync.timer"
-  fi
+  act systemctl daemon-reload || die "systemctl daemon-reload failed"
+  act systemctl enable --now gingr-sync.timer || die "systemctl enable --now gingr-sync.timer failed"
 }
 
 remove_units() {
@@ -445,12 +669,14 @@ remove_units() {
     remove_managed "$SERVICE_UNIT"
     return
   fi
-  if have_systemctl; then
+  local manage=0
+  if [[ -w $UNIT_DIR ]] && have_systemctl; then manage=1; fi
+  if ((manage == 1)); then
     act systemctl disable --now gingr-sync.timer || warn "systemctl disable --now gingr-sync.timer failed"
   fi
   remove_managed "$TIMER_UNIT"
   remove_managed "$SERVICE_UNIT"
-  if have_systemctl; then
+  if ((manage == 1)); then
     act systemctl daemon-reload || warn "systemctl daemon-reload failed"
   fi
 }
@@ -459,17 +685,26 @@ remove_units() {
 
 # Every check that can refuse comes before the first change, so exit 2 means nothing was changed.
 check_prerequisites() {
-  if ((UNINSTALL == 0)); then
-    [[ -f $DIST_BINARY || -x $BINARY ]] ||
-      die "no binary: neither $DIST_BINARY (run ./build.sh first) nor an executable $BINARY exists" 2
-    [[ -f $DIST_BINARY || ! -d $BINARY ]] || die "$BINARY is a directory" 2
+  if ((FOR_OTHER == 1)); then
+    command -v setpriv >/dev/null ||
+      die "setpriv not found (it checks, as $TARGET_USER, what the job will reach): install util-linux, which provides it" 2
   fi
-  if ((SYSTEMD == 1 && UNINSTALL == 0)); then
+  ((UNINSTALL == 0)) || return 0
+  [[ -n $SOURCE_BINARY || -x $BINARY ]] ||
+    die "no binary: none beside $PROG (a release folder's gingr-sync-linux-*, or gingr-sync), no dist/gingr-sync (run ./build.sh first), and no executable $BINARY" 2
+  [[ -n $SOURCE_BINARY || ! -d $BINARY ]] || die "$BINARY is a directory" 2
+  [[ -z $SOURCE_BINARY ]] || verify_source_binary
+  if ((SYSTEMD == 1)); then
+    ((RUN_UID == 0)) ||
+      die "--systemd writes system units, which takes root: run sudo ./$PROG --systemd --user $RUN_USER, or leave out --systemd to use your own crontab" 2
+    systemd_running ||
+      die "systemd is not running on this machine (there is no $SYSTEMD_RUNTIME_DIR), so its timer would never fire: leave out --systemd to use cron" 2
+    command -v systemctl >/dev/null || die "systemctl not found, though systemd is running: install systemd's tools (apt-get install systemd), or use cron" 2
     on_calendar >/dev/null ||
       die "with --systemd the schedule is the default (hourly), @hourly or @daily; for another, edit OnCalendar= in $TIMER_UNIT after installing" 2
     # No escaping helps here: systemd refuses to run an executable whose path holds these.
     [[ $BINARY != *[\'\"\\]* ]] || die "systemd cannot run an executable whose path holds a quote or a backslash: choose another --binary" 2
-  elif ((SYSTEMD == 0 && UNINSTALL == 0)); then
+  else
     command -v crontab >/dev/null ||
       die "crontab not found: install cron (e.g. apt-get install cron), or use --systemd" 2
     command -v flock >/dev/null ||
@@ -477,75 +712,120 @@ check_prerequisites() {
     command -v timeout >/dev/null ||
       die "timeout not found (it bounds each run): install coreutils, which provides it" 2
   fi
-  if ((UNINSTALL == 0)); then
-    # The lock's folder too: each run creates the lock file there.
-    local dirs=("$(dirname -- "$LOG_FILE")" "$(dirname -- "$LOCK_FILE")")
-    [[ ! -f $DIST_BINARY ]] || dirs+=("$(dirname -- "$BINARY")")
-    [[ -e $ENV_FILE ]] || dirs+=("$(dirname -- "$ENV_FILE")")
-    [[ ! -d $LOGROTATE_DIR ]] || dirs+=("$LOGROTATE_DIR")
-    ((SYSTEMD == 0)) || dirs+=("$UNIT_DIR")
-    check_writable "${dirs[@]}"
-  fi
+  # The lock's folder too: each run creates the lock file there.
+  local dirs=("${LOG_FILE%/*}" "${LOCK_FILE%/*}")
+  [[ -z $SOURCE_BINARY ]] || dirs+=("${BINARY%/*}")
+  [[ -e $ENV_FILE ]] || dirs+=("${ENV_FILE%/*}")
+  ((SYSTEMD == 0)) || dirs+=("$UNIT_DIR")
+  check_writable "${dirs[@]}"
+  check_target_can_reach
 }
 
-# The nearest folder that exists on the way up to $1: where its missing parts would be made.
+# Sets REPLY to the nearest folder that exists on the way up to $1 (absolute): where its missing
+# parts would be made.
 existing_parent() {
-  local path=$1
-  while [[ ! -e $path ]]; do path=$(dirname -- "$path"); done
-  printf '%s' "$path"
+  REPLY=${1:-/}
+  while [[ ! -e $REPLY ]]; do parent_dir "$REPLY"; done
 }
 
 # Refuses, before any change, folders this user cannot write (the usual cause: not run as root).
 check_writable() {
   local dir at
   for dir in "$@"; do
-    at=$(existing_parent "$dir")
-    [[ -w $at ]] || die "cannot write in $at: run as a user who can, e.g. sudo ./$PROG ..." 2
+    existing_parent "$dir"
+    at=$REPLY
+    [[ -w $at ]] || die "cannot write in $at: choose paths you may write (without root, the defaults are under your home), or run as root: sudo ./$PROG --user NAME ..." 2
   done
 }
 
+# Refuses, before any change, a job that could not run: its user must reach the binary, the env
+# file, the log and the lock, and (for cron) have a home folder, where cron starts every job.
+check_target_can_reach() {
+  local entry name flag path dir at
+  for entry in BINARY:--binary ENV_FILE:--env-file LOG_FILE:--log LOCK_FILE:--lock; do
+    name=${entry%%:*} flag=${entry#*:}
+    path=${!name}
+    if [[ $flag == --lock ]] && ((SYSTEMD == 1)); then continue; fi
+    parent_dir "$path"
+    # A folder of our own is made the user's, so only the way to it matters.
+    if is_own_folder "$REPLY"; then parent_dir "$REPLY"; fi
+    existing_parent "$REPLY"
+    at=$REPLY
+    as_target test -x "$at" ||
+      die "$TARGET_USER may not enter $at, so the job could not reach $path: choose a $flag outside it" 2
+  done
+  parent_dir "$ENV_FILE"
+  if [[ -e $ENV_FILE ]] && ! is_own_folder "$REPLY" && ! as_target test -r "$ENV_FILE"; then
+    # Not ours to chown: it may be another program's too (Tailtown's own env file, say).
+    die "$TARGET_USER may not read $ENV_FILE: make it $TARGET_USER's (chown $TARGET_USER: $(printf '%q' "$ENV_FILE")), or give another --env-file" 2
+  fi
+  if [[ -z $SOURCE_BINARY ]]; then
+    as_target test -x "$BINARY" || die "$TARGET_USER may not run $BINARY: chmod 755 $(printf '%q' "$BINARY"), or choose another --binary" 2
+  fi
+  if ((SYSTEMD == 0 && TARGET_UID != 0)); then
+    # cronie refuses to start a job whose user has no home folder ("ERROR chdir failed").
+    local home=${TARGET_HOME:-/var/lib/gingr-sync} first=''
+    [[ -n $TARGET_HOME ]] || first="sudo usermod --home $home $TARGET_USER && "
+    if [[ -z $TARGET_HOME || ! -d $TARGET_HOME ]] || ! as_target test -x "$TARGET_HOME"; then
+      die "$TARGET_USER's home folder ${TARGET_HOME:-(none)} is missing or closed to it, and cron starts each of its jobs there: create it (${first}sudo mkdir -p $home && sudo chown $TARGET_USER: $home), or use --systemd" 2
+    fi
+  fi
+}
+
+# doctor, as the job's user and from /, as cron will run it: a file the user cannot read shows here.
 run_doctor() {
-  local rc=0 shown_env shown_bin
+  local rc=0 shown_env shown_bin as=''
   shown_env=$(printf '%q' "$ENV_FILE") shown_bin=$(printf '%q' "$BINARY")
+  if ((FOR_OTHER == 1)); then as=" as $TARGET_USER"; fi
   if [[ $DRY_RUN == 1 ]]; then
-    say "would: $shown_bin doctor --env-file $shown_env"
+    say "would:$as $shown_bin doctor --env-file $shown_env"
     return
   fi
-  say "checking the installation: $shown_bin doctor --env-file $shown_env"
-  "$BINARY" doctor --env-file "$ENV_FILE" </dev/null || rc=$?
+  say "checking the installation$as: $shown_bin doctor --env-file $shown_env"
+  (cd / && as_target "$BINARY" doctor --env-file "$ENV_FILE" </dev/null) || rc=$?
   if ((rc == 0)); then
     say "doctor: all checks passed"
   else
-    warn "doctor found a problem (exit $rc). The job is installed and will keep failing until it is fixed: edit $shown_env, then run: $shown_bin doctor --env-file $shown_env"
+    warn "doctor found a problem (exit $rc). The job is installed and will keep failing until it is fixed: edit $shown_env, then run: ${as:+sudo -u $TARGET_USER }$shown_bin doctor --env-file $shown_env"
   fi
 }
 
 print_next_steps() {
-  local shown_env shown_bin
+  local shown_env shown_bin as=''
   shown_env=$(printf '%q' "$ENV_FILE") shown_bin=$(printf '%q' "$BINARY")
+  if ((FOR_OTHER == 1)); then as="sudo -u $TARGET_USER "; fi
   say ""
   say "Next:"
   if ((SYSTEMD == 1)); then
     say "  see the job:          systemctl list-timers gingr-sync.timer"
+  elif ((FOR_OTHER == 1)); then
+    say "  see the job:          sudo crontab -u $TARGET_USER -l"
   else
     say "  see the job:          crontab -l"
   fi
   say "  follow the log:       tail -f $(printf '%q' "$LOG_FILE")"
-  say "  check the last sync:  $shown_bin status --env-file $shown_env"
+  say "  check the last sync:  $as$shown_bin status --env-file $shown_env"
 }
 
 do_install() {
+  if ((RUN_UID == 0 && TARGET_UID == 0)); then
+    warn "the job will run as root. A job that talks to the network is better run by a user of its own: sudo useradd --system --home-dir /var/lib/gingr-sync --create-home gingr-sync, then sudo ./$PROG --user gingr-sync"
+  fi
   install_binary
   ensure_env_file
   ensure_log_file
   if ((SYSTEMD == 1)); then
     install_units
     # Switching from cron: the old entry would run the job a second time.
-    if command -v crontab >/dev/null; then remove_cron_entry; fi
+    if command -v crontab >/dev/null; then remove_cron_entry "$TARGET_USER"; fi
   else
     install_cron_entry
     # Switching from systemd: the old timer would run the job a second time.
     remove_units
+  fi
+  # An earlier install as root (the README's former way): its entry would run the job a second time.
+  if ((FOR_OTHER == 1 && RUN_UID == 0)) && command -v crontab >/dev/null; then
+    remove_cron_entry "$RUN_USER"
   fi
   install_logrotate_rule
   run_doctor
@@ -554,21 +834,29 @@ do_install() {
 
 do_uninstall() {
   if command -v crontab >/dev/null; then
-    remove_cron_entry
+    local hint=''
+    ((FOR_OTHER == 1)) || hint="no gingr-sync entry (one installed for another user goes with --user NAME)"
+    remove_cron_entry "$TARGET_USER" "$hint"
   else
     say "crontab not found: no cron entry to remove"
   fi
   remove_units
   remove_managed "$LOGROTATE_RULE"
   if ((PURGE == 1)); then
-    local file
+    local file dir seen=''
     for file in "$ENV_FILE" "$BINARY" "$LOCK_FILE" "$LOG_FILE" "$LOG_FILE".[0-9]*; do
-      if [[ -e $file ]]; then act rm -f -- "$file"; fi
+      if [[ -e $file ]]; then remove_file "$file"; fi
     done
-    # Only a directory named for gingr-sync (the default /etc/gingr-sync) is ours to remove.
-    if [[ $(basename -- "$(dirname -- "$ENV_FILE")") == gingr-sync ]]; then
-      act rmdir --ignore-fail-on-non-empty -- "$(dirname -- "$ENV_FILE")" 2>/dev/null || true
-    fi
+    # Only a folder named for gingr-sync is ours to remove, and only once it is empty.
+    for dir in "${ENV_FILE%/*}" "${LOG_FILE%/*}" "${LOCK_FILE%/*}"; do
+      if [[ ! -d $dir || $seen == *"|$dir|"* ]] || ! is_own_folder "$dir"; then continue; fi
+      seen+="|$dir|"
+      if [[ $DRY_RUN == 1 ]]; then
+        say "would: remove the folder $dir when it is empty"
+      elif rmdir -- "$dir" 2>/dev/null; then
+        say "removed the folder $dir"
+      fi
+    done
   fi
 }
 

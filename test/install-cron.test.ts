@@ -3,8 +3,9 @@
  * crontab and systemctl are stand-ins first on PATH, the binary is a stand-in shell script, and
  * every system path points into a temp dir.
  */
-import { afterEach, describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { afterAll, afterEach, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { startSimulator } from '../src/simulator/index.ts'
 import { binary } from './_binary.ts'
@@ -14,8 +15,10 @@ import {
   createInstallSandbox,
   cronCommandOf,
   type InstallSandbox,
+  idOf,
   type SandboxOptions,
   snapshotTree,
+  throwawayUser,
 } from './fixtures/bin-stubs/install-cron-sandbox.ts'
 import { insertTenant } from './fixtures/tailtown.ts'
 
@@ -35,6 +38,63 @@ afterEach(() => {
 })
 
 const modeOf = (path: string): string => (statSync(path).mode & 0o777).toString(8)
+const ownerOf = (path: string): string => `${statSync(path).uid}:${statSync(path).gid}`
+
+/** Tests that install for a user other than root need root, setpriv and useradd. */
+const canMakeUser = process.getuid?.() === 0 && Bun.which('setpriv') !== null && Bun.which('useradd') !== null
+/** The unprivileged user those tests install for (made once, on first use; see throwawayUser). */
+function jobUser(): { name: string; home: string; ids: string } {
+  const user = throwawayUser()
+  if (user === null) throw new Error('no throwaway user: the test should have been skipped')
+  return { ...user, ids: `${idOf(user.name, '-u')}:${idOf(user.name, '-g')}` }
+}
+
+/**
+ * Every setting the binary reads, found in src/ as GINGR_* and DATABASE_URL are written there, less
+ * the names that are code (a const of that name) and the knobs that are not the binary's settings.
+ */
+const NOT_SETTINGS: Record<string, string> = {
+  GINGR_SYNC_TEST_TIMING: 'the tests shorten the waits with it (src/timing.ts)',
+  GINGR_SYNC_EMBEDDED_PG_BIN: "the demo's and tests' embedded server (src/dev/)",
+}
+function settingsTheBinaryReads(): string[] {
+  const src = join(import.meta.dir, '../src')
+  const code = [...new Bun.Glob('**/*.ts').scanSync(src)].map((path) => readFileSync(join(src, path), 'utf8')).join('\n')
+  const named = new Set([...code.matchAll(/\b(?:GINGR_[A-Z_]+|DATABASE_URL)\b/g)].map((match) => match[0]))
+  const declared = new Set([...code.matchAll(/\b(?:const|let|var|function|class|enum|type|interface)\s+([A-Z_]+)\b/g)].map((m) => m[1]))
+  const settings = [...named].filter((name) => !declared.has(name) && !(name in NOT_SETTINGS)).sort()
+  // A derivation that found nothing would let every template pass: it must find the known ones.
+  for (const known of ['DATABASE_URL', 'GINGR_API_KEY', 'GINGR_SYNC_STATEMENT_TIMEOUT']) expect(settings).toContain(known)
+  return settings
+}
+
+/** The name install-cron.sh looks for beside itself on this machine, as the README says. */
+const THIS_MACHINES_BUILD = (() => {
+  const arch = Bun.spawnSync(['uname', '-m']).stdout.toString().trim()
+  if (arch === 'aarch64' || arch === 'arm64') return 'gingr-sync-linux-arm64'
+  return /\bavx2\b/.test(readFileSync('/proc/cpuinfo', 'utf8')) ? 'gingr-sync-linux-x64' : 'gingr-sync-linux-x64-baseline'
+})()
+const RELEASE_BUILDS = ['gingr-sync-linux-x64', 'gingr-sync-linux-x64-baseline', 'gingr-sync-linux-arm64', 'gingr-sync']
+
+/** Stand-in binaries that differ by a comment, one per name of a release's builds, in a temp folder. */
+const builds = (() => {
+  const folder = mkdtempSync(join(tmpdir(), 'gingr-sync-builds-'))
+  const stub = readFileSync(STUB_BINARY, 'utf8')
+  const files: Record<string, string> = {}
+  for (const name of RELEASE_BUILDS) {
+    files[name] = join(folder, name)
+    writeFileSync(files[name], `${stub}# the build named ${name}\n`, { mode: 0o755 })
+  }
+  return { folder, files }
+})()
+afterAll(() => rmSync(builds.folder, { recursive: true, force: true }))
+function buildNamed(name: string): string {
+  const file = builds.files[name]
+  if (file === undefined) throw new Error(`no stand-in build named ${name}`)
+  return file
+}
+const sha256 = (path: string): string => new Bun.CryptoHasher('sha256').update(readFileSync(path)).digest('hex')
+const sumsOf = (names: string[]): string => names.map((name) => `${sha256(buildNamed(name))}  ${name}\n`).join('')
 const managedLines = (table: string | null): string[] => (table ?? '').split('\n').filter((line) => line.endsWith(CRON_MARKER))
 
 /** A table with everything cron allows besides entries; each byte must survive. */
@@ -67,6 +127,9 @@ describe('install (cron)', () => {
       expect(result.stdout).toContain(hint)
     }
     expect(existsSync(s.paths.log)).toBe(true)
+    // Root's own crontab: allowed, with the advice to give the job a user of its own.
+    expect(result.stderr).toContain('warning: the job will run as root.')
+    expect(result.stderr).toContain('then sudo ./install-cron.sh --user gingr-sync')
   })
 
   test.each([
@@ -147,16 +210,19 @@ describe('install (cron)', () => {
 })
 
 describe('the env file', () => {
-  test('is created from a commented template, mode 600 in a 700 directory', () => {
+  test('is created from a commented template, mode 600 in a 700 directory, naming every setting the binary reads', () => {
     const s = sandbox()
     expect(s.install().exitCode).toBe(0)
     expect(modeOf(s.paths.envFile)).toBe('600')
     expect(modeOf(dirname(s.paths.envFile))).toBe('700')
-    const template = readFileSync(s.paths.envFile, 'utf8')
-    for (const name of ['DATABASE_URL', 'GINGR_SUBDOMAIN', 'GINGR_API_KEY', 'GINGR_BASE_URL', 'GINGR_SYNC_PING_URL', 'GINGR_SYNC_CONFIG']) {
-      expect(template).toContain(`#${name}=`)
+    const lines = readFileSync(s.paths.envFile, 'utf8').split('\n')
+    for (const name of settingsTheBinaryReads()) {
+      const at = lines.findIndex((line) => line.startsWith(`#${name}=`))
+      expect({ name, listed: at >= 0 }).toEqual({ name, listed: true })
+      // The line above says what it is for: a comment of its own, not another setting.
+      expect(lines[at - 1]).toMatch(/^# (Required|Optional)[^:]*: \S.{20,}$/)
     }
-    const active = template.split('\n').filter((line) => line.trim() !== '' && !line.startsWith('#'))
+    const active = lines.filter((line) => line.trim() !== '' && !line.startsWith('#'))
     expect(active).toEqual([])
   })
 
@@ -231,6 +297,25 @@ describe('--dry-run', () => {
     for (const call of s.calls().slice(callsBefore)) expect(call).toBe('crontab -l')
   })
 
+  test.skipIf(!canMakeUser)(
+    'install --user NAME (given as a number) changes nothing either: only the crontabs of NAME and root are read',
+    () => {
+      const user = jobUser()
+      const s = sandbox({ dist: STUB_BINARY, installedBinary: false })
+      writeFileSync(s.paths.crontab, BUSY_TABLE)
+      const before = snapshotTree(s.dir)
+      const result = s.install(['--user', idOf(user.name, '-u'), '--dry-run'])
+      expect(result.exitCode).toBe(0)
+      expect(result.stdout).toContain(`would: crontab of ${user.name}: install the entry: `)
+      expect(result.stdout).toContain(`would: chown -- ${user.name}:${user.name} ${s.paths.envFile}`)
+      expect(result.stdout).toContain(`would: as ${user.name} ${s.paths.binary} doctor`)
+      const after = snapshotTree(s.dir)
+      for (const tree of [before, after]) tree.delete(s.paths.calls)
+      expect(after).toEqual(before)
+      expect(s.calls()).toEqual([`crontab -u ${user.name} -l`, 'crontab -l'])
+    },
+  )
+
   test('names every action it would take', () => {
     const s = sandbox({ dist: STUB_BINARY, installedBinary: false })
     const result = s.install(['--dry-run'])
@@ -260,7 +345,7 @@ describe('the binary', () => {
     expect(readdirSync(dirname(s.paths.binary))).toEqual(['gingr-sync'])
     expect(s.calls()).toContain(`gingr-sync doctor --env-file ${s.paths.envFile}`)
 
-    expect(s.install().stdout).toContain('already the current build')
+    expect(s.install().stdout).toContain(`binary: ${s.paths.binary} is already ${join(s.paths.app, 'dist/gingr-sync')}\n`)
   })
 
   test('neither dist/ nor an installed binary: a clear error, exit 2, nothing changed', () => {
@@ -370,12 +455,18 @@ describe('--systemd', () => {
     expect(existsSync(unit(s, 'gingr-sync.timer'))).toBe(false)
   })
 
-  test('without systemctl the units are written and the warning says what to run', () => {
-    const s = sandbox({ hide: ['systemctl'] })
+  test.each([
+    ['systemd is not running', { systemdRunning: false }, 'systemd is not running on this machine (there is no '],
+    ['there is no systemctl', { hide: ['systemctl'] }, 'systemctl not found'],
+  ])('when %s: nothing is installed, the reason is said, exit 2', (_name, options, message) => {
+    const s = sandbox(options)
+    writeFileSync(s.paths.crontab, BUSY_TABLE)
+    const before = snapshotTree(s.dir)
     const result = s.install(['--systemd'])
-    expect(result.exitCode).toBe(0)
-    expect(existsSync(unit(s, 'gingr-sync.timer'))).toBe(true)
-    expect(result.stderr).toContain('systemctl enable --now gingr-sync.timer')
+    expect(result.exitCode).toBe(2)
+    expect(result.stderr).toStartWith(`install-cron.sh: error: ${message}`)
+    expect(result.stderr.trim().split('\n')).toHaveLength(1)
+    expect(snapshotTree(s.dir)).toEqual(before)
   })
 })
 
@@ -389,11 +480,21 @@ describe('--uninstall', () => {
     expect(s.install(['--uninstall']).exitCode).toBe(0)
     for (const path of [s.paths.envFile, s.paths.binary, s.paths.log]) expect(existsSync(path)).toBe(true)
 
-    expect(s.install(['--uninstall', '--purge']).exitCode).toBe(0)
+    const purged = s.install(['--uninstall', '--purge'])
+    expect(purged.exitCode).toBe(0)
     for (const path of [s.paths.envFile, dirname(s.paths.envFile), s.paths.binary, s.paths.log, `${s.paths.log}.1`]) {
       expect(existsSync(path)).toBe(false)
     }
     expect(s.crontab()).toBeNull()
+    // One line per file removed, and one for the folder.
+    const removed = purged.stdout.split('\n').filter((line) => line.startsWith('removed '))
+    expect(removed).toEqual([
+      `removed ${s.paths.envFile}`,
+      `removed ${s.paths.binary}`,
+      `removed ${s.paths.log}`,
+      `removed ${s.paths.log}.1`,
+      `removed the folder ${dirname(s.paths.envFile)}`,
+    ])
   })
 })
 
@@ -416,6 +517,8 @@ describe('command line', () => {
     [['--schedule', '0 * * * * rm -rf /'], '--schedule wants five cron fields'],
     [['--schedule', '0 * * *\n* * * * * evil'], '--schedule wants five cron fields'],
     [['--env-file', '/tmp/a\nb'], 'a path holds a control character'],
+    [['--user', 'ops:wheel'], '--user wants a user name'],
+    [['--user='], '--user needs a non-empty value'],
   ])('%p: one-line error, usage, exit 2, nothing changed', (args, message) => {
     const s = sandbox()
     const before = snapshotTree(s.dir)
@@ -441,6 +544,344 @@ describe('command line', () => {
   })
 })
 
+describe('--user NAME, run by root', () => {
+  /** install-cron.sh run under umask 077 (sudo keeps the caller's): what it makes must still let NAME in. */
+  const installUnderUmask077 = (s: InstallSandbox, args: string[]) => {
+    const result = Bun.spawnSync({
+      cmd: ['sh', '-c', 'umask 077 && exec "$0" "$@"', s.paths.script, ...args],
+      env: s.env,
+      cwd: s.dir,
+      stdin: 'ignore',
+    })
+    return { exitCode: result.exitCode, stdout: result.stdout.toString(), stderr: result.stderr.toString() }
+  }
+
+  test.skipIf(!canMakeUser)(
+    "puts the entry in NAME's crontab, makes what the job uses NAME's (the env file 600), runs doctor as NAME, and the line runs as NAME",
+    () => {
+      const user = jobUser()
+      const s = sandbox({ dist: STUB_BINARY, installedBinary: false })
+      // A log folder of its own, as the default /var/log/gingr-sync: made NAME's, rotated as NAME.
+      const log = join(s.machine, 'var/log/gingr-sync/gingr-sync.log')
+      const flags = ['--binary', s.paths.binary, '--env-file', s.paths.envFile, '--log', log, '--lock', s.paths.lock, '--user', user.name]
+      const result = installUnderUmask077(s, flags)
+      expect(result.stderr).toBe('')
+      expect(result.exitCode).toBe(0)
+
+      expect(managedLines(s.crontab(user.name))).toHaveLength(1)
+      expect(s.crontab('root')).toBeNull()
+      expect(s.calls()).toContain(`crontab -u ${user.name} -l`)
+      expect([ownerOf(s.paths.envFile), modeOf(s.paths.envFile)]).toEqual([user.ids, '600'])
+      expect([ownerOf(dirname(s.paths.envFile)), modeOf(dirname(s.paths.envFile))]).toEqual([user.ids, '700'])
+      for (const path of [log, dirname(log), s.paths.lock]) expect({ path, owner: ownerOf(path) }).toEqual({ path, owner: user.ids })
+      // The binary stays root's: the job may run it, not change it.
+      expect([ownerOf(s.paths.binary), modeOf(s.paths.binary)]).toEqual(['0:0', '755'])
+      expect(s.calls()).toContain(`gingr-sync doctor --env-file ${s.paths.envFile} (as ${user.name})`)
+      expect(result.stdout).toContain(`sudo crontab -u ${user.name} -l`)
+      expect(result.stdout).toContain(`sudo -u ${user.name} ${s.paths.binary} status --env-file ${s.paths.envFile}`)
+      expect(result.stderr).not.toContain('the job will run as root')
+      const rule = readFileSync(join(s.machine, 'etc/logrotate.d/gingr-sync'), 'utf8')
+      expect(rule).toContain(`\n    su ${user.name} ${user.name}\n    create 0640 ${user.name} ${user.name}\n`)
+
+      const run = s.runCronCommandAs(user.name)
+      expect(run.stderr).toBe('')
+      expect(run.exitCode).toBe(0)
+      expect(readFileSync(log, 'utf8')).toBe(`stand-in gingr-sync: --env-file ${s.paths.envFile}\n`)
+
+      // Again: nothing to change, nothing said about owners.
+      const table = s.crontab(user.name)
+      const again = s.run(flags)
+      expect(again.exitCode).toBe(0)
+      expect(s.crontab(user.name)).toBe(table)
+      expect(again.stdout).not.toContain('owner: ')
+      expect(again.stdout).toContain(`crontab of ${user.name}: the entry is already installed`)
+    },
+  )
+
+  test.skipIf(!canMakeUser || Bun.which('logrotate') === null)('logrotate accepts the rule that rotates as NAME', () => {
+    const user = jobUser()
+    const s = sandbox()
+    const log = join(s.machine, 'var/log/gingr-sync/gingr-sync.log')
+    expect(s.install(['--user', user.name, '--log', log]).exitCode).toBe(0)
+    const check = Bun.spawnSync([
+      'logrotate',
+      '--debug',
+      '--state',
+      join(s.dir, 'logrotate.state'),
+      join(s.machine, 'etc/logrotate.d/gingr-sync'),
+    ])
+    expect(check.stderr.toString()).not.toMatch(/error/i)
+    expect(check.exitCode).toBe(0)
+  })
+
+  test.skipIf(!canMakeUser)("after an install as root: root's entry goes, the root-owned files become NAME's, as they are", () => {
+    const user = jobUser()
+    const s = sandbox()
+    writeFileSync(s.paths.crontab, BUSY_TABLE)
+    expect(s.install().exitCode).toBe(0)
+    writeFileSync(s.paths.envFile, 'GINGR_API_KEY=keep-me\n')
+    s.runCronCommand() // the lock, as a run of root's left it
+    for (const path of [s.paths.envFile, s.paths.log, s.paths.lock]) expect(ownerOf(path)).toBe('0:0')
+
+    const result = s.install(['--user', user.name])
+    expect(result.exitCode).toBe(0)
+    expect(s.crontab('root')).toBe(BUSY_TABLE)
+    expect(result.stdout).toContain('crontab of root: remove the gingr-sync entry')
+    expect(managedLines(s.crontab(user.name))).toHaveLength(1)
+    expect(readFileSync(s.paths.envFile, 'utf8')).toBe('GINGR_API_KEY=keep-me\n')
+    expect(modeOf(s.paths.envFile)).toBe('600')
+    for (const path of [s.paths.envFile, dirname(s.paths.envFile), s.paths.log, s.paths.lock]) {
+      expect({ path, owner: ownerOf(path) }).toEqual({ path, owner: user.ids })
+      expect(result.stdout).toContain(`owner: ${path} is now ${user.name}'s`)
+    }
+    // The log's folder is root's /var/log: logrotate rotates as root and makes the new log NAME's.
+    const rule = readFileSync(join(s.machine, 'etc/logrotate.d/gingr-sync'), 'utf8')
+    expect(rule).not.toContain(' su ')
+    expect(rule).toContain(`    create 0640 ${user.name} ${user.name}\n`)
+    expect(s.runCronCommandAs(user.name).exitCode).toBe(0)
+  })
+
+  test.skipIf(!canMakeUser)('an env file outside a gingr-sync folder that NAME may read is left to its owner', () => {
+    const user = jobUser()
+    const s = sandbox()
+    const shared = join(s.machine, 'app.env')
+    writeFileSync(shared, 'GINGR_API_KEY=shared\n')
+    Bun.spawnSync(['chown', `0:${idOf(user.name, '-g')}`, shared])
+    chmodSync(shared, 0o640)
+    const result = s.install(['--user', user.name, '--env-file', shared])
+    expect(result.exitCode).toBe(0)
+    expect([ownerOf(shared), modeOf(shared)]).toEqual([`0:${idOf(user.name, '-g')}`, '640'])
+    expect(result.stdout).not.toContain(`owner: ${shared}`)
+  })
+
+  test.skipIf(!canMakeUser)("with --systemd: User= and Group= in the service, which systemd-analyze accepts; the env file NAME's", () => {
+    const user = jobUser()
+    const s = sandbox()
+    expect(s.install(['--systemd', '--user', user.name]).exitCode).toBe(0)
+    const service = join(s.machine, 'etc/systemd/system/gingr-sync.service')
+    expect(readFileSync(service, 'utf8')).toContain(`\nUser=${user.name}\nGroup=${user.name}\n`)
+    expect(ownerOf(s.paths.envFile)).toBe(user.ids)
+    if (Bun.which('systemd-analyze') !== null) {
+      const check = Bun.spawnSync(['systemd-analyze', 'verify', service, join(s.machine, 'etc/systemd/system/gingr-sync.timer')])
+      expect(check.stderr.toString()).toBe('')
+      expect(check.exitCode).toBe(0)
+    }
+  })
+
+  test.skipIf(!canMakeUser)("--uninstall --user NAME --purge empties NAME's crontab and names each file it removes", () => {
+    const user = jobUser()
+    const s = sandbox()
+    const log = join(s.machine, 'var/log/gingr-sync/gingr-sync.log')
+    expect(s.install(['--user', user.name, '--log', log]).exitCode).toBe(0)
+    const result = s.install(['--user', user.name, '--log', log, '--uninstall', '--purge'])
+    expect(result.exitCode).toBe(0)
+    expect(s.crontab(user.name)).toBeNull()
+    expect(result.stdout.split('\n').filter((line) => line.startsWith('removed '))).toEqual([
+      `removed ${join(s.machine, 'etc/logrotate.d/gingr-sync')}`,
+      `removed ${s.paths.envFile}`,
+      `removed ${s.paths.binary}`,
+      `removed ${s.paths.lock}`,
+      `removed ${log}`,
+      `removed the folder ${dirname(s.paths.envFile)}`,
+      `removed the folder ${dirname(log)}`,
+    ])
+  })
+
+  test.skipIf(!canMakeUser)('refuses, before any change, a job that could not run (exit 2, one line)', () => {
+    const user = jobUser()
+    const nobodyHome = Bun.spawnSync(['getent', 'passwd', 'nobody']).stdout.toString().split(':')[5] ?? ''
+    const cases: [string, (s: InstallSandbox) => string[], string][] = [
+      ['an unknown user', () => ['--user', 'no-such-user-gs'], "there is no user 'no-such-user-gs' on this machine: create one first"],
+      [
+        'a user without a home folder, where cron starts jobs',
+        () => ['--user', 'nobody'],
+        `nobody's home folder ${nobodyHome} is missing or closed to it, and cron starts each of its jobs there`,
+      ],
+      [
+        'an env file in a folder closed to NAME',
+        (s) => {
+          mkdirSync(join(s.machine, 'private'), { mode: 0o700 })
+          return ['--user', user.name, '--env-file', join(s.machine, 'private/sync.env')]
+        },
+        `${user.name} may not enter ${'MACHINE'}/private, so the job could not reach ${'MACHINE'}/private/sync.env: choose a --env-file outside it`,
+      ],
+      [
+        "another program's env file, closed to NAME",
+        (s) => {
+          writeFileSync(join(s.machine, 'app.env'), 'DATABASE_URL=postgres://app@db/app\n', { mode: 0o600 })
+          return ['--user', user.name, '--env-file', join(s.machine, 'app.env')]
+        },
+        `${user.name} may not read ${'MACHINE'}/app.env: make it ${user.name}'s (chown ${user.name}: ${'MACHINE'}/app.env), or give another --env-file`,
+      ],
+      [
+        'a binary NAME may not run',
+        (s) => {
+          chmodSync(s.paths.binary, 0o700)
+          return ['--user', user.name]
+        },
+        `${user.name} may not run ${'MACHINE'}/usr/local/bin/gingr-sync`,
+      ],
+    ]
+    for (const [name, prepare, message] of cases) {
+      if (name.includes('without a home') && existsSync(nobodyHome)) continue
+      const s = sandbox()
+      const args = prepare(s)
+      const before = snapshotTree(s.dir)
+      const result = s.install(args)
+      expect({ name, exitCode: result.exitCode }).toEqual({ name, exitCode: 2 })
+      expect(result.stderr).toStartWith(`install-cron.sh: error: ${message.replaceAll('MACHINE', s.machine)}`)
+      expect(result.stderr.trim().split('\n')).toHaveLength(1)
+      expect(snapshotTree(s.dir)).toEqual(before)
+    }
+  })
+})
+
+describe('a user other than root, for themself', () => {
+  /** The throwaway user, with an empty home: each test starts as a fresh account. */
+  const freshUser = () => {
+    const user = jobUser()
+    for (const name of readdirSync(user.home)) rmSync(join(user.home, name), { recursive: true, force: true })
+    return user
+  }
+
+  test.skipIf(!canMakeUser)(
+    'installs from a release folder under their home, in their own crontab, without logrotate (a line says how to rotate), and --purge names what it removes',
+    () => {
+      const user = freshUser()
+      const s = sandbox({ release: { [THIS_MACHINES_BUILD]: buildNamed(THIS_MACHINES_BUILD) }, installedBinary: false })
+      const at = (path: string) => join(user.home, path)
+      const [binaryPath, envFile, log, lock] = [
+        at('.local/bin/gingr-sync'),
+        at('.config/gingr-sync/gingr-sync.env'),
+        at('.local/state/gingr-sync/gingr-sync.log'),
+        at('.local/state/gingr-sync/gingr-sync.lock'),
+      ]
+      const result = s.runAs(user.name, [], { HOME: user.home })
+      expect(result.stderr).toBe('')
+      expect(result.exitCode).toBe(0)
+
+      expect(readFileSync(binaryPath, 'utf8')).toBe(readFileSync(buildNamed(THIS_MACHINES_BUILD), 'utf8'))
+      expect([ownerOf(envFile), modeOf(envFile), modeOf(dirname(envFile))]).toEqual([user.ids, '600', '700'])
+      expect(ownerOf(log)).toBe(user.ids)
+      const command = s.cronCommand(user.name)
+      expect(command).toContain(`'${lock}' '${Bun.which('timeout')}' -k 60 3480 '${binaryPath}' --env-file '${envFile}' >> '${log}' 2>&1;`)
+      // Their own table, without -u, which some crons refuse even to name oneself.
+      const crontabCalls = s.calls().filter((call) => call.startsWith('crontab '))
+      expect(crontabCalls[0]).toBe('crontab -l')
+      expect(crontabCalls.filter((call) => call.includes(' -u '))).toEqual([])
+      expect(s.calls()).toContain(`gingr-sync doctor --env-file ${envFile} (as ${user.name})`)
+      expect(result.stdout).toContain(
+        `logrotate: skipped, only root may add a rule to ${join(s.machine, 'etc/logrotate.d')}; rotate the log yourself: each run opens it anew, so renaming it (mv ${log} ${log}.1) loses nothing`,
+      )
+      expect(readdirSync(join(s.machine, 'etc/logrotate.d'))).toEqual([])
+      expect(s.runCronCommandAs(user.name).exitCode).toBe(0)
+      expect(readFileSync(log, 'utf8')).toBe(`stand-in gingr-sync: --env-file ${envFile}\n`)
+
+      // A rule that root wrote for another install is not theirs to remove: said, and left.
+      const rule = join(s.machine, 'etc/logrotate.d/gingr-sync')
+      writeFileSync(rule, `${CRON_MARKER}\n"/var/log/gingr-sync.log" {\n}\n`)
+      const purged = s.runAs(user.name, ['--uninstall', '--purge'], { HOME: user.home })
+      expect(purged.exitCode).toBe(0)
+      expect(purged.stderr).toContain(`${rule} belongs to an install made by root: left as it is`)
+      expect(existsSync(rule)).toBe(true)
+      expect(s.crontab(user.name)).toBeNull()
+      expect(purged.stdout.split('\n').filter((line) => line.startsWith('removed '))).toEqual([
+        `removed ${envFile}`,
+        `removed ${binaryPath}`,
+        `removed ${lock}`,
+        `removed ${log}`,
+        `removed the folder ${dirname(envFile)}`,
+        `removed the folder ${dirname(log)}`,
+      ])
+    },
+  )
+
+  test.skipIf(!canMakeUser)('is refused what takes root, before any change (exit 2, one line)', () => {
+    const user = freshUser()
+    const cases: [string[], Record<string, string>, string][] = [
+      [['--user', 'root'], {}, 'only root can install the job of another user: run sudo ./install-cron.sh --user root'],
+      [['--systemd'], {}, `--systemd writes system units, which takes root: run sudo ./install-cron.sh --systemd --user ${user.name}`],
+      [[], { HOME: '' }, 'HOME is not set, and a user other than root installs under it'],
+    ]
+    for (const [args, env, message] of cases) {
+      const s = sandbox({ release: { 'gingr-sync': STUB_BINARY }, installedBinary: false })
+      const before = [snapshotTree(s.dir), snapshotTree(user.home)]
+      const result = s.runAs(user.name, args, { HOME: user.home, ...env })
+      expect({ args, exitCode: result.exitCode }).toEqual({ args, exitCode: 2 })
+      expect(result.stderr).toStartWith(`install-cron.sh: error: ${message}`)
+      expect(result.stderr.trim().split('\n')).toHaveLength(1)
+      expect([snapshotTree(s.dir), snapshotTree(user.home)]).toEqual(before)
+    }
+  })
+})
+
+describe('a release folder (the binary, install-cron.sh and sha256sums.txt)', () => {
+  test('the build for this machine beside the script is installed, checked against sha256sums.txt', () => {
+    const release = Object.fromEntries(RELEASE_BUILDS.map((name) => [name, buildNamed(name)]))
+    const s = sandbox({ release, installedBinary: false, dist: STUB_BINARY })
+    writeFileSync(join(s.paths.app, 'sha256sums.txt'), sumsOf(RELEASE_BUILDS.slice(0, 3)))
+    const result = s.install()
+    expect(result.exitCode).toBe(0)
+    expect(sha256(s.paths.binary)).toBe(sha256(buildNamed(THIS_MACHINES_BUILD)))
+    expect(result.stdout).toContain(
+      `binary: installing ${join(s.paths.app, THIS_MACHINES_BUILD)} (matches ${join(s.paths.app, 'sha256sums.txt')})\n`,
+    )
+  })
+
+  test('a lone gingr-sync beside the script, without sha256sums.txt, is installed as it is', () => {
+    const s = sandbox({ release: { 'gingr-sync': buildNamed('gingr-sync') }, installedBinary: false, dist: STUB_BINARY })
+    const result = s.install()
+    expect(result.exitCode).toBe(0)
+    expect(sha256(s.paths.binary)).toBe(sha256(buildNamed('gingr-sync')))
+    expect(result.stdout).toContain(`binary: installing ${join(s.paths.app, 'gingr-sync')}\n`)
+  })
+
+  test.each([
+    [
+      'a copy that does not match its checksum',
+      (sums: string) => sums.replace(/^[0-9a-f]{8}/gm, '00000000'),
+      'does not match its checksum in',
+    ],
+    ['a build that sha256sums.txt does not list', () => sumsOf(['gingr-sync']), 'is not listed in'],
+  ])('%s is refused, before any change (exit 2)', (_name, edit, message) => {
+    const s = sandbox({ release: { [THIS_MACHINES_BUILD]: buildNamed(THIS_MACHINES_BUILD) } })
+    writeFileSync(join(s.paths.app, 'sha256sums.txt'), edit(sumsOf([THIS_MACHINES_BUILD])))
+    const before = snapshotTree(s.dir)
+    const result = s.install()
+    expect(result.exitCode).toBe(2)
+    expect(result.stderr).toStartWith(`install-cron.sh: error: ${join(s.paths.app, THIS_MACHINES_BUILD)} ${message}`)
+    expect(snapshotTree(s.dir)).toEqual(before)
+  })
+
+  test('./build.sh all makes dist/ one: the installer is in it, sha256sum -c passes, and it installs the binary', () => {
+    const out = mkdtempSync(join(tmpdir(), 'gingr-sync-release-'))
+    try {
+      // No other platform: each would download a Bun runtime (tens of MB). The stand-ins above test
+      // the choice among them.
+      const built = Bun.spawnSync(['./build.sh', 'all'], {
+        cwd: join(import.meta.dir, '..'),
+        env: { ...process.env, GINGR_SYNC_BUILD_DIR: out, GINGR_SYNC_BUILD_TARGETS: '' },
+      })
+      expect(built.stderr.toString()).toBe('')
+      expect(built.exitCode).toBe(0)
+      expect(readFileSync(join(out, 'install-cron.sh'), 'utf8')).toBe(readFileSync(join(import.meta.dir, '../install-cron.sh'), 'utf8'))
+      expect(statSync(join(out, 'install-cron.sh')).mode & 0o111).toBe(0o111)
+      const check = Bun.spawnSync(['sha256sum', '-c', 'sha256sums.txt'], { cwd: out })
+      expect(check.stdout.toString()).toBe('install-cron.sh: OK\n')
+
+      const release = Object.fromEntries(readdirSync(out).map((name) => [name, join(out, name)]))
+      const s = sandbox({ release, installedBinary: false })
+      const result = s.install()
+      expect(result.exitCode).toBe(0)
+      expect(result.stdout).toContain(`binary: installing ${join(s.paths.app, 'gingr-sync')}\n`)
+      expect(sha256(s.paths.binary)).toBe(sha256(join(out, 'gingr-sync')))
+      expect(Bun.spawnSync([s.paths.binary, '--version']).exitCode).toBe(0)
+    } finally {
+      rmSync(out, { recursive: true, force: true })
+    }
+  })
+})
+
 const canDropRoot = process.getuid?.() === 0 && Bun.which('setpriv') !== null
 describe('an unprivileged user', () => {
   test.skipIf(!canDropRoot)('is refused before any change when a folder to write in is not theirs: exit 2', () => {
@@ -453,7 +894,7 @@ describe('an unprivileged user', () => {
       cwd: '/',
     })
     expect(asNobody.exitCode).toBe(2)
-    expect(asNobody.stderr.toString()).toContain(`cannot write in ${s.machine}/var: run as a user who can, e.g. sudo`)
+    expect(asNobody.stderr.toString()).toContain(`cannot write in ${s.machine}/var: choose paths you may write`)
     expect(snapshotTree(s.dir)).toEqual(before)
   })
 })
