@@ -226,6 +226,14 @@ describe('the env file', () => {
     expect(active).toEqual([])
   })
 
+  test("the README's env file sample names every setting the binary reads too", () => {
+    const readme = readFileSync(join(import.meta.dir, '../README.md'), 'utf8')
+    const section = readme.slice(readme.indexOf('### 3. Configure'), readme.indexOf('### 4.'))
+    const sample = /```sh\n([\s\S]*?)```/.exec(section)?.[1] ?? ''
+    const named = new Set([...sample.matchAll(/^#? ?([A-Z_]+)=/gm)].map((match) => match[1]))
+    expect(settingsTheBinaryReads().filter((name) => !named.has(name))).toEqual([])
+  })
+
   test.each([
     [0o600, false],
     [0o400, false],
@@ -597,6 +605,21 @@ describe('--user NAME, run by root', () => {
       expect(again.stdout).toContain(`crontab of ${user.name}: the entry is already installed`)
     },
   )
+
+  test.skipIf(!canMakeUser)("with the defaults, writes the README's sample entry (a dry run on this machine's paths)", () => {
+    const user = jobUser()
+    const s = sandbox({ dist: STUB_BINARY, installedBinary: false })
+    const result = s.run(['--user', user.name, '--dry-run'])
+    expect(result.exitCode).toBe(0)
+    const entry = /^would: crontab of \S+: install the entry: (.*)$/m.exec(result.stdout)?.[1] ?? ''
+    const readme = readFileSync(join(import.meta.dir, '../README.md'), 'utf8')
+    const section = readme.slice(readme.indexOf('### 2. Install'), readme.indexOf('### 3. Configure'))
+    const sample = /^```\n(0 \* \* \* \* .*)\n```$/m.exec(section)?.[1]
+    const asInTheReadme = entry
+      .replaceAll(`'${Bun.which('flock')}'`, "'/usr/bin/flock'")
+      .replaceAll(`'${Bun.which('timeout')}'`, "'/usr/bin/timeout'")
+    expect(asInTheReadme).toBe(sample ?? 'no sample entry in the README')
+  })
 
   test.skipIf(!canMakeUser || Bun.which('logrotate') === null)('logrotate accepts the rule that rotates as NAME', () => {
     const user = jobUser()
