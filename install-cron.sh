@@ -685,6 +685,14 @@ remove_units() {
 
 # Every check that can refuse comes before the first change, so exit 2 means nothing was changed.
 check_prerequisites() {
+  # The job was installed for another user (its env file is theirs): as root's, an upgrade would
+  # add root's own job beside theirs, and --uninstall would leave theirs behind.
+  if ((TARGET_UID == 0)) && [[ -e $ENV_FILE && $(stat -c %u -- "$ENV_FILE") != 0 ]]; then
+    local owner
+    owner=$(stat -c %U -- "$ENV_FILE")
+    [[ $owner != UNKNOWN ]] || owner=$(stat -c %u -- "$ENV_FILE")
+    die "$ENV_FILE is $owner's, so the job is $owner's: add --user $owner (to give the job to root instead, first uninstall it with --user $owner and chown the env file to root)" 2
+  fi
   if ((FOR_OTHER == 1)); then
     command -v setpriv >/dev/null ||
       die "setpriv not found (it checks, as $TARGET_USER, what the job will reach): install util-linux, which provides it" 2

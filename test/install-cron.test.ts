@@ -664,6 +664,28 @@ describe('--user NAME, run by root', () => {
     expect(s.runCronCommandAs(user.name).exitCode).toBe(0)
   })
 
+  test.skipIf(!canMakeUser)("after it, root's own install or --uninstall is refused while the env file is NAME's (exit 2)", () => {
+    const user = jobUser()
+    const s = sandbox()
+    expect(s.install(['--user', user.name]).exitCode).toBe(0)
+    // Else an upgrade typed without --user would add a second job, root's; --uninstall would leave NAME's.
+    for (const args of [[], ['--user', 'root'], ['--uninstall'], ['--uninstall', '--purge']]) {
+      const before = snapshotTree(s.dir)
+      const result = s.install(args)
+      expect({ args, exitCode: result.exitCode }).toEqual({ args, exitCode: 2 })
+      expect(result.stderr).toBe(
+        `install-cron.sh: error: ${s.paths.envFile} is ${user.name}'s, so the job is ${user.name}'s: add --user ${user.name} (to give the job to root instead, first uninstall it with --user ${user.name} and chown the env file to root)\n`,
+      )
+      expect(snapshotTree(s.dir)).toEqual(before)
+    }
+    // As the message says.
+    expect(s.install(['--user', user.name, '--uninstall']).exitCode).toBe(0)
+    Bun.spawnSync(['chown', 'root:root', s.paths.envFile])
+    expect(s.install().exitCode).toBe(0)
+    expect(managedLines(s.crontab('root'))).toHaveLength(1)
+    expect(s.crontab(user.name)).toBeNull()
+  })
+
   test.skipIf(!canMakeUser)('an env file outside a gingr-sync folder that NAME may read is left to its owner', () => {
     const user = jobUser()
     const s = sandbox()
