@@ -26,6 +26,20 @@ export async function inTransaction<T>(sql: Sql, fn: (tx: TransactionSql) => Pro
   }
 }
 
+/**
+ * A read that may be a run's first statement, where the stale error of a connection an earlier
+ * run lost would fail it (see inTransaction): tried once more when it meets a lost connection.
+ * Only for statements that change nothing.
+ */
+export async function readOnLiveConnection<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read()
+  } catch (error) {
+    if (!isConnectionLost(error)) throw error
+    return read()
+  }
+}
+
 /** BEGIN failed for a lost connection before `fn` ran: nothing was done, so one retry is safe. */
 class StaleConnection extends Error {}
 

@@ -1,7 +1,7 @@
 import { describeDbError, isDbError, type Sql } from '../db/connect.ts'
 import { type RunRecord, recordRun } from '../db/runs.ts'
 import { stampTenantSynced, type Tenant } from '../db/tenants.ts'
-import { inTransaction, isConnectionLost } from '../db/transaction.ts'
+import { inTransaction, isConnectionLost, readOnLiveConnection } from '../db/transaction.ts'
 import { cancelStays, unseenStays, type WindowBounds } from '../db/vanished.ts'
 import { type WriteCounts, writeWindow } from '../db/writes.ts'
 import { errorMessage } from '../errors.ts'
@@ -141,7 +141,8 @@ export async function syncTenant(options: TenantRunOptions): Promise<TenantResul
       ...fetched.reservations.map((r) => r.reservation_id),
       ...fetched.invalid.flatMap((r) => (r.reservationId === null ? [] : [r.reservationId])),
     ]
-    const { active, unseen } = await unseenStays(options.sql, options.tenant.id, windowBounds(options.window, options.gingr.timeZone), seen)
+    const bounds = windowBounds(options.window, options.gingr.timeZone)
+    const { active, unseen } = await readOnLiveConnection(() => unseenStays(options.sql, options.tenant.id, bounds, seen))
     const { report, found, toCancel } = await resolveVanished({
       client,
       unseen,
