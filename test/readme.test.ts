@@ -161,14 +161,19 @@ const RUN_ELSEWHERE: Record<string, string> = {
   './build.sh': 'test/_binary.ts (every end-to-end test runs what it builds)',
   // Downloads a Bun runtime for each other platform (tens of MB each): run by hand before a release.
   './build.sh all': 'not the suite: by hand, before a release',
+  'sudo useradd --system --home-dir /var/lib/gingr-sync --create-home --shell /usr/sbin/nologin gingr-sync':
+    'test/install-cron.test.ts (a user made the same way, removed after)',
+  'sudo ./install-cron.sh --user gingr-sync': 'test/install-cron.test.ts',
+  './install-cron.sh': 'test/install-cron.test.ts',
+  'sudo ./install-cron.sh --systemd --user gingr-sync': 'test/install-cron.test.ts',
   'sudo ./install-cron.sh': 'test/install-cron.test.ts',
-  './build.sh && sudo ./install-cron.sh': 'test/install-cron.test.ts',
+  './build.sh && sudo ./install-cron.sh --user gingr-sync': 'test/install-cron.test.ts',
   'curl -X POST localhost:8080/_sim/faults -d \'{"endpoint":"/reservations","times":1,"fault":{"kind":"status","status":503}}\'':
     'this file, with "bun run sim"',
   // Reading the installed system's own log and crontab: what they show is the install's business.
-  'tail -f /var/log/gingr-sync.log': 'test/install-cron.test.ts (the log the entry appends to)',
-  'grep -i error /var/log/gingr-sync.log': 'test/faults-*.test.ts (every failure is an ERROR line)',
-  'crontab -l | grep gingr-sync': 'test/install-cron.test.ts (the managed entry)',
+  'tail -f /var/log/gingr-sync/gingr-sync.log': 'test/install-cron.test.ts (the log the entry appends to)',
+  'grep -i error /var/log/gingr-sync/gingr-sync.log': 'test/faults-*.test.ts (every failure is an ERROR line)',
+  'sudo crontab -u gingr-sync -l | grep gingr-sync': "test/install-cron.test.ts (the managed entry, in the user's crontab)",
 }
 
 /** The lines of the first sh block holding `command` that are comments: what the README says it prints. */
