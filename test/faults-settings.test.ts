@@ -159,6 +159,41 @@ describe('every run ends', () => {
   })
 })
 
+describe('settings and names that would leak or forge: through the binary', () => {
+  test('a config file with the key unquoted, or numeric: exit 2, the position or the field, no piece of the key', async () => {
+    await disableOthers()
+    const unquoted = dir.write('unquoted.json', `{\n  "tenants": { "${TENANT}": { "apiKey": ${API_KEY} } }\n}`)
+    const first = await gingrSync(bed, ['--tenant', TENANT, '--config', unquoted])
+    expect(first.code).toBe(2)
+    expect(errorLines(first)).toEqual([expect.stringMatching(/is not valid JSON \(line 2, column \d+\)\.$/)])
+    const numeric = dir.write('numeric.json', JSON.stringify({ tenants: { [TENANT]: { apiKey: 90210330 } } }))
+    const second = await gingrSync(bed, ['--tenant', TENANT, '--config', numeric])
+    expect(second.code).toBe(2)
+    expect(errorLines(second)).toEqual([expect.stringContaining(`is not valid at \`apiKey\` of tenant ${TENANT}: expected a string.`)])
+    expect(second.stderr).not.toContain('90210330')
+  })
+
+  test('a business name with a newline, ESC and CR: one log entry a line, no control character in the log or status', async () => {
+    await disableOthers()
+    const forged = await insertTenant(bed.db.sql, {
+      businessName: 'Paws\n2026-01-01T00:00:00.000Z ERROR every tenant failed\u001b[2J\rOK',
+      timezone: 'Mars/Olympus',
+    })
+    const result = await gingrSync(bed, [])
+    expect(result.code).toBe(1)
+    for (const line of result.stderr.trimEnd().split('\n')) expect(line).toMatch(/^\d{4}-\d\d-\d\dT\S+Z (INFO|WARN|ERROR) /)
+    expect(result.stderr).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/)
+    // The forged "ERROR" stays inside the INFO entry it came in, on that entry's line.
+    expect(result.stderr).toContain(`INFO     Tenant: Paws 2026-01-01T00:00:00.000Z ERROR every tenant failed [2J OK (${forged})`)
+    expect(errorLines(result).filter((line) => line.includes('❌ Sync failed'))).toEqual([
+      expect.stringContaining(`Sync failed for Paws 2026-01-01T00:00:00.000Z ERROR every tenant failed [2J OK (${forged})`),
+    ])
+    const status = await gingrSync(bed, ['status'])
+    expect(status.stdout).toContain('Paws 2026-01-01T00:00:00.000Z ERROR every tenant failed [2J OK')
+    expect(status.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/)
+  })
+})
+
 describe('the run history', () => {
   test('says the same statement count as --json, for a run that syncs and for one that fails', async () => {
     await disableOthers()
