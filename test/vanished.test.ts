@@ -260,6 +260,21 @@ describe.concurrent('vanished reservations', () => {
     expect([...next.vanished.cancelled].sort()).toEqual([...vanished.deferred].sort())
   })
 
+  test('a stay its look-up returns as an invalid record is left as it is, never cancelled', async () => {
+    const bed = await bedOf()
+    const [stay] = activeStays(bed, 1)
+    // Moved weeks ahead, with an end no database can hold: gone from the window, unreadable when found.
+    const later = farAhead(70)
+    bed.sim.account.moveReservation(stay!.reservation_id, later, farAhead(72))
+    bed.sim.account.changeReservation(stay!.reservation_id, { end_date: '9999-12-31T23:59:59-07:00' })
+    const before = await rows(bed.db.sql, bed.tenant)
+    const { result, vanished } = await sync(bed)
+    expect(result.code).toBe(0)
+    expect(vanished).toMatchObject({ cancelled: [], moved: [], deferred: [stay!.reservation_id] })
+    expect(result.stderr).toContain(`Reservation ${stay!.reservation_id} came back from its look-up as an invalid record: left as it is.`)
+    expect(rewritten(before, await rows(bed.db.sql, bed.tenant))).toEqual([])
+  })
+
   test('a failed look-up defers its stays and never cancels them', async () => {
     const bed = await bedOf()
     const [stay] = activeStays(bed, 1)

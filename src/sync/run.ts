@@ -164,7 +164,9 @@ export async function syncTenant(options: TenantRunOptions): Promise<TenantResul
       return runRecord(result, started)
     })
     if (outcome === 'locked') {
+      // Another run has the tenant: nothing of this one's look-ups was acted upon.
       result.status = 'locked'
+      result.vanished = emptyReport()
       return finish()
     }
     result.durationMs = Math.round(performance.now() - startedMs)
@@ -172,6 +174,8 @@ export async function syncTenant(options: TenantRunOptions): Promise<TenantResul
   } catch (error) {
     result.status = 'failed'
     result.error = describeFailure(error, options.sql)
+    // Nothing was written: no stay moved or was cancelled, whatever the look-ups found.
+    result.vanished = emptyReport()
     finish()
     if (!options.dryRun) await recordFailure(options.sql, runRecord(result, started))
     return result

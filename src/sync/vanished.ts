@@ -95,10 +95,12 @@ export async function resolveVanished(options: ResolveOptions): Promise<Resoluti
     }
     calls += 1
     let records: Reservation[]
+    let unreadable: Set<string>
     try {
       const answer =
         key.kind === 'animal' ? await options.client.reservationsOfAnimal(key.id) : await options.client.reservationsOfOwner(key.id)
       records = answer.records
+      unreadable = new Set(answer.invalid.flatMap((record) => (record.reservationId === null ? [] : [record.reservationId])))
     } catch (error) {
       report.deferred.push(...ids(stays))
       report.notes.push(`Looking up ${key.kind} ${key.id} in Gingr failed (${errorMessage(error)}): its stays wait for the next run.`)
@@ -111,6 +113,10 @@ export async function resolveVanished(options: ResolveOptions): Promise<Resoluti
         found.push(record)
         if (record.start_date.getTime() !== stay.startDate.getTime() || record.end_date.getTime() !== stay.endDate.getTime())
           report.moved.push(stay.externalId)
+      } else if (unreadable.has(stay.externalId)) {
+        // Gingr has it, in a form that does not validate: not deleted, whatever it now says.
+        report.deferred.push(stay.externalId)
+        report.notes.push(`Reservation ${stay.externalId} came back from its look-up as an invalid record: left as it is.`)
       } else if (singleLocation) {
         deleted.push(stay.externalId)
       } else {
