@@ -2,6 +2,10 @@
  * The Gingr v1 client. Everything is a form POST with the key in the body, so the key never lands
  * in a URL (proxy and server access logs keep URLs). Every request has a timeout, every public call
  * a deadline, and retries are bounded: the script this replaces hung forever on a silent server.
+ * The one exception: Gingr documents its lists (`/owners`, `/animals`, the look-ups) as GET with the
+ * key in the query string; an account that refuses them as POST (405, or 404) is asked by GET, and
+ * that URL, key and all, is never put in a message (#scrub, and `send` keeps only fetch's message,
+ * never its error object, whose `path` is the URL).
  */
 import pkg from '../../package.json'
 import { timing } from '../timing.ts'
@@ -9,11 +13,14 @@ import { type DateRange, splitIntoChunks } from './chunks.ts'
 import { formatDuration, GingrError, type GingrErrorKind } from './errors.ts'
 import { type Failure, interpret, send } from './http.ts'
 import {
-  Animal,
+  type Animal,
+  animalSchema,
   type Envelope,
+  type InvalidItem,
   type InvalidRecord,
   Lookup,
   Owner,
+  parseItems,
   parseRecords,
   type Reservation,
   ReservationType,
@@ -93,6 +100,9 @@ export class GingrClient {
   readonly #userAgent: string
   readonly #signal: AbortSignal | undefined
   readonly #reservation: ReturnType<typeof reservationSchema>
+  readonly #animal: ReturnType<typeof animalSchema>
+  /** The list endpoints this account refused as POST: asked by GET for the rest of the client's life. */
+  readonly #getOnly = new Set<string>()
   /** When this client's last call was answered (0: never), for the pause between calls. */
   #answeredAt = 0
   readonly #now: () => number
@@ -114,6 +124,7 @@ export class GingrClient {
     this.#userAgent = options.userAgent ?? `gingr-sync/${pkg.version}`
     this.#signal = options.signal
     this.#reservation = reservationSchema(options.timeZone)
+    this.#animal = animalSchema(options.timeZone)
     this.#now = options.now ?? Date.now
   }
 
@@ -168,27 +179,39 @@ export class GingrClient {
 
   /** The cheapest call Gingr has: what a health check uses to prove the URL and key work. */
   async reservationTypes(): Promise<{ records: ReservationType[]; invalid: InvalidRecord[] }> {
-    const envelope = await this.#post({ endpoint: '/reservation_types' }, {}, this.#budget())
+    const envelope = await this.#request({ endpoint: '/reservation_types' }, {}, this.#budget())
     return parseRecords(ReservationType, envelope.data)
   }
 
   /** All owners, optionally filtered by column (`params[<column>]=<value>` in Gingr's terms). */
-  async owners(params: Record<string, string> = {}): Promise<{ records: Owner[]; invalid: InvalidRecord[] }> {
-    const envelope = await this.#post({ endpoint: '/owners' }, whereClauses(params), this.#budget())
-    return parseRecords(Owner, envelope.data)
+  async owners(params: Record<string, string> = {}): Promise<{ records: Owner[]; invalid: InvalidItem[] }> {
+    const envelope = await this.#list({ endpoint: '/owners' }, whereClauses(params), this.#budget())
+    return parseItems(Owner, envelope.data)
   }
 
-  /** All animals, optionally filtered by column. */
-  async animals(params: Record<string, string> = {}): Promise<{ records: Animal[]; invalid: InvalidRecord[] }> {
-    const envelope = await this.#post({ endpoint: '/animals' }, whereClauses(params), this.#budget())
-    return parseRecords(Animal, envelope.data)
+  /** All animals, optionally filtered by column; birthdays are the facility's days (`timeZone`). */
+  async animals(params: Record<string, string> = {}): Promise<{ records: Animal[]; invalid: InvalidItem[] }> {
+    const envelope = await this.#list({ endpoint: '/animals' }, whereClauses(params), this.#budget())
+    return parseItems(this.#animal, envelope.data)
+  }
+
+  /** The breed look-up (`/get_breeds`): an animal's `breed_id` is a `value` here. */
+  async breeds(): Promise<{ records: Lookup[]; invalid: InvalidItem[] }> {
+    const envelope = await this.#list({ endpoint: '/get_breeds' }, {}, this.#budget())
+    return parseItems(Lookup, envelope.data, 'value')
+  }
+
+  /** The species look-up (`/get_species`): an animal's `species_id` is a `value` here. */
+  async species(): Promise<{ records: Lookup[]; invalid: InvalidItem[] }> {
+    const envelope = await this.#list({ endpoint: '/get_species' }, {}, this.#budget())
+    return parseItems(Lookup, envelope.data, 'value')
   }
 
   /** One owner by id, animal, reservation, phone or email; `null` when Gingr knows none. */
   async owner(query: OwnerQuery): Promise<Owner | null> {
     const call = { endpoint: '/owner' }
     const budget = this.#budget()
-    const envelope = await this.#post(call, definedOnly(query), budget)
+    const envelope = await this.#request(call, definedOnly(query), budget)
     const data = envelope.data
     // `/owner` answers with the owner itself rather than a list of them.
     const single = data !== null && !Array.isArray(data) && 'id' in data && typeof data.id !== 'object'
@@ -204,31 +227,57 @@ export class GingrClient {
   }
 
   /**
-   * #post, at least paceMs after this client's last answer: real clients keep about 150 ms
+   * #request, at least paceMs after this client's last answer: real clients keep about 150 ms
    * between calls. The pause runs from the answer, so validating it counts towards the pause.
    */
-  async #paced(call: Call, params: Record<string, string>, budget: Budget): Promise<Envelope> {
+  async #paced(call: Call, params: Record<string, string>, budget: Budget, method: 'POST' | 'GET' = 'POST'): Promise<Envelope> {
     if (this.#answeredAt > 0) await this.#sleep(Math.min(this.#paceMs - (this.#now() - this.#answeredAt), budget.deadlineAt - this.#now()))
     try {
-      return await this.#post(call, params, budget)
+      return await this.#request(call, params, budget, method)
     } finally {
       this.#answeredAt = this.#now()
     }
   }
 
-  /** One request, retried while it makes sense and the budget allows. */
-  async #post(call: Call, params: Record<string, string>, budget: Budget): Promise<Envelope> {
-    const init: RequestInit = {
-      method: 'POST',
-      headers: {
-        'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8',
-        Accept: 'application/json',
-        'User-Agent': this.#userAgent,
-      },
-      body: new URLSearchParams({ key: this.#apiKey, ...params }).toString(),
-      // A redirect could carry the body, key included, to another host: never follow one.
-      redirect: 'manual',
+  /**
+   * A list Gingr documents as GET: asked as POST (the key stays out of the URL) unless this account
+   * refused that before; a POST refused with 405 or 404 is asked again by GET, once, and the
+   * endpoint is remembered. A GET refused too fails with both answers in its sentence.
+   */
+  async #list(call: Call, params: Record<string, string>, budget: Budget): Promise<Envelope> {
+    if (this.#getOnly.has(call.endpoint)) return this.#paced(call, params, budget, 'GET')
+    try {
+      return await this.#paced(call, params, budget)
+    } catch (error) {
+      if (!(error instanceof GingrError && error.kind === 'http' && (error.status === 405 || error.status === 404))) throw error
+      this.#getOnly.add(call.endpoint)
+      const refused = error.status
+      try {
+        return await this.#paced(call, params, budget, 'GET')
+      } catch (retry) {
+        if (!(retry instanceof GingrError)) throw retry
+        const message = retry.message.replace(/\.$/, ` (asked by GET after POST was refused with HTTP ${refused}).`)
+        throw this.#gingrError(message, retry.kind, call, retry.attempts + error.attempts, retry.status)
+      }
     }
+  }
+
+  /** One request, retried while it makes sense and the budget allows. */
+  async #request(call: Call, params: Record<string, string>, budget: Budget, method: 'POST' | 'GET' = 'POST'): Promise<Envelope> {
+    const form = new URLSearchParams({ key: this.#apiKey, ...params }).toString()
+    const headers = { Accept: 'application/json', 'User-Agent': this.#userAgent }
+    // A redirect could carry the key (body or URL) to another host: never follow one.
+    const init: RequestInit =
+      method === 'POST'
+        ? {
+            method,
+            headers: { ...headers, 'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8' },
+            body: form,
+            redirect: 'manual',
+          }
+        : { method, headers, redirect: 'manual' }
+    // The GET's URL holds the key: it goes to fetch only, never into a message (see the header).
+    const url = method === 'POST' ? `${this.baseUrl}${call.endpoint}` : `${this.baseUrl}${call.endpoint}?${form}`
     let last: Failure | undefined
     for (let attempt = 1; ; attempt += 1) {
       const left = budget.deadlineAt - this.#now()
@@ -236,7 +285,7 @@ export class GingrClient {
       if (left <= 0) throw this.#deadline(call, attempt - 1, last)
       const timeoutMs = Math.min(this.#timeoutMs, left)
       budget.requests += 1
-      const outcome = await send(`${this.baseUrl}${call.endpoint}`, init, timeoutMs, this.#maxResponseBytes, this.#signal)
+      const outcome = await send(url, init, timeoutMs, this.#maxResponseBytes, this.#signal)
       if (outcome.kind === 'aborted') throw this.#aborted(call, attempt)
       const result = interpret(outcome, this.#now(), (text) => this.#scrub(text))
       if (!('retryable' in result)) return result

@@ -20,6 +20,7 @@ import {
   Text,
   timestamp,
 } from './fields.ts'
+import { clip, parseTimestamp } from './timestamp.ts'
 
 /**
  * Every answer is wrapped in this. `data` is an object keyed by id, an array, or `[]` (PHP's empty
@@ -160,39 +161,102 @@ export const Owner = v.object({
 })
 export type Owner = v.InferOutput<typeof Owner>
 
-export const Animal = v.object({
-  id: GingrId,
-  owner_id: GingrId,
-  /** The pet's name (Gingr's column name). */
-  first_name: Name,
-  /** "1" dog, "2" cat, "3" other. */
-  species_id: lenientId,
-  breed_id: lenientId,
-  color: lenientText,
-  gender: lenientText,
-  /** Unix seconds as a string. */
-  birthday: v.fallback(
-    v.pipe(
-      lenientNumber,
-      v.transform((seconds) => (seconds === null || seconds <= 0 ? null : new Date(seconds * 1000))),
-    ),
-    null,
+/**
+ * A birthday, a date without a time: unix seconds (Gingr's form, as a string), or `YYYY-MM-DD`.
+ * The day is the facility's (`timeZone`) calendar day of that instant, stored as midnight UTC of
+ * that day, so that it never prints a day off in any zone (a bug production once had). Absent,
+ * blank, 0 and MySQL's zero date mean "unknown"; anything else unreadable makes the animal invalid,
+ * since the birthdate is a column the full sync writes.
+ */
+function birthday(timeZone?: string) {
+  return v.pipe(
+    v.nullish(v.union([v.string(), v.number()]), null),
+    v.rawTransform(({ dataset, addIssue, NEVER }) => {
+      const value = dataset.value
+      if (value === null || UNKNOWN_BIRTHDAY.test(String(value))) return null
+      if (typeof value === 'number' ? value < 0 : /^\s*-/.test(value)) return null
+      const text = String(value).trim()
+      const day = CALENDAR_DAY.test(text) ? text : dayOf(parseTimestamp(text, timeZone ?? 'UTC'))
+      const midnight = day === null ? Number.NaN : Date.parse(`${day}T00:00:00Z`)
+      if (day === null || Number.isNaN(midnight) || new Date(midnight).toISOString().slice(0, 10) !== day) {
+        addIssue({ message: `Invalid birthday: expected unix seconds or YYYY-MM-DD, received ${JSON.stringify(clip(text))}` })
+        return NEVER
+      }
+      return new Date(midnight)
+    }),
+  )
+}
+
+const UNKNOWN_BIRTHDAY = /^\s*(0*|0000-00-00([ T].*)?)\s*$/
+const CALENDAR_DAY = /^\d{4}-\d{2}-\d{2}$/
+
+function dayOf(parsed: ReturnType<typeof parseTimestamp>): string | null {
+  return typeof parsed === 'string' ? null : parsed.day
+}
+
+/**
+ * A weight: a number, a numeric string, or one with its unit after it ("45 lbs", as front desks
+ * type it). Anything else is unknown (`null`).
+ */
+const weight = v.fallback(
+  v.pipe(
+    v.unknown(),
+    v.transform((value) => {
+      const number = typeof value === 'string' ? Number.parseFloat(/^\s*\d+(\.\d+)?/.exec(value)?.[0] ?? '') : value
+      return typeof number === 'number' && Number.isFinite(number) && number >= 0 ? number : null
+    }),
   ),
-  weight: lenientNumber,
-  microchip: lenientText,
-  vet_id: lenientId,
-  medicines: lenientText,
-  allergies: lenientText,
-  notes: lenientText,
-  feeding_notes: lenientText,
-  grooming_notes: lenientText,
-  /** (sic) Gingr's spelling. */
-  temperment: lenientText,
-  fixed: Flag,
-  vip: Flag,
-  banned: Flag,
-  image: lenientText,
-})
+  null,
+)
+
+/** An animal of `/animals`, its birthday read as the facility's (`timeZone`) day; one schema per zone. */
+export function animalSchema(timeZone?: string) {
+  const key = timeZone ?? ''
+  let schema = animalSchemas.get(key)
+  if (schema === undefined) {
+    schema = makeAnimalSchema(timeZone)
+    animalSchemas.set(key, schema)
+  }
+  return schema
+}
+
+const animalSchemas = new Map<string, ReturnType<typeof makeAnimalSchema>>()
+
+function makeAnimalSchema(timeZone?: string) {
+  return v.object({
+    id: GingrId,
+    owner_id: GingrId,
+    /** The pet's name (Gingr's column name). */
+    first_name: Name,
+    /** "1" dog, "2" cat, "3" other: the label comes from `/get_species`. */
+    species_id: lenientId,
+    /** The label comes from `/get_breeds`. */
+    breed_id: lenientId,
+    color: Text,
+    gender: lenientText,
+    /** Unix seconds as a string; midnight UTC of the facility's day. */
+    birthday: birthday(timeZone),
+    weight,
+    microchip: Text,
+    vet_id: lenientId,
+    // Lenient: the full sync only fills Tailtown's empty notes with these, so junk (PHP's `[]`)
+    // as nothing costs nothing, while as an invalid record it would cost the pet's other fields.
+    medicines: lenientText,
+    allergies: lenientText,
+    notes: lenientText,
+    feeding_notes: lenientText,
+    grooming_notes: lenientText,
+    /** (sic) Gingr's spelling. */
+    temperment: lenientText,
+    fixed: Flag,
+    vip: Flag,
+    banned: Flag,
+    image: lenientText,
+  })
+}
+
+/** Birthdays read in UTC: the facility's zone is `animalSchema(timeZone)`'s. */
+export const Animal = animalSchema()
 export type Animal = v.InferOutput<typeof Animal>
 
 /** A record that failed validation; the batch goes on without it. */
@@ -212,24 +276,49 @@ export function parseRecords<const TSchema extends v.GenericSchema>(
   schema: TSchema,
   data: Envelope['data'],
 ): { records: v.InferOutput<TSchema>[]; invalid: InvalidRecord[] } {
+  const { records, invalid } = validateEach(schema, data, 'reservation_id')
+  return { records, invalid: invalid.map(({ id, issue }) => ({ reservationId: id, issue })) }
+}
+
+/** A listed record (owner, animal, look-up entry) that failed validation, by its own id when readable. */
+export interface InvalidItem {
+  id: string | null
+  issue: string
+}
+
+/**
+ * `parseRecords` for the lists that are not reservations: an invalid record is named by its own
+ * id (`idKey`, `id` for owners and animals, `value` for look-ups), so that it can be reported and
+ * still counts as listed by Gingr.
+ */
+export function parseItems<const TSchema extends v.GenericSchema>(
+  schema: TSchema,
+  data: Envelope['data'],
+  idKey = 'id',
+): { records: v.InferOutput<TSchema>[]; invalid: InvalidItem[] } {
+  return validateEach(schema, data, idKey)
+}
+
+function validateEach<const TSchema extends v.GenericSchema>(
+  schema: TSchema,
+  data: Envelope['data'],
+  idKey: string,
+): { records: v.InferOutput<TSchema>[]; invalid: InvalidItem[] } {
   const items = data === null ? [] : Array.isArray(data) ? data : Object.values(data)
   const records: v.InferOutput<TSchema>[] = []
-  const invalid: InvalidRecord[] = []
+  const invalid: InvalidItem[] = []
   for (const item of items) {
     const result = v.safeParse(schema, item, { abortEarly: true })
     if (result.success) {
       records.push(result.output)
     } else {
       const [issue] = result.issues
-      invalid.push({
-        reservationId: readReservationId(item),
-        issue: `${v.getDotPath(issue) ?? 'record'}: ${issue.message}`,
-      })
+      invalid.push({ id: readKey(item, idKey), issue: `${v.getDotPath(issue) ?? 'record'}: ${issue.message}` })
     }
   }
   return { records, invalid }
 }
 
-function readReservationId(item: unknown): string | null {
-  return typeof item === 'object' && item !== null && 'reservation_id' in item ? readId(item.reservation_id) : null
+function readKey(item: unknown, key: string): string | null {
+  return typeof item === 'object' && item !== null && key in item ? readId((item as Record<string, unknown>)[key]) : null
 }
