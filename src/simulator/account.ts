@@ -4,7 +4,7 @@
  * deletion that simply makes a reservation stop being returned).
  */
 import { generateAnimals, generateOwners } from './people.ts'
-import { deepFreeze, instantsOf, nextId, reservationRecord } from './records.ts'
+import { deepFreeze, embeddedAnimal, embeddedOwner, instantsOf, nextId, reservationRecord } from './records.ts'
 import { RESERVATION_TYPES } from './samples.ts'
 import { generateReservations } from './stays.ts'
 import type { WireAnimal, WireOwner, WireReservation, WireReservationType } from './wire.ts'
@@ -17,8 +17,16 @@ export interface SimAccount {
   animals: Map<string, WireAnimal>
   reservations: Map<string, WireReservation>
   reservationTypes: Map<string, WireReservationType>
+  /** When each owner was last created or changed (ms since epoch): what `/new_modified_owners` reads. */
+  ownerModifiedAt: Map<string, number>
   addOwner(overrides?: Partial<WireOwner>): WireOwner
   addAnimal(ownerId: string, overrides?: Partial<WireAnimal>): WireAnimal
+  changeOwner(id: string, patch: Partial<WireOwner>, at?: Date): WireOwner
+  deleteOwner(id: string): string[]
+  changeAnimal(id: string, patch: Partial<WireAnimal>): WireAnimal
+  rehomeAnimal(id: string, ownerId: string): WireAnimal
+  deleteAnimal(id: string): void
+  modifiedOwners(from: string, to: string): WireOwner[]
   addReservation(spec?: AddReservationSpec): WireReservation
   changeReservation(id: string, patch: Partial<WireReservation>): WireReservation
   moveReservation(id: string, start: Date, end: Date): WireReservation
@@ -73,6 +81,7 @@ export class Account implements SimAccount {
   animals: Map<string, WireAnimal>
   reservations: Map<string, WireReservation>
   reservationTypes: Map<string, WireReservationType>
+  ownerModifiedAt: Map<string, number>
 
   constructor(options: AccountOptions) {
     this.timeZone = options.timeZone
@@ -89,6 +98,7 @@ export class Account implements SimAccount {
       owners: this.owners,
       animals: this.animals,
     })
+    this.ownerModifiedAt = generatedModifiedAt(this.owners, options.today, options.timeZone)
     this.reservationTypes = new Map(RESERVATION_TYPES.map(({ kind: _kind, species: _species, ...type }) => [type.id, deepFreeze(type)]))
   }
 
@@ -152,7 +162,83 @@ export class Account implements SimAccount {
       id,
     })
     this.owners.set(id, owner)
+    this.ownerModifiedAt.set(id, Date.now())
     return owner
+  }
+
+  /**
+   * An owner edited in Gingr (patch applied as is, unchecked): stamped modified at `at` (default
+   * now), and the copies reservations embed follow, as Gingr's answers always show the owner as
+   * it is now.
+   */
+  changeOwner(id: string, patch: Partial<WireOwner>, at: Date = new Date()): WireOwner {
+    const current = this.owners.get(id)
+    if (current === undefined) throw new RangeError(`No owner ${id}`)
+    if (patch.id !== undefined && patch.id !== id) throw new RangeError('An owner keeps its id; delete it and add another instead')
+    const changed = deepFreeze({ ...current, ...patch })
+    this.owners.set(id, changed)
+    this.ownerModifiedAt.set(id, at.getTime())
+    for (const record of this.reservations.values()) {
+      if (record.owner.id !== id) continue
+      this.changeReservation(record.reservation_id, {
+        owner: embeddedOwner(changed),
+        notes: { ...record.notes, owner_notes: changed.notes },
+      })
+    }
+    return changed
+  }
+
+  /** An owner deleted in Gingr, and its animals with it; returns the animals' ids. Reservations stay as they were. */
+  deleteOwner(id: string): string[] {
+    if (!this.owners.delete(id)) throw new RangeError(`No owner ${id}`)
+    this.ownerModifiedAt.delete(id)
+    const animals = [...this.animals.values()].filter((animal) => animal.owner_id === id).map((animal) => animal.id)
+    for (const animal of animals) this.animals.delete(animal)
+    return animals
+  }
+
+  /** An animal edited in Gingr (patch applied as is, unchecked); its reservations embed the new name, breed and notes. */
+  changeAnimal(id: string, patch: Partial<WireAnimal>): WireAnimal {
+    const current = this.animals.get(id)
+    if (current === undefined) throw new RangeError(`No animal ${id}`)
+    if (patch.id !== undefined && patch.id !== id) throw new RangeError('An animal keeps its id; delete it and add another instead')
+    if (patch.owner_id !== undefined && !this.owners.has(patch.owner_id)) throw new RangeError(`No owner ${patch.owner_id}`)
+    const changed = deepFreeze({ ...current, ...patch })
+    this.animals.set(id, changed)
+    for (const record of this.reservations.values()) {
+      if (record.animal.id !== id) continue
+      this.changeReservation(record.reservation_id, {
+        animal: embeddedAnimal(changed),
+        notes: { ...record.notes, animal_notes: changed.notes },
+        warnings: { medicines: changed.medicines, allergies: changed.allergies },
+      })
+    }
+    return changed
+  }
+
+  /** The animal now belongs to another owner; its past reservations keep the owner they were booked by. */
+  rehomeAnimal(id: string, ownerId: string): WireAnimal {
+    const current = this.animals.get(id)
+    if (current === undefined) throw new RangeError(`No animal ${id}`)
+    if (!this.owners.has(ownerId)) throw new RangeError(`No owner ${ownerId}`)
+    const moved = deepFreeze({ ...current, owner_id: ownerId })
+    this.animals.set(id, moved)
+    return moved
+  }
+
+  deleteAnimal(id: string): void {
+    if (!this.animals.delete(id)) throw new RangeError(`No animal ${id}`)
+  }
+
+  /** `/new_modified_owners`: owners created or changed within `[from 00:00, to + 1 day 00:00)` in the zone, by id. */
+  modifiedOwners(from: string, to: string): WireOwner[] {
+    const [low, high] = this.range(from, to)
+    const found: WireOwner[] = []
+    for (const [id, at] of this.ownerModifiedAt) {
+      const owner = this.owners.get(id)
+      if (owner !== undefined && at >= low && at < high) found.push(owner)
+    }
+    return found.sort((a, b) => Number(a.id) - Number(b.id))
   }
 
   addAnimal(ownerId: string, overrides: Partial<WireAnimal> = {}): WireAnimal {
@@ -253,4 +339,14 @@ export class Account implements SimAccount {
   deleteReservation(id: string): void {
     if (!this.reservations.delete(id)) throw new RangeError(`No reservation ${id}`)
   }
+}
+
+/**
+ * When generated owners were last changed: a pure function of the id, spread over the two years
+ * before `today` (09:00 local), so that a `/new_modified_owners` range finds a predictable few.
+ */
+function generatedModifiedAt(owners: ReadonlyMap<string, WireOwner>, today: string, timeZone: string): Map<string, number> {
+  const stamps = new Map<string, number>()
+  for (const id of owners.keys()) stamps.set(id, localInstant(addDays(today, -1 - ((Number(id) * 7919) % 730)), 9 * 60, timeZone))
+  return stamps
 }

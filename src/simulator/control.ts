@@ -12,16 +12,26 @@
  *                          { action: 'checkin' | 'checkout' | 'cancel', id, at? }
  *                          { action: 'delete', id }
  *                          dates are ISO 8601 strings → 200 the reservation ({ id } for delete);
+ *                          owners and animals (patches applied as is, unchecked):
+ *                          { action: 'add-owner', owner? } → the owner
+ *                          { action: 'change-owner', id, patch, at? } → the owner
+ *                          { action: 'delete-owner', id } → { id, animals } (its animals go too)
+ *                          { action: 'add-animal', ownerId, animal? } → the animal
+ *                          { action: 'change-animal', id, patch } → the animal
+ *                          { action: 'rehome-animal', id, ownerId } → the animal
+ *                          { action: 'delete-animal', id } → { id }
  *                          404 for an unknown id, 400 for a body that does not parse
+ *   POST   /_sim/get-only  { endpoints: ['/owners', '/animals'] }: those answer GET only (405 to
+ *                          a POST), the others both again → 200 { getOnly }
  *   GET    /_sim/state     { baseUrl, timeZone, today, match, owners, animals, reservations,
- *                            reservationTypes, liveFaults, requests } (counts)
+ *                            reservationTypes, liveFaults, requests } (counts), getOnly
  *   GET    /_sim/requests  every recorded API request (SimRequest[])
  */
 import * as v from 'valibot'
 import { ControlRuleSchema } from './faults.ts'
 import { type Answer, errorString, jsonAnswer } from './serialize.ts'
 import type { ServerState } from './server.ts'
-import type { WireReservation } from './wire.ts'
+import type { WireAnimal, WireOwner, WireReservation } from './wire.ts'
 
 const Instant = v.pipe(
   v.string(),
@@ -44,7 +54,15 @@ const MutationSchema = v.variant('action', [
   v.strictObject({ action: v.literal('move'), id: Id, start: Instant, end: Instant }),
   v.strictObject({ action: v.picklist(['checkin', 'checkout', 'cancel']), id: Id, at: v.optional(Instant) }),
   v.strictObject({ action: v.literal('delete'), id: Id }),
+  v.strictObject({ action: v.literal('add-owner'), owner: v.optional(v.record(v.string(), v.unknown())) }),
+  v.strictObject({ action: v.literal('change-owner'), id: Id, patch: v.record(v.string(), v.unknown()), at: v.optional(Instant) }),
+  v.strictObject({ action: v.literal('delete-owner'), id: Id }),
+  v.strictObject({ action: v.literal('add-animal'), ownerId: Id, animal: v.optional(v.record(v.string(), v.unknown())) }),
+  v.strictObject({ action: v.literal('change-animal'), id: Id, patch: v.record(v.string(), v.unknown()) }),
+  v.strictObject({ action: v.literal('rehome-animal'), id: Id, ownerId: Id }),
+  v.strictObject({ action: v.literal('delete-animal'), id: Id }),
 ])
+const GetOnlySchema = v.strictObject({ endpoints: v.array(v.pipe(v.string(), v.startsWith('/'))) })
 type Mutation = v.InferOutput<typeof MutationSchema>
 
 function json(status: number, value: unknown): Answer {
@@ -75,6 +93,22 @@ function mutate(state: ServerState, mutation: Mutation): unknown {
       return reservation(mutation.id)
     case 'delete':
       account.deleteReservation(mutation.id)
+      return { id: mutation.id }
+    // Unchecked like 'change': a test may plant a malformed owner or animal to see it skipped.
+    case 'add-owner':
+      return account.addOwner(mutation.owner as Partial<WireOwner> | undefined)
+    case 'change-owner':
+      return account.changeOwner(mutation.id, mutation.patch as Partial<WireOwner>, mutation.at)
+    case 'delete-owner':
+      return { id: mutation.id, animals: account.deleteOwner(mutation.id) }
+    case 'add-animal':
+      return account.addAnimal(mutation.ownerId, mutation.animal as Partial<WireAnimal> | undefined)
+    case 'change-animal':
+      return account.changeAnimal(mutation.id, mutation.patch as Partial<WireAnimal>)
+    case 'rehome-animal':
+      return account.rehomeAnimal(mutation.id, mutation.ownerId)
+    case 'delete-animal':
+      account.deleteAnimal(mutation.id)
       return { id: mutation.id }
   }
 }
@@ -115,6 +149,13 @@ export async function handleControl(req: Request, url: URL, state: ServerState, 
         throw error
       }
     }
+    case 'POST /_sim/get-only': {
+      const parsed = v.safeParse(GetOnlySchema, await readJson(req))
+      if (!parsed.success) return invalid(parsed.issues)
+      state.getOnly.clear()
+      for (const endpoint of parsed.output.endpoints) state.getOnly.add(endpoint)
+      return json(200, { getOnly: [...state.getOnly] })
+    }
     case 'GET /_sim/state': {
       const { account } = state
       return json(200, {
@@ -128,6 +169,7 @@ export async function handleControl(req: Request, url: URL, state: ServerState, 
         reservationTypes: account.reservationTypes.size,
         liveFaults: state.faults.live,
         requests: state.requests.length,
+        getOnly: [...state.getOnly],
       })
     }
     case 'GET /_sim/requests':

@@ -4,6 +4,7 @@
  * "JSON error with HTTP 200" that Gingr is known for.
  */
 import type { Account } from './account.ts'
+import { BREEDS, SPECIES_LABELS } from './samples.ts'
 import { type Answer, errorMessage, isAnswer, jsonAnswer, type Payload } from './serialize.ts'
 import type { WireOwner, WireReservation } from './wire.ts'
 import { daysBetween, isCalendarDay } from './zone.ts'
@@ -122,6 +123,19 @@ const owner: Handler = (params, account) => {
   return found !== null && isAnswer(found) ? found : { kind: 'one', row: found }
 }
 
+/** `[{"value": "11", "label": "Labrador Retriever"}, ...]`, as every Gingr look-up answers. */
+function lookup(entries: Iterable<[string, string]>): Handler {
+  const rows = Object.freeze([...entries].map(([value, label]) => Object.freeze({ value, label })))
+  return () => ({ kind: 'rows', rows: [...rows] })
+}
+
+/** `/new_modified_owners`: the owners created or changed in the range, with the range rules of /reservations. */
+const modifiedOwners: Handler = (params, account) => {
+  const range = readRange(params)
+  if (isAnswer(range)) return range
+  return { kind: 'rows', rows: account.modifiedOwners(range.from, range.to) }
+}
+
 const reservationTypes: Handler = (params, account) => {
   const rows = [...account.reservationTypes.values()].filter(
     (type) =>
@@ -141,4 +155,7 @@ export const ROUTES: Readonly<Record<string, { methods: readonly string[]; handl
   '/reservations_by_animal': { methods: ['POST'], handle: reservationsOf((record, id) => record.animal.id === id) },
   '/reservations_by_owner': { methods: ['POST'], handle: reservationsOf((record, id) => record.owner.id === id) },
   '/get_locations': { methods: ['GET', 'POST'], handle: locations },
+  '/get_breeds': { methods: ['GET', 'POST'], handle: lookup([...BREEDS].map(([id, breed]) => [id, breed.name])) },
+  '/get_species': { methods: ['GET', 'POST'], handle: lookup(SPECIES_LABELS) },
+  '/new_modified_owners': { methods: ['POST'], handle: modifiedOwners },
 }

@@ -26,6 +26,11 @@
  *   in place. `changeReservation` applies its patch as is (a field set to undefined disappears).
  * - Mutations stamp the real clock by default (`at`); addReservation makes a confirmed booking
  *   created now, default type 3, the first animal, tomorrow 08:00 local for 51 hours.
+ * - Owners and animals: addOwner, changeOwner (patch as is; the reservations' embedded copies
+ *   follow), deleteOwner (its animals go with it), addAnimal, changeAnimal, rehomeAnimal (past
+ *   reservations keep the owner who booked them), deleteAnimal.
+ * - Size: generation is linear and fast; LARGE_ACCOUNT (11,826 owners, 18,469 animals, the
+ *   account of one measured nightly run) starts in under a second.
  *
  * HTTP (127.0.0.1 only, idle connections never timed out so that a hang really hangs):
  * - Key: the `key` parameter, in the query string and/or the form body; every copy given must
@@ -48,7 +53,14 @@
  * - POST /recently_cancelled_reservations: same range rules, stays whose cancelled_date is in it.
  * - GET|POST /owners, /animals: `data` is an array; `params[column]=value` filters compare
  *   case-insensitively (MySQL's collation), NULL matches nothing; an unknown column is a JSON
- *   error with HTTP 200.
+ *   error with HTTP 200. `getOnly` (an option, `sim.getOnly`, or `POST /_sim/methods`) makes an
+ *   account that answers them by GET only, as Gingr documents them: a POST there is a 405.
+ * - GET|POST /get_breeds, /get_species: `[{"value", "label"}]` (breed ids 11-61; species 1 Dog,
+ *   2 Cat, 3 Other as generated, and 4 Bird, 5 Rabbit, 6 Reptile for animals a test adds).
+ * - POST /new_modified_owners (`start_date`, `end_date`, the range rules of /reservations, 30
+ *   days at most): the owners created or changed in the range, by id. Generated owners were last
+ *   changed on a day of the two years before `today` (a function of the id); the account's
+ *   owner mutations stamp the real clock (or `at`).
  * - GET|POST /owner: the first given of id, animal_id, reservation_id, phone (last 10 digits of
  *   cell or home phone), email (case-insensitive; the lowest id among owners sharing it) decides;
  *   `data` is the owner or `[]`; none given is a JSON error with HTTP 200.
@@ -77,6 +89,9 @@ export type { SimRequest } from './server.ts'
 export type { WireAnimal, WireOwner, WireReservation, WireReservationOwner, WireReservationType, WireService } from './wire.ts'
 export { facilityTimestamp } from './wire.ts'
 
+/** The account of the measured nightly run the full sync replaces (docs/gingr-api.md). */
+export const LARGE_ACCOUNT = { owners: 11_826, animals: 18_469 } as const
+
 export interface SimulatorOptions {
   /** 0 (default) = a free port; the hostname is always 127.0.0.1. */
   port?: number
@@ -98,6 +113,8 @@ export interface SimulatorOptions {
   match?: MatchMode
   /** Locations the account has (/get_locations), default 1; stays are at "1" unless changed. */
   locations?: number
+  /** Endpoints that refuse POST (405) and answer GET only, e.g. ['/owners', '/animals']. */
+  getOnly?: string[]
 }
 
 export interface Simulator {
@@ -108,6 +125,8 @@ export interface Simulator {
   faults: FaultBook
   /** Every API request received, in order (control requests excluded). */
   requests: SimRequest[]
+  /** Endpoints answering GET only (405 to POST); change it at any time. */
+  getOnly: Set<string>
   /** Closes the server and resets hanging or delayed requests. */
   stop(): Promise<void>
 }
@@ -138,6 +157,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const faults = new FaultBook()
   const requests: SimRequest[] = []
   const apiKey = options.apiKey ?? `sim-key-${seed}`
-  const server = startServer({ account, faults, requests, apiKey }, count('port', options.port, 0))
-  return { baseUrl: `${server.origin}${API_PREFIX}`, apiKey, account, faults, requests, stop: server.stop }
+  const getOnly = new Set(options.getOnly ?? [])
+  const server = startServer({ account, faults, requests, apiKey, getOnly }, count('port', options.port, 0))
+  return { baseUrl: `${server.origin}${API_PREFIX}`, apiKey, account, faults, requests, getOnly, stop: server.stop }
 }

@@ -102,6 +102,19 @@ export const PET_NAMES = [
 
 export const SPECIES = { dog: '1', cat: '2', other: '3' } as const
 
+/**
+ * `/get_species`: the three the generator uses (as the API page documents them), and three more
+ * that only animals added by a test carry, so that every pet type has a Gingr label to come from.
+ */
+export const SPECIES_LABELS: ReadonlyMap<string, string> = new Map([
+  [SPECIES.dog, 'Dog'],
+  [SPECIES.cat, 'Cat'],
+  [SPECIES.other, 'Other'],
+  ['4', 'Bird'],
+  ['5', 'Rabbit'],
+  ['6', 'Reptile'],
+])
+
 /** breed_id → name; dogs first, then cats, then the "other" species. */
 export const BREEDS: ReadonlyMap<string, { name: string; species: string }> = new Map([
   ['11', { name: 'Labrador Retriever', species: SPECIES.dog }],
@@ -117,6 +130,10 @@ export const BREEDS: ReadonlyMap<string, { name: string; species: string }> = ne
   ['23', { name: 'Siamese', species: SPECIES.cat }],
   ['31', { name: 'Holland Lop Rabbit', species: SPECIES.other }],
   ['32', { name: 'Guinea Pig', species: SPECIES.other }],
+  // Of the species no generated animal has (see SPECIES_LABELS): breedFor never picks them.
+  ['41', { name: 'Cockatiel', species: '4' }],
+  ['51', { name: 'Mini Rex', species: '5' }],
+  ['61', { name: 'Leopard Gecko', species: '6' }],
 ])
 
 export const COLORS = ['Black', 'Brindle', 'Tan', 'White', 'Merle', 'Tabby', 'Black & White', 'Cream'] as const

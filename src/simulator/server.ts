@@ -33,6 +33,11 @@ export interface ServerState {
   faults: FaultBook
   requests: SimRequest[]
   apiKey: string
+  /**
+   * Endpoints this account answers by GET only (405 to a POST), as Gingr documents `/owners` and
+   * `/animals`; empty by default, where both methods are served.
+   */
+  getOnly: Set<string>
 }
 
 export interface RunningServer {
@@ -98,8 +103,8 @@ export function startServer(state: ServerState, port: number): RunningServer {
   function normalAnswer({ endpoint, method, params, keyValid }: SimRequest, fault: Fault | null): Answer {
     const route = ROUTES[endpoint]
     if (route === undefined) return jsonAnswer(404, errorString(`Unknown endpoint ${endpoint}`))
-    if (!route.methods.includes(method))
-      return jsonAnswer(405, errorString(`${method} is not allowed here; use ${route.methods.join(' or ')}.`))
+    const methods = state.getOnly.has(endpoint) ? route.methods.filter((allowed) => allowed === 'GET') : route.methods
+    if (!methods.includes(method)) return jsonAnswer(405, errorString(`${method} is not allowed here; use ${methods.join(' or ')}.`))
     if (!keyValid) return jsonAnswer(401, errorString('Invalid API key.'))
     const result = route.handle(params, state.account)
     if (isAnswer(result)) return result
