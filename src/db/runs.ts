@@ -1,8 +1,19 @@
 import { oneLine } from '../text.ts'
 import type { Queryable } from './connect.ts'
 
+/**
+ * Which job a run was: the hourly window of reservations, or the full sync of owners and animals.
+ * A full run keeps its counts in the same columns: `fetched` owners and animals received,
+ * `created`/`updated`/`unchanged` customers and pets together, `skipped` invalid records,
+ * `customers_created`/`pets_created` as they say, `vanished` the rows Gingr no longer lists,
+ * `cancelled` those deactivated, `withheld` those the guard kept active; no window.
+ */
+export type RunKind = 'reservations' | 'full'
+
 /** One tenant's run, as `gingr_sync_runs` keeps it. */
 export interface RunRecord {
+  /** Default 'reservations': the hourly run records no kind of its own. */
+  kind?: RunKind
   tenantId: string
   startedAt: Date
   finishedAt: Date
@@ -39,18 +50,18 @@ export interface TenantRuns {
 export async function recordRun(sql: Queryable, run: RunRecord): Promise<void> {
   await sql`
     INSERT INTO gingr_sync_runs (
-      tenant_id, started_at, finished_at, dry_run, status, window_from, window_to,
+      kind, tenant_id, started_at, finished_at, dry_run, status, window_from, window_to,
       fetched, created, updated, unchanged, skipped, customers_created, pets_created, services_created,
       duration_ms, statements, vanished, moved, cancelled, withheld, error)
     VALUES (
-      ${run.tenantId}, ${run.startedAt}, ${run.finishedAt}, ${run.dryRun}, ${run.status}, ${run.windowFrom}, ${run.windowTo},
+      ${run.kind ?? 'reservations'}, ${run.tenantId}, ${run.startedAt}, ${run.finishedAt}, ${run.dryRun}, ${run.status}, ${run.windowFrom}, ${run.windowTo},
       ${run.fetched}, ${run.created}, ${run.updated}, ${run.unchanged}, ${run.skipped},
       ${run.customersCreated}, ${run.petsCreated}, ${run.servicesCreated},
       ${Math.round(run.durationMs)}, ${run.statements}, ${run.vanished}, ${run.moved}, ${run.cancelled}, ${run.withheld},
       ${run.error === null ? null : oneLine(run.error)})`
 }
 
-/** The columns as RunRecord names them; dates as text, since they are calendar dates, not instants. */
+/** The columns as RunRecord names them (not `kind`: every reader asks for one); dates as text, since they are calendar dates, not instants. */
 function runColumns(sql: Queryable) {
   return sql`
     tenant_id AS "tenantId", started_at AS "startedAt", finished_at AS "finishedAt", dry_run AS "dryRun",
@@ -60,30 +71,35 @@ function runColumns(sql: Queryable) {
     duration_ms AS "durationMs", statements, vanished, moved, cancelled, withheld, error`
 }
 
-/** Per tenant that ever ran: its latest run, and its latest real successful one. */
-export async function lastRuns(sql: Queryable): Promise<TenantRuns[]> {
+/**
+ * Per tenant that ever ran a job of that kind (default: the hourly run, whose history `status`
+ * reports): its latest run, and its latest real successful one.
+ */
+export async function lastRuns(sql: Queryable, kind: RunKind = 'reservations'): Promise<TenantRuns[]> {
   // DISTINCT ON keeps the first row per tenant in ORDER BY order, the newest, as the
   // (tenant_id, started_at DESC) index serves it; `id` breaks ties between equal start times.
   const latest = await sql<RunRecord[]>`
     SELECT DISTINCT ON (tenant_id) ${runColumns(sql)} FROM gingr_sync_runs
+    WHERE kind = ${kind}
     ORDER BY tenant_id, started_at DESC, id DESC`
   const synced = await sql<RunRecord[]>`
     SELECT DISTINCT ON (tenant_id) ${runColumns(sql)} FROM gingr_sync_runs
-    WHERE status = 'synced' AND NOT dry_run
+    WHERE kind = ${kind} AND status = 'synced' AND NOT dry_run
     ORDER BY tenant_id, started_at DESC, id DESC`
   const syncedByTenant = new Map(synced.map((run) => [run.tenantId, run]))
   return latest.map((run) => ({ tenantId: run.tenantId, latest: run, latestSynced: syncedByTenant.get(run.tenantId) ?? null }))
 }
 
 /**
- * Per tenant that ever ran for real: its latest run, whatever its outcome. Dry runs leave no row
- * today, but a row that says `dry_run` never stands for what the hourly job last did.
+ * Per tenant that ever ran a job of that kind for real (default: the hourly run, what `status`
+ * judges staleness by): its latest run, whatever its outcome. Dry runs leave no row today, but a
+ * row that says `dry_run` never stands for what the job last did.
  */
-export async function latestRealRuns(sql: Queryable): Promise<RunRecord[]> {
+export async function latestRealRuns(sql: Queryable, kind: RunKind = 'reservations'): Promise<RunRecord[]> {
   return [
     ...(await sql<RunRecord[]>`
     SELECT DISTINCT ON (tenant_id) ${runColumns(sql)} FROM gingr_sync_runs
-    WHERE NOT dry_run
+    WHERE kind = ${kind} AND NOT dry_run
     ORDER BY tenant_id, started_at DESC, id DESC`),
   ]
 }

@@ -186,6 +186,9 @@ export const RUNS_TABLE: TableDefinition = {
   name: 'gingr_sync_runs',
   columns: {
     id: 'BIGSERIAL PRIMARY KEY',
+    // Which job ran (src/db/runs.ts): added to an older table with its default, since every row
+    // before it was an hourly run.
+    kind: `TEXT NOT NULL DEFAULT 'reservations' CHECK (kind IN ('reservations', 'full'))`,
     tenant_id: 'TEXT NOT NULL',
     started_at: 'TIMESTAMPTZ NOT NULL',
     finished_at: 'TIMESTAMPTZ NOT NULL',
