@@ -1,0 +1,70 @@
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import type { TransactionSql } from 'postgres'
+
+/**
+ * COPY's text format and the stream into `COPY ... FROM STDIN`, for the full sync's staging
+ * (src/db/full-writes.ts). The same code as writes.ts's own (which predates this file and is
+ * another engineer's to move here): one home for the driver trap below is the aim.
+ */
+
+export type CopyCell = string | number | boolean | Date | null
+
+/** COPY's text format: `\N` is NULL; backslash, tab, newline and carriage return are escaped. */
+const ESCAPED = /[\\\t\n\r]/g
+const ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' }
+
+export function copyCell(value: CopyCell): string {
+  if (value === null) return '\\N'
+  if (typeof value === 'number') return String(value)
+  if (typeof value === 'boolean') return value ? 't' : 'f'
+  if (value instanceof Date) return value.toISOString()
+  return value.replace(ESCAPED, (c) => ESCAPES[c] ?? c)
+}
+
+/** Slices of a few hundred lines: the stream's backpressure holds, and no single string holds the batch. */
+export function* copyText<Row extends Record<keyof Row, CopyCell>>(
+  rows: readonly Row[],
+  columns: readonly (keyof Row)[],
+): Generator<string> {
+  const SLICE = 500
+  for (let at = 0; at < rows.length; at += SLICE) {
+    let text = ''
+    for (const row of rows.slice(at, at + SLICE)) text += `${columns.map((column) => copyCell(row[column])).join('\t')}\n`
+    yield text
+  }
+}
+
+/**
+ * Streams `chunks` into a `COPY ... FROM STDIN` and settles when PostgreSQL has taken them all, or
+ * rejects with PostgreSQL's own error when it refuses them, whenever that refusal arrives.
+ * postgres.js 3.4.9 (porsager/postgres#1173, fix #1183 unreleased) settles the COPY's writable only
+ * on an error that arrives while data is still being written; a refusal after the last chunk (the
+ * usual case: a batch of a few MB fits in the socket's buffers) reaches only the query's own
+ * `reject`, and the run waited forever holding the tenant's lock. So the refusal is taken from
+ * `reject` itself. (writes.ts's copyIn explains it at length.)
+ */
+export async function copyIn(tx: TransactionSql, statement: string, chunks: Iterable<string>): Promise<void> {
+  const copy = tx.unsafe(statement)
+  const refused = refusalOf(copy)
+  const target = await copy.writable()
+  await Promise.race([pipeline(Readable.from(chunks), target), refused])
+}
+
+/** A promise rejected with whatever error postgres.js settles `query` with, even once it has resolved. */
+function refusalOf(query: object): Promise<never> {
+  const driver = query as { reject?: unknown }
+  const own = driver.reject
+  // Fail loudly, not by hanging again, should a newer postgres.js settle its queries another way.
+  if (typeof own !== 'function')
+    throw new Error('postgres.js queries no longer have reject(): the COPY cannot be watched for a late error.')
+  const refused = new Promise<never>((_, reject) => {
+    driver.reject = (error: unknown) => {
+      reject(error)
+      return own.call(query, error)
+    }
+  })
+  // A COPY refused outright rejects the query too, which `writable()` reports; one that succeeds never settles this.
+  refused.catch(() => {})
+  return refused
+}
