@@ -6,9 +6,10 @@
 import { expect } from 'bun:test'
 import type { Sql } from '../src/db/connect.ts'
 import { type Simulator, type SimulatorOptions, startSimulator } from '../src/simulator/index.ts'
+import { syncTenant } from '../src/sync/run.ts'
 import { syncWindow } from '../src/sync/window.ts'
 import { binary, cleanEnv, type RunResult, runBinary } from './_binary.ts'
-import { migratedDatabase, reserveConnection, type TestDatabase } from './_db.ts'
+import { migratedDatabase, type TestDatabase } from './_db.ts'
 import { differencesFromGingr } from './_truth.ts'
 import { insertTenant } from './fixtures/tailtown.ts'
 
@@ -17,6 +18,7 @@ export const ZONE = 'America/Denver'
 export const API_KEY = 'gk-Fault-Matrix-7Q2v9Xr4Lm'
 /** Used only when the test server's URL has no password of its own (trust authentication ignores it). */
 const FALLBACK_PASSWORD = 'pw-Fault-Matrix-Zk81Tq'
+const BUSINESS_NAME = 'Fault Matrix Kennels'
 
 export interface Bed {
   sim: Simulator
@@ -33,18 +35,8 @@ export interface Bed {
 /** A simulator, a migrated database and one tenant that has already been synced once. */
 export async function startBed(tenant: string, options: SimulatorOptions = {}): Promise<Bed> {
   await binary()
-  const sim = await startSimulator({ seed: 41, reservations: 90, owners: 35, animals: 50, timeZone: ZONE, apiKey: API_KEY, ...options })
-  const db = await migratedDatabase()
-  const url = new URL(db.url)
-  if (!url.password) url.password = FALLBACK_PASSWORD
-  const env = {
-    DATABASE_URL: url.toString(),
-    GINGR_SUBDOMAIN: 'fault-matrix',
-    GINGR_API_KEY: sim.apiKey,
-    GINGR_BASE_URL: sim.baseUrl,
-  }
-  const bed: Bed = { sim, db, tenant, env, secrets: [sim.apiKey, decodeURIComponent(url.password)], outputs: [] }
-  await insertTenant(db.sql, { id: tenant, businessName: 'Fault Matrix Kennels', timezone: ZONE })
+  const sim = await startSimulator(simulatorOptions(options))
+  const bed = await bedIn(await migratedDatabase(), tenant, sim)
   const first = await gingrSync(bed, ['--tenant', tenant])
   if (first.code !== 0) throw new Error(`The bed's first sync failed: ${first.stderr}`)
   return bed
@@ -54,11 +46,88 @@ export async function startBed(tenant: string, options: SimulatorOptions = {}): 
 export async function stopBed(bed: Bed | undefined): Promise<void> {
   if (!bed) return
   try {
-    expect(await historyLeaks(bed)).toEqual([])
+    expect(await historyLeaks(bed.db.sql, bed.secrets)).toEqual([])
   } finally {
     await bed.sim.stop()
     await bed.db.drop()
   }
+}
+
+/**
+ * Beds for cases that run side by side (`describe.concurrent`): one migrated database for the
+ * file, and for each case a bed of its own inside it, a fresh tenant and a fresh simulator (a
+ * server on a free port) synced once. A case's faults then reach only its own simulator, its
+ * snapshot holds only its own tenant's rows and its tenant lock is its own: no case can disturb
+ * another's proof. A case that runs the binary without `--tenant` syncs every enabled tenant, and
+ * one that changes the schema changes it for all: those stay serial.
+ *
+ * The first sync is the core's, in this process (`syncTenant`, what the binary runs): it is the
+ * bed's set-up, not a proof, and the binary's start costs ~150 ms of CPU to the core's ~25 ms,
+ * which is the difference on 2 cores when twenty cases start at once.
+ */
+export interface Beds {
+  db: TestDatabase
+  /** A new bed in the database: tenant `<prefix>-<n>`, its own simulator, its first sync done. */
+  bed(options?: SimulatorOptions): Promise<Bed>
+  /** The run history must hold no bed's secret; then every simulator is stopped and the database dropped. */
+  stop(): Promise<void>
+}
+
+export async function startBeds(prefix: string): Promise<Beds> {
+  await binary()
+  const db = await migratedDatabase()
+  const beds: Bed[] = []
+  const sims: Simulator[] = []
+  return {
+    db,
+    async bed(options = {}) {
+      const sim = await startSimulator(simulatorOptions(options))
+      sims.push(sim)
+      const bed = await bedIn(db, `${prefix}-${sims.length}`, sim)
+      beds.push(bed)
+      const first = await syncTenant({
+        sql: db.sql,
+        tenant: { id: bed.tenant, businessName: BUSINESS_NAME },
+        gingr: { subdomain: bed.env.GINGR_SUBDOMAIN!, apiKey: sim.apiKey, baseUrl: sim.baseUrl, timeZone: ZONE, paceMs: 0 },
+        window: defaultWindow(),
+        dryRun: false,
+      })
+      if (first.status !== 'synced') throw new Error(`The bed's first sync failed: ${first.error}`)
+      return bed
+    },
+    async stop() {
+      try {
+        expect(
+          await historyLeaks(
+            db.sql,
+            beds.flatMap((bed) => bed.secrets),
+          ),
+        ).toEqual([])
+      } finally {
+        await Promise.all(sims.map((sim) => sim.stop()))
+        await db.drop()
+      }
+    },
+  }
+}
+
+function simulatorOptions(options: SimulatorOptions): SimulatorOptions {
+  return { seed: 41, reservations: 90, owners: 35, animals: 50, timeZone: ZONE, apiKey: API_KEY, ...options }
+}
+
+/** A bed for `tenant`, added to `db`, not yet synced. */
+async function bedIn(db: TestDatabase, tenant: string, sim: Simulator): Promise<Bed> {
+  const url = new URL(db.url)
+  if (!url.password) url.password = FALLBACK_PASSWORD
+  const env = {
+    DATABASE_URL: url.toString(),
+    GINGR_SUBDOMAIN: 'fault-matrix',
+    GINGR_API_KEY: sim.apiKey,
+    GINGR_BASE_URL: sim.baseUrl,
+  }
+  const bed: Bed = { sim, db, tenant, env, secrets: [sim.apiKey, decodeURIComponent(url.password)], outputs: [] }
+  await insertTenant(db.sql, { id: tenant, businessName: BUSINESS_NAME, timezone: ZONE })
+  return bed
 }
 
 /** Runs the binary with the bed's environment (plus `extra`; undefined removes a setting). */
@@ -98,7 +167,11 @@ export async function startRun(
  * secret leaks too.
  */
 export function leaks(bed: Bed, text: string): string[] {
-  return bed.secrets.flatMap((secret, index) => (holdsPieceOf(text, secret) ? [`secret #${index}`] : []))
+  return secretsIn(bed.secrets, text)
+}
+
+function secretsIn(secrets: string[], text: string): string[] {
+  return secrets.flatMap((secret, index) => (holdsPieceOf(text, secret) ? [`secret #${index}`] : []))
 }
 
 const PIECE = 8
@@ -109,10 +182,10 @@ function holdsPieceOf(text: string, secret: string): boolean {
   return false
 }
 
-/** The run history must never hold a secret either: checked by stopBed at the end of each file. */
-async function historyLeaks(bed: Bed): Promise<string[]> {
-  const rows = await bed.db.sql<{ error: string }[]>`SELECT error FROM gingr_sync_runs WHERE error IS NOT NULL`
-  return leaks(bed, rows.map((row) => row.error).join('\n'))
+/** The run history must never hold a secret either: checked at the end of each file by stopBed or Beds.stop. */
+async function historyLeaks(sql: Sql, secrets: string[]): Promise<string[]> {
+  const rows = await sql<{ error: string }[]>`SELECT error FROM gingr_sync_runs WHERE error IS NOT NULL`
+  return secretsIn(secrets, rows.map((row) => row.error).join('\n'))
 }
 
 /** The ERROR lines of a run's log. */
@@ -183,19 +256,33 @@ export async function waitForUnlock(sql: Sql, tenantId: string): Promise<void> {
 
 /**
  * Holds the tenant's row `FOR UPDATE` in a transaction of the test's own: a run then takes its lock,
- * writes the window and blocks on its stamp, inside its transaction, until `release()`.
+ * writes the window and blocks on its stamp, inside its transaction, until `release()`. The
+ * transaction is `sql.begin`'s: a reserve() that has to open a connection never completes
+ * (test/_db.ts), and cases side by side all open one at once.
  */
 export async function holdTenantRow(sql: Sql, tenantId: string): Promise<{ release(): Promise<void> }> {
-  const holder = await reserveConnection(sql)
-  await holder`BEGIN`
-  await holder`SELECT 1 FROM tenants WHERE id = ${tenantId} FOR UPDATE`
-  let released = false
+  let release!: () => void
+  const released = new Promise<void>((resolve) => (release = resolve))
+  let holding!: () => void
+  const held = new Promise<void>((resolve) => (holding = resolve))
+  const transaction = sql
+    .begin(async (tx) => {
+      await tx`SELECT 1 FROM tenants WHERE id = ${tenantId} FOR UPDATE`
+      holding()
+      await released
+      throw new RolledBack()
+    })
+    .catch((error: unknown) => {
+      if (!(error instanceof RolledBack)) throw error
+    })
+  await Promise.race([held, transaction])
   return {
     release: async () => {
-      if (released) return
-      released = true
-      await holder`ROLLBACK`
-      holder.release()
+      release()
+      await transaction
     },
   }
 }
+
+/** Thrown to end a test's own transaction with a ROLLBACK. */
+class RolledBack extends Error {}
