@@ -11,29 +11,29 @@ import type { SimAccount, WireReservation } from '../src/simulator/index.ts'
 import { type CopyProxy, startCopyProxy } from './_copy-proxy.ts'
 import {
   type Bed,
+  type Beds,
   defaultWindow,
   differences,
   errorLines,
   gingrSync,
   lastRun,
   snapshot,
-  startBed,
-  stopBed,
+  startBeds,
+  waitForLock,
   waitForUnlock,
 } from './_faults.ts'
 import { differencesFromGingr } from './_truth.ts'
 import { insertCustomer } from './fixtures/tailtown.ts'
 
-const TENANT = 'fault-poison'
-let bed: Bed
+let beds: Beds
 
 setDefaultTimeout(60_000)
 
 beforeAll(async () => {
-  bed = await startBed(TENANT)
+  beds = await startBeds('fault-poison')
 })
 afterAll(async () => {
-  await stopBed(bed)
+  await beds?.stop()
 })
 
 /** Digits no compression shrinks: an index row is compressed before it is measured against 2,704 bytes. */
@@ -145,28 +145,30 @@ const cases: Array<[string, (account: SimAccount) => Planted]> = [
 ]
 
 /** Gingr's truth for the window, but for one record: the poison, which must not be there. */
-function differencesBut(id: string): Promise<string[]> {
+function differencesBut(bed: Bed, id: string): Promise<string[]> {
   const window = defaultWindow()
   const truth = bed.sim.account.matching(window.from, window.to).filter((r) => r.reservation_id !== id)
-  return differencesFromGingr(bed.db.sql, TENANT, truth)
+  return differencesFromGingr(bed.db.sql, bed.tenant, truth)
 }
 
-describe('a poison record among good ones: reported as invalid, every other record written, exit 3', () => {
+// Each case on a bed of its own (its Gingr account, its tenant's rows): all side by side.
+describe.concurrent('a poison record among good ones: reported as invalid, every other record written, exit 3', () => {
   test.each(cases)('%s', async (_name, plant) => {
+    const bed = await beds.bed()
     const good = bed.sim.account.addReservation()
     const poison = plant(bed.sim.account)
     try {
-      await expectPoisonSkipped(good, poison)
+      await expectPoisonSkipped(bed, good, poison)
     } finally {
       bed.sim.account.deleteReservation(poison.id)
     }
   })
 })
 
-async function expectPoisonSkipped(good: WireReservation, poison: Planted): Promise<void> {
-  const before = await snapshot(bed.db.sql, TENANT)
+async function expectPoisonSkipped(bed: Bed, good: WireReservation, poison: Planted): Promise<void> {
+  const before = await snapshot(bed.db.sql, bed.tenant)
 
-  const result = await gingrSync(bed, ['--tenant', TENANT], {}, 30_000)
+  const result = await gingrSync(bed, ['--tenant', bed.tenant], {}, 30_000)
   expect(result.code).toBe(3)
   const reports = result.stderr.split('\n').filter((line) => line.includes('Skipped invalid reservation'))
   expect(reports).toHaveLength(1)
@@ -178,80 +180,82 @@ async function expectPoisonSkipped(good: WireReservation, poison: Planted): Prom
   expect(result.stderr).toMatch(/Reservations: 1 created, 0 updated, \d+ unchanged, 1 skipped, 0 errors/)
 
   // Every row that was there is untouched (same version); the one new row is the good stay; the tenant is stamped.
-  const after = await snapshot(bed.db.sql, TENANT)
-  const tenantRow = `tenants ${TENANT} `
+  const after = await snapshot(bed.db.sql, bed.tenant)
+  const tenantRow = `tenants ${bed.tenant} `
   expect(before.filter((row) => !row.startsWith(tenantRow) && !after.includes(row))).toEqual([])
   expect(after.filter((row) => !row.startsWith(tenantRow) && !before.includes(row))).toEqual([expect.stringMatching(/^reservations /)])
   const [stored] = await bed.db.sql<{ good: number; poison: number }[]>`
       SELECT count(*) FILTER (WHERE "externalId" = ${good.reservation_id})::int AS good,
              count(*) FILTER (WHERE "externalId" = ${poison.id})::int AS poison
-      FROM reservations WHERE "tenantId" = ${TENANT}`
+      FROM reservations WHERE "tenantId" = ${bed.tenant}`
   expect(stored).toEqual({ good: 1, poison: 0 })
-  expect(await differencesBut(poison.id)).toEqual([])
-  expect(await lastRun(bed.db.sql, TENANT)).toMatchObject({ status: 'synced', error: null })
+  expect(await differencesBut(bed, poison.id)).toEqual([])
+  expect(await lastRun(bed.db.sql, bed.tenant)).toMatchObject({ status: 'synced', error: null })
 }
 
-describe("placeholder emails cannot collide with an owner's own", () => {
+describe.concurrent("placeholder emails cannot collide with an owner's own", () => {
   test("an owner whose email is another owner's placeholder, and an owner whose placeholder a Tailtown customer holds: all synced, exit 0", async () => {
+    const bed = await beds.bed()
     const account = bed.sim.account
     const without = account.addOwner({ email: null })
     const impostor = account.addOwner({ email: `gingr-owner-${without.id}@no-email.invalid` })
     const orphan = account.addOwner({ email: null })
     // A customer that lost its "externalId" in Tailtown keeps the placeholder it was given.
-    await insertCustomer(bed.db.sql, { tenantId: TENANT, email: `gingr-owner-${orphan.id}@no-email.invalid` })
+    await insertCustomer(bed.db.sql, { tenantId: bed.tenant, email: `gingr-owner-${orphan.id}@no-email.invalid` })
     for (const owner of [without, impostor, orphan]) account.addReservation({ animalId: account.addAnimal(owner.id).id })
-    const before = await snapshot(bed.db.sql, TENANT)
+    const before = await snapshot(bed.db.sql, bed.tenant)
 
-    const result = await gingrSync(bed, ['--tenant', TENANT], {}, 30_000)
+    const result = await gingrSync(bed, ['--tenant', bed.tenant], {}, 30_000)
     expect(errorLines(result)).toEqual([])
     expect(result.code).toBe(0)
     expect(result.stderr).toMatch(/Reservations: 3 created, 0 updated/)
     expect(await differences(bed)).toEqual([])
     const emails = await bed.db.sql<{ externalId: string; email: string }[]>`
       SELECT "externalId", email FROM customers
-      WHERE "tenantId" = ${TENANT} AND "externalId" IN (${without.id}, ${impostor.id}, ${orphan.id})`
+      WHERE "tenantId" = ${bed.tenant} AND "externalId" IN (${without.id}, ${impostor.id}, ${orphan.id})`
     expect(Object.fromEntries(emails.map((c) => [c.externalId, c.email]))).toEqual({
       [without.id]: `gingr-owner-${without.id}@no-email.invalid`,
       [impostor.id]: `gingr-owner-${impostor.id}@no-email.invalid`,
       [orphan.id]: expect.stringMatching(new RegExp(`^gingr-owner-${orphan.id}-[0-9a-f-]{36}@no-email\\.invalid$`)),
     })
-    const after = await snapshot(bed.db.sql, TENANT)
-    expect(before.filter((row) => !row.startsWith(`tenants ${TENANT} `) && !after.includes(row))).toEqual([])
+    const after = await snapshot(bed.db.sql, bed.tenant)
+    expect(before.filter((row) => !row.startsWith(`tenants ${bed.tenant} `) && !after.includes(row))).toEqual([])
   })
 })
 
-/** The backend running the binary's COPY into its staging tables. */
-async function copyingBackend(): Promise<number> {
+/**
+ * The backend running the binary's COPY into its staging tables for the bed's tenant: the one that
+ * holds the tenant's lock (taken before the writes), not another case's.
+ */
+async function copyingBackend(bed: Bed): Promise<number> {
+  const pid = await waitForLock(bed.db.sql, bed.tenant)
   const [row] = await bed.db.sql<{ pid: number }[]>`
-    SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'COPY gingr_window_%' AND state = 'active'`
+    SELECT pid FROM pg_stat_activity WHERE pid = ${pid} AND query LIKE 'COPY gingr_window_%' AND state = 'active'`
   if (!row) throw new Error('no session is running the COPY')
   return row.pid
 }
 
-describe("the binary's COPY refused after its last chunk: the run ends, exit 1, nothing written", () => {
-  let proxy: CopyProxy
-  beforeAll(async () => {
-    const target = new URL(bed.db.url)
-    proxy = await startCopyProxy({ host: target.hostname, port: Number(target.port || 5432) })
-  })
-  afterAll(async () => {
-    await proxy?.close()
-  })
+/** A COPY proxy of the case's own: each holds the next COPY that goes through it. */
+async function copyProxy(bed: Bed): Promise<CopyProxy> {
+  const target = new URL(bed.db.url)
+  return startCopyProxy({ host: target.hostname, port: Number(target.port || 5432) })
+}
 
-  const cases: Array<[string, Record<string, string>, () => Promise<void>, RegExp]> = [
+describe.concurrent("the binary's COPY refused after its last chunk: the run ends, exit 1, nothing written", () => {
+  const cases: Array<[string, Record<string, string>, (bed: Bed) => Promise<void>, RegExp]> = [
     [
       'pg_cancel_backend',
       {},
-      async () => {
-        await bed.db.sql`SELECT pg_cancel_backend(${await copyingBackend()})`
+      async (bed) => {
+        await bed.db.sql`SELECT pg_cancel_backend(${await copyingBackend(bed)})`
       },
       /A statement was cancelled by PostgreSQL at .* \(canceling statement due to user request\)/,
     ],
     [
       'pg_terminate_backend',
       {},
-      async () => {
-        await bed.db.sql`SELECT pg_terminate_backend(${await copyingBackend()})`
+      async (bed) => {
+        await bed.db.sql`SELECT pg_terminate_backend(${await copyingBackend(bed)})`
       },
       /The connection to PostgreSQL at .* was terminated/,
     ],
@@ -264,24 +268,40 @@ describe("the binary's COPY refused after its last chunk: the run ends, exit 1, 
     ],
   ]
   test.each(cases)('%s', async (_name, settings, refuse, says) => {
-    bed.sim.account.addReservation()
-    const before = await snapshot(bed.db.sql, TENANT)
-    const holding = proxy.hold({ until: 'copy-done' })
-    const running = gingrSync(bed, ['--tenant', TENANT], { DATABASE_URL: proxy.url(bed.env.DATABASE_URL!), ...settings }, 30_000)
-    const held = await holding
-    await refuse()
-    held.release()
-    const result = await running
-
-    expect(held.sent).toContain('c')
-    expect(result.code).toBe(1)
-    expect(errorLines(result)[0]).toMatch(says)
-    expect(errorLines(result)[1]).toMatch(/Nothing was written for this tenant/)
-    expect(await snapshot(bed.db.sql, TENANT)).toEqual(before)
-    expect(await lastRun(bed.db.sql, TENANT)).toMatchObject({ status: 'failed', error: expect.stringMatching(says) })
-    await waitForUnlock(bed.db.sql, TENANT)
-    // The next run, on a PostgreSQL that takes the COPY, writes it all.
-    expect((await gingrSync(bed, ['--tenant', TENANT], {}, 30_000)).code).toBe(0)
-    expect(await differences(bed)).toEqual([])
+    const bed = await beds.bed()
+    const proxy = await copyProxy(bed)
+    try {
+      await expectCopyRefused(bed, proxy, settings, () => refuse(bed), says)
+    } finally {
+      await proxy.close()
+    }
   })
 })
+
+async function expectCopyRefused(
+  bed: Bed,
+  proxy: CopyProxy,
+  settings: Record<string, string>,
+  refuse: () => Promise<void>,
+  says: RegExp,
+): Promise<void> {
+  bed.sim.account.addReservation()
+  const before = await snapshot(bed.db.sql, bed.tenant)
+  const holding = proxy.hold({ until: 'copy-done' })
+  const running = gingrSync(bed, ['--tenant', bed.tenant], { DATABASE_URL: proxy.url(bed.env.DATABASE_URL!), ...settings }, 30_000)
+  const held = await holding
+  await refuse()
+  held.release()
+  const result = await running
+
+  expect(held.sent).toContain('c')
+  expect(result.code).toBe(1)
+  expect(errorLines(result)[0]).toMatch(says)
+  expect(errorLines(result)[1]).toMatch(/Nothing was written for this tenant/)
+  expect(await snapshot(bed.db.sql, bed.tenant)).toEqual(before)
+  expect(await lastRun(bed.db.sql, bed.tenant)).toMatchObject({ status: 'failed', error: expect.stringMatching(says) })
+  await waitForUnlock(bed.db.sql, bed.tenant)
+  // The next run, on a PostgreSQL that takes the COPY, writes it all.
+  expect((await gingrSync(bed, ['--tenant', bed.tenant], {}, 30_000)).code).toBe(0)
+  expect(await differences(bed)).toEqual([])
+}
