@@ -5,24 +5,23 @@
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import type { FaultRule } from '../src/simulator/index.ts'
-import { type Bed, errorLines, gingrSync, lastRun, leaks, snapshot, startBed, stopBed } from './_faults.ts'
+import { type Beds, errorLines, gingrSync, lastRun, leaks, snapshot, startBeds } from './_faults.ts'
 
-const TENANT = 'fault-hostile'
-let bed: Bed
+let beds: Beds
 
 setDefaultTimeout(60_000)
 
 beforeAll(async () => {
-  bed = await startBed(TENANT)
+  beds = await startBeds('fault-hostile')
 })
 afterAll(async () => {
-  await stopBed(bed)
+  await beds?.stop()
 })
 
 /** A long Gingr error that quotes the key after 167 characters: where the old clip cut it in two. */
-const quotingTheKey = () => `${'x'.repeat(167)} key=${bed.sim.apiKey} was refused`
+const quotingTheKey = (apiKey: string) => `${'x'.repeat(167)} key=${apiKey} was refused`
 
-const cases: Array<{ name: string; rule: () => FaultRule; env?: Record<string, string>; says: RegExp }> = [
+const cases: Array<{ name: string; rule: (apiKey: string) => FaultRule; env?: Record<string, string>; says: RegExp }> = [
   {
     name: 'an endless 200 body',
     rule: () => ({ endpoint: '/reservations', fault: { kind: 'endless' } }),
@@ -42,12 +41,12 @@ const cases: Array<{ name: string; rule: () => FaultRule; env?: Record<string, s
   },
   {
     name: 'an HTTP 500 whose error quotes the key after 167 characters',
-    rule: () => ({ endpoint: '/reservations', fault: { kind: 'status', status: 500, body: { error: quotingTheKey() } } }),
+    rule: (apiKey) => ({ endpoint: '/reservations', fault: { kind: 'status', status: 500, body: { error: quotingTheKey(apiKey) } } }),
     says: /HTTP 500 \(Internal Server Error: "x+ key=\[redacted\] was refused"\)/,
   },
   {
     name: 'a JSON error with HTTP 200 that quotes the key after 167 characters',
-    rule: () => ({ endpoint: '/reservations', fault: { kind: 'json-error', message: quotingTheKey() } }),
+    rule: (apiKey) => ({ endpoint: '/reservations', fault: { kind: 'json-error', message: quotingTheKey(apiKey) } }),
     says: /Gingr answered with an error: "x+ key=\[redacted\] was refused"/,
   },
   {
@@ -60,15 +59,17 @@ const cases: Array<{ name: string; rule: () => FaultRule; env?: Record<string, s
   },
 ]
 
-describe('hostile answers: exit 1, one sentence, nothing written, no key', () => {
+// Each case on a bed of its own (a simulator's faults hit every request it answers): side by side.
+describe.concurrent('hostile answers: exit 1, one sentence, nothing written, no key', () => {
   for (const { name, rule, env, says } of cases) {
     test(name, async () => {
+      const bed = await beds.bed()
       bed.sim.account.addReservation()
-      const before = await snapshot(bed.db.sql, TENANT)
-      bed.sim.faults.add(rule())
+      const before = await snapshot(bed.db.sql, bed.tenant)
+      bed.sim.faults.add(rule(bed.sim.apiKey))
       let result: Awaited<ReturnType<typeof gingrSync>>
       try {
-        result = await gingrSync(bed, ['--tenant', TENANT, '--json'], env)
+        result = await gingrSync(bed, ['--tenant', bed.tenant, '--json'], env)
       } finally {
         bed.sim.faults.clear()
       }
@@ -76,17 +77,18 @@ describe('hostile answers: exit 1, one sentence, nothing written, no key', () =>
       const [error, ...others] = errorLines(result).filter((line) => line.includes('Sync failed'))
       expect(others).toEqual([])
       expect(error).toMatch(says)
-      expect(await snapshot(bed.db.sql, TENANT)).toEqual(before)
-      const recorded = await lastRun(bed.db.sql, TENANT)
+      expect(await snapshot(bed.db.sql, bed.tenant)).toEqual(before)
+      const recorded = await lastRun(bed.db.sql, bed.tenant)
       expect(recorded?.status).toBe('failed')
-      // gingrSync searched every output, and stopBed searches the run history, for any piece of the key.
+      // gingrSync searched every output, and beds.stop searches the run history, for any piece of the key.
       expect(leaks(bed, recorded?.error ?? '')).toEqual([])
       await gingrSync(bed, ['status'])
     })
   }
 
   test('GINGR_SYNC_MAX_RESPONSE_MB out of range is a usage error', async () => {
-    const result = await gingrSync(bed, ['--tenant', TENANT], { GINGR_SYNC_MAX_RESPONSE_MB: '0' })
+    const bed = await beds.bed()
+    const result = await gingrSync(bed, ['--tenant', bed.tenant], { GINGR_SYNC_MAX_RESPONSE_MB: '0' })
     expect(result.code).toBe(2)
     expect(errorLines(result)).toEqual([
       expect.stringContaining('GINGR_SYNC_MAX_RESPONSE_MB must be a whole number of MB from 1 to 4096, not "0".'),

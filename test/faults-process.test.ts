@@ -6,32 +6,31 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import {
   type Bed,
+  type Beds,
   defaultWindow,
   differences,
   gingrSync,
   holdTenantRow,
   snapshot,
-  startBed,
+  startBeds,
   startRun,
-  stopBed,
   waitForLock,
   waitForUnlock,
 } from './_faults.ts'
 
-const TENANT = 'fault-process'
-let bed: Bed
+let beds: Beds
 
 setDefaultTimeout(60_000)
 
 beforeAll(async () => {
-  bed = await startBed(TENANT)
+  beds = await startBeds('fault-process')
 })
 afterAll(async () => {
-  await stopBed(bed)
+  await beds?.stop()
 })
 
 /** Gingr changes in every way the sync writes: a new stay, a cancelled one, a moved one. */
-function changeGingr(): void {
+function changeGingr(bed: Bed): void {
   const { from, to } = defaultWindow()
   const [cancelled, moved] = bed.sim.account.matching(from, to).filter((r) => !r.cancelled_date && !r.check_in_date)
   bed.sim.account.addReservation()
@@ -40,15 +39,17 @@ function changeGingr(): void {
   bed.sim.account.moveReservation(moved!.reservation_id, later(moved!.start_date), later(moved!.end_date))
 }
 
-describe('the process stopped mid-run', () => {
+// Each case on a bed of its own (its faults, its tenant's lock): side by side.
+describe.concurrent('the process stopped mid-run', () => {
   test('SIGKILL inside the transaction: nothing written; the next normal run makes the database equal Gingr', async () => {
-    changeGingr()
+    const bed = await beds.bed()
+    changeGingr(bed)
     expect(await differences(bed)).not.toEqual([])
-    const before = await snapshot(bed.db.sql, TENANT)
-    const held = await holdTenantRow(bed.db.sql, TENANT)
+    const before = await snapshot(bed.db.sql, bed.tenant)
+    const held = await holdTenantRow(bed.db.sql, bed.tenant)
     try {
-      const { proc, done } = await startRun(bed, ['--tenant', TENANT])
-      await waitForLock(bed.db.sql, TENANT)
+      const { proc, done } = await startRun(bed, ['--tenant', bed.tenant])
+      await waitForLock(bed.db.sql, bed.tenant)
       proc.kill('SIGKILL')
       await done
       expect(proc.signalCode).toBe('SIGKILL')
@@ -56,23 +57,24 @@ describe('the process stopped mid-run', () => {
       await held.release()
     }
     // The killed run's session is rolled back as soon as PostgreSQL notices the client is gone.
-    await waitForUnlock(bed.db.sql, TENANT)
-    expect(await snapshot(bed.db.sql, TENANT)).toEqual(before)
+    await waitForUnlock(bed.db.sql, bed.tenant)
+    expect(await snapshot(bed.db.sql, bed.tenant)).toEqual(before)
 
-    const next = await gingrSync(bed, ['--tenant', TENANT])
+    const next = await gingrSync(bed, ['--tenant', bed.tenant])
     expect(next.code).toBe(0)
     expect(next.stderr).toMatch(/Reservations: 1 created, 2 updated/)
     expect(await differences(bed)).toEqual([])
   })
 
   test('SIGTERM while Gingr hangs: the request is aborted at once, exit 143, nothing written', async () => {
+    const bed = await beds.bed()
     bed.sim.account.addReservation()
-    const before = await snapshot(bed.db.sql, TENANT)
+    const before = await snapshot(bed.db.sql, bed.tenant)
     bed.sim.faults.add({ endpoint: '/reservations', fault: { kind: 'hang' } })
     try {
       // The default 30 s timeout: only the signal can end this run early.
       const since = bed.sim.requests.length
-      const { proc, done } = await startRun(bed, ['--tenant', TENANT])
+      const { proc, done } = await startRun(bed, ['--tenant', bed.tenant])
       while (bed.sim.requests.length === since) await Bun.sleep(20)
       const sent = performance.now()
       proc.kill('SIGTERM')
@@ -83,6 +85,6 @@ describe('the process stopped mid-run', () => {
     } finally {
       bed.sim.faults.clear()
     }
-    expect(await snapshot(bed.db.sql, TENANT)).toEqual(before)
+    expect(await snapshot(bed.db.sql, bed.tenant)).toEqual(before)
   })
 })
