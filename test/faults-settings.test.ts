@@ -5,28 +5,32 @@
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { binary } from './_binary.ts'
-import { API_KEY, type Bed, errorLines, gingrSync, holdTenantRow, lastRun, snapshot, startBed, startRun, stopBed } from './_faults.ts'
+import { API_KEY, type Bed, type Beds, errorLines, gingrSync, holdTenantRow, lastRun, snapshot, startBeds, startRun } from './_faults.ts'
 import { testDir } from './_tmp.ts'
 import { insertTenant } from './fixtures/tailtown.ts'
 
-const TENANT = 'fault-settings'
 const dir = testDir('faults-settings')
+let beds: Beds
+/** The bed of the cases that sync every enabled tenant, one case at a time. */
 let bed: Bed
 
 setDefaultTimeout(60_000)
 
 beforeAll(async () => {
-  bed = await startBed(TENANT)
+  beds = await startBeds('fault-settings')
+  bed = await beds.bed()
 })
 afterAll(async () => {
-  await stopBed(bed)
+  await beds?.stop()
 })
 
 /** Only the bed's tenant stays enabled between tests: each test enables the tenants it adds. */
 async function disableOthers(): Promise<void> {
-  await bed.db.sql`UPDATE tenants SET gingr_sync_enabled = (id = ${TENANT})`
+  await bed.db.sql`UPDATE tenants SET gingr_sync_enabled = (id = ${bed.tenant})`
 }
 
+// Without --tenant a run syncs every enabled tenant, another case's included: the cases that run so
+// come first, one at a time. The others run with --tenant, each on a bed of its own, side by side.
 describe('a setting wrong for one tenant fails that tenant alone', () => {
   for (const timezone of ['UTC ', '', 'Mars/Olympus', '+99']) {
     test(`tenants.timezone ${JSON.stringify(timezone)}: that tenant fails with its sentence, the other syncs, exit 1`, async () => {
@@ -41,7 +45,7 @@ describe('a setting wrong for one tenant fails that tenant alone', () => {
         ),
       )
       expect((await lastRun(bed.db.sql, bad))?.status).toBe('failed')
-      expect(await lastRun(bed.db.sql, TENANT)).toEqual({ status: 'synced', error: null })
+      expect(await lastRun(bed.db.sql, bed.tenant)).toEqual({ status: 'synced', error: null })
       expect(result.stderr).toContain('Summary')
     })
   }
@@ -49,67 +53,93 @@ describe('a setting wrong for one tenant fails that tenant alone', () => {
   test('no key for one tenant (GINGR_API_KEY unset, the config gives the other one its key): it fails, the other syncs', async () => {
     await disableOthers()
     const keyless = await insertTenant(bed.db.sql, { businessName: 'Keyless Kennels' })
-    const config = dir.write('keys.json', JSON.stringify({ tenants: { [TENANT]: { apiKey: API_KEY } } }))
+    const config = dir.write('keys.json', JSON.stringify({ tenants: { [bed.tenant]: { apiKey: API_KEY } } }))
     const result = await gingrSync(bed, ['--config', config], { GINGR_API_KEY: undefined })
     expect(result.code).toBe(1)
     expect(errorLines(result).join('\n')).toContain(
       `Tenant Keyless Kennels (${keyless}): it has no Gingr API key: GINGR_API_KEY is not set, and the config file gives it none.`,
     )
-    expect(await lastRun(bed.db.sql, TENANT)).toEqual({ status: 'synced', error: null })
+    expect(await lastRun(bed.db.sql, bed.tenant)).toEqual({ status: 'synced', error: null })
   })
 
   test('a subdomain in one tenant’s config entry that is a host and a path: it fails, the other syncs', async () => {
     await disableOthers()
     const evil = await insertTenant(bed.db.sql, { businessName: 'Evil Kennels' })
     // No shared base URL, so that the tenant's own subdomain is what would be used.
-    const tenants = { [evil]: { subdomain: 'evil.com/x' }, [TENANT]: { baseUrl: bed.sim.baseUrl } }
+    const tenants = { [evil]: { subdomain: 'evil.com/x' }, [bed.tenant]: { baseUrl: bed.sim.baseUrl } }
     const config = dir.write('evil.json', JSON.stringify({ tenants }))
     const result = await gingrSync(bed, ['--config', config], { GINGR_BASE_URL: undefined })
     expect(result.code).toBe(1)
     expect(errorLines(result).join('\n')).toContain(
       `Tenant Evil Kennels (${evil}): its subdomain in the config file is not a Gingr subdomain`,
     )
-    expect(await lastRun(bed.db.sql, TENANT)).toEqual({ status: 'synced', error: null })
+    expect(await lastRun(bed.db.sql, bed.tenant)).toEqual({ status: 'synced', error: null })
   })
 })
 
-describe('garbage is a failure, not a success', () => {
-  test('an answer whose records are all invalid fails the tenant: nothing written, no stamp, status shows it', async () => {
+describe('settings and names that would leak or forge: through the binary', () => {
+  test('a business name with a newline, ESC and CR: one log entry a line, no control character in the log or status', async () => {
     await disableOthers()
-    const before = await snapshot(bed.db.sql, TENANT)
+    const forged = await insertTenant(bed.db.sql, {
+      businessName: 'Paws\n2026-01-01T00:00:00.000Z ERROR every tenant failed\u001b[2J\rOK',
+      timezone: 'Mars/Olympus',
+    })
+    const result = await gingrSync(bed, [])
+    expect(result.code).toBe(1)
+    for (const line of result.stderr.trimEnd().split('\n')) expect(line).toMatch(/^\d{4}-\d\d-\d\dT\S+Z (INFO|WARN|ERROR) /)
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: a control character is what must not be there
+    expect(result.stderr).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/)
+    // The forged "ERROR" stays inside the INFO entry it came in, on that entry's line.
+    expect(result.stderr).toContain(`INFO     Tenant: Paws 2026-01-01T00:00:00.000Z ERROR every tenant failed [2J OK (${forged})`)
+    expect(errorLines(result).filter((line) => line.includes('❌ Sync failed'))).toEqual([
+      expect.stringContaining(`Sync failed for Paws 2026-01-01T00:00:00.000Z ERROR every tenant failed [2J OK (${forged})`),
+    ])
+    const status = await gingrSync(bed, ['status'])
+    expect(status.stdout).toContain('Paws 2026-01-01T00:00:00.000Z ERROR every tenant failed [2J OK')
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: a control character is what must not be there
+    expect(status.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/)
+  })
+})
+
+describe.concurrent('garbage is a failure, not a success', () => {
+  test('an answer whose records are all invalid fails the tenant: nothing written, no stamp, status shows it', async () => {
+    const bed = await beds.bed()
+    const before = await snapshot(bed.db.sql, bed.tenant)
     const garbage = Object.fromEntries(Array.from({ length: 50 }, (_, index) => [String(9_000 + index), { reservation_id: 9_000 + index }]))
     bed.sim.faults.add({ endpoint: '/reservations', fault: { kind: 'status', status: 200, body: { success: true, data: garbage } } })
     try {
-      const result = await gingrSync(bed, ['--tenant', TENANT, '--json'])
+      const result = await gingrSync(bed, ['--tenant', bed.tenant, '--json'])
       expect(result.code).toBe(1)
       expect(errorLines(result).join('\n')).toContain('of the 50 reservations Gingr sent are invalid (more than 50%): nothing was written')
       expect(JSON.parse(result.stdout).ok).toBe(false)
     } finally {
       bed.sim.faults.clear()
     }
-    expect(await snapshot(bed.db.sql, TENANT)).toEqual(before)
-    expect((await lastRun(bed.db.sql, TENANT))?.status).toBe('failed')
+    expect(await snapshot(bed.db.sql, bed.tenant)).toEqual(before)
+    expect((await lastRun(bed.db.sql, bed.tenant))?.status).toBe('failed')
     const status = await gingrSync(bed, ['status'])
     expect(status.stdout).toContain('last run FAILED')
+    // The line of this tenant, not another's: every tenant in the database is listed.
+    expect(status.stdout).toMatch(new RegExp(`\\(${bed.tenant}\\) .*last run FAILED`))
   })
 })
 
-describe('every run ends', () => {
+describe.concurrent('every run ends', () => {
   test('--max-runtime 1 against a Gingr that hangs: exit 4 within seconds, nothing written', async () => {
-    await disableOthers()
-    const before = await snapshot(bed.db.sql, TENANT)
+    const bed = await beds.bed()
+    const before = await snapshot(bed.db.sql, bed.tenant)
     bed.sim.faults.add({ endpoint: '/reservations', fault: { kind: 'hang' } })
     const started = performance.now()
     try {
-      const result = await gingrSync(bed, ['--tenant', TENANT, '--max-runtime', '1', '--timeout', '30'])
+      const result = await gingrSync(bed, ['--tenant', bed.tenant, '--max-runtime', '1', '--timeout', '30'])
       expect(result.code).toBe(4)
       expect(errorLines(result).join('\n')).toContain("Stopped at the run's time limit (--max-runtime 1 s)")
     } finally {
       bed.sim.faults.clear()
     }
     expect(performance.now() - started).toBeLessThan(10_000)
-    expect(await snapshot(bed.db.sql, TENANT)).toEqual(before)
-    expect(await lastRun(bed.db.sql, TENANT)).toEqual({
+    expect(await snapshot(bed.db.sql, bed.tenant)).toEqual(before)
+    expect(await lastRun(bed.db.sql, bed.tenant)).toEqual({
       status: 'failed',
       error: "Stopped at the run's time limit (--max-runtime 1 s): the tenant's open transaction was rolled back.",
     })
@@ -120,12 +150,12 @@ describe('every run ends', () => {
     ['SIGINT', 130],
   ] as const) {
     test(`${signal} while Gingr hangs: exit ${code}, and the run history says it was stopped`, async () => {
-      await disableOthers()
-      const before = await snapshot(bed.db.sql, TENANT)
+      const bed = await beds.bed()
+      const before = await snapshot(bed.db.sql, bed.tenant)
       bed.sim.faults.add({ endpoint: '/reservations', fault: { kind: 'hang' } })
       try {
         const since = bed.sim.requests.length
-        const { proc, done } = await startRun(bed, ['--tenant', TENANT, '--timeout', '30'])
+        const { proc, done } = await startRun(bed, ['--tenant', bed.tenant, '--timeout', '30'])
         for (let waited = 0; bed.sim.requests.length === since && waited < 10_000; waited += 10) await Bun.sleep(10)
         proc.kill(signal)
         const result = await done
@@ -134,8 +164,8 @@ describe('every run ends', () => {
       } finally {
         bed.sim.faults.clear()
       }
-      expect(await snapshot(bed.db.sql, TENANT)).toEqual(before)
-      expect(await lastRun(bed.db.sql, TENANT)).toEqual({
+      expect(await snapshot(bed.db.sql, bed.tenant)).toEqual(before)
+      expect(await lastRun(bed.db.sql, bed.tenant)).toEqual({
         status: 'failed',
         error: `Stopped by ${signal}: the tenant's open transaction was rolled back.`,
       })
@@ -143,6 +173,7 @@ describe('every run ends', () => {
   }
 
   test('--max-runtime and GINGR_SYNC_MAX_RUNTIME out of range are usage errors (exit 2)', async () => {
+    const bed = await beds.bed()
     for (const [args, env, says] of [
       [['--max-runtime', '0'], {}, '--max-runtime must be a whole number of seconds from 1 to 86400, not "0".'],
       [[], { GINGR_SYNC_MAX_RUNTIME: 'soon' }, 'GINGR_SYNC_MAX_RUNTIME must be a whole number of seconds from 1 to 86400, not "soon".'],
@@ -152,56 +183,36 @@ describe('every run ends', () => {
         'GINGR_SYNC_STATEMENT_TIMEOUT must be a whole number of seconds from 1 to 86400, not "0".',
       ],
     ] as const) {
-      const result = await gingrSync(bed, ['--tenant', TENANT, ...args], env)
+      const result = await gingrSync(bed, ['--tenant', bed.tenant, ...args], env)
       expect(result.code).toBe(2)
       expect(errorLines(result)).toEqual([expect.stringContaining(says)])
     }
   })
 })
 
-describe('settings and names that would leak or forge: through the binary', () => {
+describe.concurrent('settings and names that would leak or forge: through the binary', () => {
   test('a config file with the key unquoted, or numeric: exit 2, the position or the field, no piece of the key', async () => {
-    await disableOthers()
-    const unquoted = dir.write('unquoted.json', `{\n  "tenants": { "${TENANT}": { "apiKey": ${API_KEY} } }\n}`)
-    const first = await gingrSync(bed, ['--tenant', TENANT, '--config', unquoted])
+    const bed = await beds.bed()
+    const unquoted = dir.write('unquoted.json', `{\n  "tenants": { "${bed.tenant}": { "apiKey": ${API_KEY} } }\n}`)
+    const first = await gingrSync(bed, ['--tenant', bed.tenant, '--config', unquoted])
     expect(first.code).toBe(2)
     expect(errorLines(first)).toEqual([expect.stringMatching(/is not valid JSON \(line 2, column \d+\)\.$/)])
-    const numeric = dir.write('numeric.json', JSON.stringify({ tenants: { [TENANT]: { apiKey: 90210330 } } }))
-    const second = await gingrSync(bed, ['--tenant', TENANT, '--config', numeric])
+    const numeric = dir.write('numeric.json', JSON.stringify({ tenants: { [bed.tenant]: { apiKey: 90210330 } } }))
+    const second = await gingrSync(bed, ['--tenant', bed.tenant, '--config', numeric])
     expect(second.code).toBe(2)
-    expect(errorLines(second)).toEqual([expect.stringContaining(`is not valid at \`apiKey\` of tenant ${TENANT}: expected a string.`)])
+    expect(errorLines(second)).toEqual([expect.stringContaining(`is not valid at \`apiKey\` of tenant ${bed.tenant}: expected a string.`)])
     expect(second.stderr).not.toContain('90210330')
-  })
-
-  test('a business name with a newline, ESC and CR: one log entry a line, no control character in the log or status', async () => {
-    await disableOthers()
-    const forged = await insertTenant(bed.db.sql, {
-      businessName: 'Paws\n2026-01-01T00:00:00.000Z ERROR every tenant failed\u001b[2J\rOK',
-      timezone: 'Mars/Olympus',
-    })
-    const result = await gingrSync(bed, [])
-    expect(result.code).toBe(1)
-    for (const line of result.stderr.trimEnd().split('\n')) expect(line).toMatch(/^\d{4}-\d\d-\d\dT\S+Z (INFO|WARN|ERROR) /)
-    expect(result.stderr).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/)
-    // The forged "ERROR" stays inside the INFO entry it came in, on that entry's line.
-    expect(result.stderr).toContain(`INFO     Tenant: Paws 2026-01-01T00:00:00.000Z ERROR every tenant failed [2J OK (${forged})`)
-    expect(errorLines(result).filter((line) => line.includes('❌ Sync failed'))).toEqual([
-      expect.stringContaining(`Sync failed for Paws 2026-01-01T00:00:00.000Z ERROR every tenant failed [2J OK (${forged})`),
-    ])
-    const status = await gingrSync(bed, ['status'])
-    expect(status.stdout).toContain('Paws 2026-01-01T00:00:00.000Z ERROR every tenant failed [2J OK')
-    expect(status.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f]/)
   })
 })
 
-describe('the run history', () => {
+describe.concurrent('the run history', () => {
   test('says the same statement count as --json, for a run that syncs and for one that fails', async () => {
-    await disableOthers()
+    const bed = await beds.bed()
     const counts = async (extra: Record<string, string>) => {
-      const result = await gingrSync(bed, ['--tenant', TENANT, '--json'], extra)
+      const result = await gingrSync(bed, ['--tenant', bed.tenant, '--json'], extra)
       const [json] = JSON.parse(result.stdout).tenants as { statements: number }[]
       const [row] = await bed.db.sql<{ statements: number }[]>`
-        SELECT statements FROM gingr_sync_runs WHERE tenant_id = ${TENANT} ORDER BY started_at DESC, id DESC LIMIT 1`
+        SELECT statements FROM gingr_sync_runs WHERE tenant_id = ${bed.tenant} ORDER BY started_at DESC, id DESC LIMIT 1`
       return [json?.statements, row?.statements]
     }
     bed.sim.account.addReservation()
@@ -210,30 +221,30 @@ describe('the run history', () => {
     expect(recorded).toBe(synced!)
     // A run that fails inside its transaction: its stamp waits on a row lock until the timeout.
     bed.sim.account.addReservation()
-    const held = await holdTenantRow(bed.db.sql, TENANT)
+    const held = await holdTenantRow(bed.db.sql, bed.tenant)
     let failed: Array<number | undefined>
     try {
       failed = await counts({ GINGR_SYNC_STATEMENT_TIMEOUT: '1' })
     } finally {
       await held.release()
     }
-    expect((await lastRun(bed.db.sql, TENANT))?.status).toBe('failed')
+    expect((await lastRun(bed.db.sql, bed.tenant))?.status).toBe('failed')
     expect(failed[0]).toBeGreaterThan(2)
     expect(failed[1]).toBe(failed[0]!)
   })
 })
 
-describe('the env file and stdout', () => {
+describe.concurrent('the env file and stdout', () => {
   test('export KEY="value"   # comment: the value without its quotes or comment', async () => {
-    await disableOthers()
+    const bed = await beds.bed()
     const envFile = dir.write('gingr.env', `export GINGR_API_KEY="${API_KEY}"   # the front desk's key\n`)
-    const result = await gingrSync(bed, ['--tenant', TENANT, '--env-file', envFile], { GINGR_API_KEY: undefined })
+    const result = await gingrSync(bed, ['--tenant', bed.tenant, '--env-file', envFile], { GINGR_API_KEY: undefined })
     expect(result.code).toBe(0)
   })
 
   test('--json to a full disk: exit 1 and one sentence, no stack trace', async () => {
-    await disableOthers()
-    const proc = Bun.spawn([await binary(), '--tenant', TENANT, '--json'], {
+    const bed = await beds.bed()
+    const proc = Bun.spawn([await binary(), '--tenant', bed.tenant, '--json'], {
       env: { PATH: process.env.PATH ?? '', ...bed.env },
       stdin: 'ignore',
       stdout: Bun.file('/dev/full'),
