@@ -2,7 +2,7 @@
  * `migrate` on an empty database, a second time, concurrently, and on a production-like Tailtown
  * database it must leave as it is; `checkSchema` on what stops a sync.
  */
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { connect, type Queryable, type Sql } from '../src/db/connect.ts'
 import { checkSchema, migrate } from '../src/db/migrate.ts'
 import { freshDatabase, type TestDatabase } from './_db.ts'
@@ -19,6 +19,19 @@ async function database(): Promise<TestDatabase> {
   const created = await freshDatabase()
   databases.push(created)
   return created
+}
+
+/**
+ * The set-up shared by a group's tests, made once, by whichever test needs it first. Every test
+ * of the file is independent of the others' (each group has a database of its own), so they all
+ * run side by side; a beforeAll would hold each group's tests until the group before had ended.
+ */
+function once<T>(make: () => Promise<T>): () => Promise<T> {
+  let made: Promise<T> | undefined
+  return () => {
+    made ??= make()
+    return made
+  }
 }
 
 interface ColumnFact {
@@ -57,15 +70,14 @@ async function constraints(sql: Queryable): Promise<Map<string, string>> {
   return new Map(rows.map((row) => [row.name, row.definition]))
 }
 
-describe('on an empty database', () => {
-  let db: TestDatabase
-  let created: string[]
-  beforeAll(async () => {
-    db = await database()
-    created = (await migrate(db.sql)).created
+describe.concurrent('on an empty database', () => {
+  const migrated = once(async () => {
+    const db = await database()
+    return { db, created: (await migrate(db.sql)).created }
   })
 
-  test('creates every enum type and table, then its own run history', () => {
+  test('creates every enum type and table, then its own run history', async () => {
+    const { created } = await migrated()
     expect(created.filter((item) => /^(type|table) /.test(item))).toEqual([
       'type "TenantStatus"',
       'type "ReservationStatus"',
@@ -103,6 +115,7 @@ describe('on an empty database', () => {
     { table: 'gingr_sync_runs', column: 'started_at', type: 'timestamp with time zone', notNull: true, default: null },
     { table: 'gingr_sync_runs', column: 'window_from', type: 'date', notNull: false, default: null },
   ])('$table.$column is $type', async (expected) => {
+    const { db } = await migrated()
     const found = (await columns(db.sql)).find((fact) => fact.table === expected.table && fact.column === expected.column)
     expect(found).toEqual(expected)
   })
@@ -120,6 +133,7 @@ describe('on an empty database', () => {
     ['services_tenantId_externalId_idx', false],
     ['gingr_sync_runs_tenant_started_idx', false],
   ] as const)('index %s (unique: %p)', async (name, unique) => {
+    const { db } = await migrated()
     const definition = (await indexes(db.sql)).get(name)
     expect(definition).toBeDefined()
     expect(definition?.startsWith('CREATE UNIQUE INDEX')).toBe(unique)
@@ -132,33 +146,39 @@ describe('on an empty database', () => {
     ['reservations_serviceId_fkey', 'FOREIGN KEY ("serviceId") REFERENCES services(id) ON UPDATE CASCADE ON DELETE RESTRICT'],
     ['tenants_pkey', 'PRIMARY KEY (id)'],
   ])('constraint %s', async (name, definition) => {
+    const { db } = await migrated()
     expect((await constraints(db.sql)).get(name)).toBe(definition)
   })
 
   test('enum values are in Prisma order', async () => {
+    const { db } = await migrated()
     const rows = await db.sql<{ values: string[] }[]>`
       SELECT json_agg(enumlabel ORDER BY enumsortorder) AS values FROM pg_enum WHERE enumtypid = '"ReservationStatus"'::regtype`
     expect(rows[0]?.values).toEqual(['PENDING', 'CONFIRMED', 'CHECKED_IN', 'CHECKED_OUT', 'CANCELLED', 'NO_SHOW', 'COMPLETED'])
   })
 
   test('an insert without "updatedAt" fails, as it does on Prisma\'s schema', async () => {
+    const { db } = await migrated()
     await expect(
       db.sql`INSERT INTO services (id, name, duration, price, "serviceCategory") VALUES ('s', 'Day', 60, 0, 'DAYCARE')`,
     ).rejects.toThrow(/updatedAt/)
   })
 
   test('checkSchema finds nothing to complain about', async () => {
+    const { db } = await migrated()
     expect(await checkSchema(db.sql)).toEqual([])
   })
 
+  // Beside the group's other tests, which only read the catalog: a second run that changed it would fail them too.
   test('a second run creates nothing and changes nothing', async () => {
+    const { db } = await migrated()
     const before = { columns: await columns(db.sql), indexes: await indexes(db.sql), constraints: await constraints(db.sql) }
     expect(await migrate(db.sql)).toEqual({ created: [] })
     expect({ columns: await columns(db.sql), indexes: await indexes(db.sql), constraints: await constraints(db.sql) }).toEqual(before)
   })
 })
 
-test('two migrates at once: one creates, the other waits and finds everything there', async () => {
+test.concurrent('two migrates at once: one creates, the other waits and finds everything there', async () => {
   const reference = await database()
   const everything = (await migrate(reference.sql)).created
   const db = await database()
@@ -171,29 +191,27 @@ test('two migrates at once: one creates, the other waits and finds everything th
   }
 })
 
-describe('on an existing Tailtown database', () => {
-  let db: TestDatabase
-  let before: { columns: ColumnFact[]; indexes: Map<string, string>; constraints: Map<string, string> }
-  let created: string[]
-  let duplicates: [string, string]
-  beforeAll(async () => {
-    db = await database()
+describe.concurrent('on an existing Tailtown database', () => {
+  const migrated = once(async () => {
+    const db = await database()
     await db.sql.unsafe(tailtownDdl())
     const tenantId = await insertTenant(db.sql)
     const customerId = await insertCustomer(db.sql, { tenantId, email: 'pat@example.test' })
     const petId = await insertPet(db.sql, { tenantId, customerId, externalId: '5001-tailtown' })
     const serviceId = await insertService(db.sql, { tenantId, name: 'Boarding' })
-    duplicates = await insertDuplicateReservations(db.sql, { tenantId, customerId, petId, serviceId, externalId: '90001' })
-    before = { columns: await columns(db.sql), indexes: await indexes(db.sql), constraints: await constraints(db.sql) }
-    created = (await migrate(db.sql)).created
+    const duplicates = await insertDuplicateReservations(db.sql, { tenantId, customerId, petId, serviceId, externalId: '90001' })
+    const before = { columns: await columns(db.sql), indexes: await indexes(db.sql), constraints: await constraints(db.sql) }
+    return { db, before, duplicates, created: (await migrate(db.sql)).created }
   })
 
-  test('adds only its own objects, and no index where one already serves', () => {
+  test('adds only its own objects, and no index where one already serves', async () => {
+    const { created } = await migrated()
     // customers already has ("tenantId", "externalId", email), reservations Tailtown's own index.
     expect(created).toEqual(['index services_tenantId_externalId_idx', 'table gingr_sync_runs', 'index gingr_sync_runs_tenant_started_idx'])
   })
 
   test("changes none of Tailtown's columns, indexes or constraints", async () => {
+    const { db, before } = await migrated()
     const after = await columns(db.sql)
     expect(after.filter((fact) => fact.table !== 'gingr_sync_runs')).toEqual(before.columns)
     const afterIndexes = await indexes(db.sql)
@@ -203,6 +221,7 @@ describe('on an existing Tailtown database', () => {
   })
 
   test('the duplicate reservations are still there, and no unique index forbids them', async () => {
+    const { db, duplicates } = await migrated()
     const rows = await db.sql<{ id: string }[]>`SELECT id FROM reservations WHERE "externalId" = '90001' ORDER BY "createdAt"`
     expect(rows.map((row) => row.id)).toEqual(duplicates)
     const unique = [...(await indexes(db.sql)).values()].filter((definition) => /UNIQUE.*reservations.*"externalId"/.test(definition))
@@ -210,12 +229,13 @@ describe('on an existing Tailtown database', () => {
   })
 
   test('checkSchema is satisfied, and a second run creates nothing', async () => {
+    const { db } = await migrated()
     expect(await checkSchema(db.sql)).toEqual([])
     expect(await migrate(db.sql)).toEqual({ created: [] })
   })
 })
 
-describe('checkSchema', () => {
+describe.concurrent('checkSchema', () => {
   const RUN = 'run `gingr-sync migrate`'
   const cases: { name: string; prepare: (sql: Sql) => Promise<unknown>; problems: string[]; afterMigrate: string[] }[] = [
     {
@@ -281,7 +301,7 @@ describe('checkSchema', () => {
   })
 })
 
-test('checkSchema names the grant when the role may not create the temporary tables the writes stage in', async () => {
+test.concurrent('checkSchema names the grant when the role may not create the temporary tables the writes stage in', async () => {
   const db = await database()
   await migrate(db.sql)
   const role = `gingr_sync_notemp_${process.pid}`
