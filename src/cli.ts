@@ -16,6 +16,7 @@ const commands: Record<string, () => Promise<AnyCommand>> = {
   migrate: () => import('./commands/migrate.ts').then((m) => m.default as unknown as AnyCommand),
   status: () => import('./commands/status.ts').then((m) => m.default as unknown as AnyCommand),
   doctor: () => import('./commands/doctor.ts').then((m) => m.default as unknown as AnyCommand),
+  full: () => import('./commands/full.ts').then((m) => m.default as unknown as AnyCommand),
 }
 
 const main = defineCommand({
@@ -33,7 +34,8 @@ const EXIT_CODES = `EXIT CODES
   0    every tenant synced (status: nothing stale; doctor: every check passed)
   1    at least one tenant failed (status: a tenant is stale; doctor: a check failed)
   2    usage or configuration error: nothing was done
-  3    every tenant synced, but some records were invalid and skipped
+  3    every tenant synced, with something to look at: invalid records skipped, or changes the
+       guard withheld (cancellations; for full, deactivations)
   4    stopped at --max-runtime: the tenant in flight was rolled back, those before it stay synced
   130  stopped by SIGINT (Ctrl-C): the open transaction was rolled back
   143  stopped by SIGTERM: the open transaction was rolled back`
