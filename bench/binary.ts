@@ -71,6 +71,30 @@ const RUN_LIMIT_MS = 5 * 60_000
 
 /** One `gingr-sync --env-file FILE --json`, timed from spawn to exit. */
 export async function runLikeCron(binary: string, settings: CronSettings): Promise<BinaryRun> {
+  const run = await runProcessLikeCron(binary, settings, [])
+  const report = v.parse(Report, JSON.parse(run.stdout))
+  const [tenant] = report.tenants
+  if (report.tenants.length !== 1 || tenant?.status !== 'synced') {
+    throw new Error(`gingr-sync did not sync the one tenant: ${run.stdout.slice(0, 500)}`)
+  }
+  return { wallMs: run.wallMs, phases: phasesOf(run.stderr, run.spawnedAt, run.exitedAt), peakRssKb: run.peakRssKb, tenant }
+}
+
+export interface ProcessRun {
+  wallMs: number
+  peakRssKb: number
+  stdout: string
+  stderr: string
+  /** Epoch ms, to place the log lines' own timestamps in the run. */
+  spawnedAt: number
+  exitedAt: number
+}
+
+/**
+ * `gingr-sync [command] --env-file FILE --json`, as cron runs it, timed from spawn to exit, with
+ * its peak RSS; a run that does not exit 0 is an error naming its last lines.
+ */
+export async function runProcessLikeCron(binary: string, settings: CronSettings, command: string[]): Promise<ProcessRun> {
   const dir = mkdtempSync(join(tmpdir(), 'gingr-sync-bench-'))
   try {
     const envFile = join(dir, 'gingr-sync.env')
@@ -86,7 +110,7 @@ export async function runLikeCron(binary: string, settings: CronSettings): Promi
     )
     const env = { PATH: '/usr/bin:/bin', HOME: dir, SHELL: '/bin/sh', LOGNAME: process.env.LOGNAME ?? 'root' }
     const rssFile = join(dir, 'rss')
-    const args = [binary, '--env-file', envFile, '--json']
+    const args = [binary, ...command, '--env-file', envFile, '--json']
     const timed = existsSync(GNU_TIME)
     const spawnedAt = Date.now()
     const started = performance.now()
@@ -111,13 +135,8 @@ export async function runLikeCron(binary: string, settings: CronSettings): Promi
     if (wallMs >= RUN_LIMIT_MS)
       throw new Error(`gingr-sync ran longer than ${RUN_LIMIT_MS / 60_000} minutes and was killed: ${lastLines(stderr)}`)
     if (code !== 0) throw new Error(`gingr-sync exited ${code}: ${lastLines(stderr)}`)
-    const report = v.parse(Report, JSON.parse(stdout))
-    const [tenant] = report.tenants
-    if (report.tenants.length !== 1 || tenant?.status !== 'synced') {
-      throw new Error(`gingr-sync did not sync the one tenant: ${stdout.slice(0, 500)}`)
-    }
     const peakRssKb = timed ? Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop()) : polledKb
-    return { wallMs, phases: phasesOf(stderr, spawnedAt, exitedAt), peakRssKb, tenant }
+    return { wallMs, peakRssKb, stdout, stderr, spawnedAt, exitedAt }
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }

@@ -30,6 +30,7 @@ import {
   writeMark,
 } from './databases.ts'
 import { copyWindow, createFloorTables, emptyFloorTables } from './floor.ts'
+import { benchFull, type FullBenchResult, type FullPlan } from './full.ts'
 import { naiveSync } from './naive.ts'
 
 /**
@@ -55,6 +56,8 @@ export interface BenchOptions {
   sizes: SizePlan[]
   seed?: number
   log?: (line: string) => void
+  /** The full sync of owners and animals too (bench/full.ts), at this size. */
+  full?: FullPlan
 }
 
 export interface BinaryFigures {
@@ -110,6 +113,7 @@ export interface BenchResult {
   serverVersion: string
   auditAvailable: boolean
   sizes: SizeResult[]
+  full?: FullBenchResult
 }
 
 export async function runBench(options: BenchOptions): Promise<BenchResult> {
@@ -121,7 +125,10 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     for (const plan of options.sizes) {
       sizes.push(await benchSize({ plan, databases, audit, binary: options.binary, seed: options.seed ?? 1, log }))
     }
-    return { serverVersion: databases.serverVersion, auditAvailable: audit !== null, sizes }
+    const full = options.full
+      ? await benchFull({ databases, binary: options.binary, plan: options.full, seed: options.seed, log })
+      : undefined
+    return { serverVersion: databases.serverVersion, auditAvailable: audit !== null, sizes, ...(full ? { full } : {}) }
   } finally {
     await databases.close()
   }

@@ -2,8 +2,9 @@
  * `bun run bench` — measures gingr-sync against the way it replaces and against the floor, and
  * writes BENCHMARKS.md.
  *
- *   bun run bench                 windows of 500, 5,000 and 50,000 reservations (about 6 minutes)
- *   bun run bench -- --quick      500 and 5,000, fewer repetitions (under a minute); the report goes
+ *   bun run bench                 windows of 500, 5,000 and 50,000 reservations (about 6 minutes), and
+ *                                 the full sync of 11,826 owners and 18,469 animals
+ *   bun run bench -- --quick      500 and 5,000, fewer repetitions, the full sync once (about a minute); the report goes
  *                                 to bench/results/BENCHMARKS-quick.md, never over BENCHMARKS.md
  *   bun run bench -- --out PATH   write the report elsewhere
  *
@@ -17,6 +18,7 @@ import { redactUrl } from '../src/db/connect.ts'
 import { startEmbeddedPostgres } from '../src/dev/embedded-postgres.ts'
 import { errorMessage } from '../src/errors.ts'
 import { baselineRss, buildBinary, RSS_METHOD } from './binary.ts'
+import { FULL_PLAN } from './full.ts'
 import { runBench, type SizePlan } from './harness.ts'
 import { type Machine, renderReport } from './report.ts'
 
@@ -53,7 +55,8 @@ const server = given
     })
 log(`PostgreSQL: ${given ? redactUrl(given) : 'embedded, started for this run'}`)
 try {
-  const result = await runBench({ serverUrl: server.url, binary, sizes: plan, log })
+  const full = values.quick ? { ...FULL_PLAN, repetitions: 1 } : FULL_PLAN
+  const result = await runBench({ serverUrl: server.url, binary, sizes: plan, log, full })
   const machine: Machine = {
     cpus: availableParallelism(),
     cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
