@@ -245,3 +245,28 @@ describe('mutations of owners and animals', () => {
     expect((await control(sim, 'mutate', { action: 'change-owner', id: ownerId })).status).toBe(400)
   })
 })
+
+describe('the standalone process', () => {
+  test('--large makes the account of a real business, --get-only an account that refuses POST there', async () => {
+    const child = Bun.spawn(
+      [process.execPath, `${import.meta.dir}/../src/simulator/main.ts`, '--large', '--reservations', '0', '--get-only', '/owners,/animals'],
+      { stdout: 'pipe', stderr: 'pipe' },
+    )
+    try {
+      let printed = ''
+      const reader = child.stdout.getReader()
+      while (!printed.includes('GINGR_API_KEY=')) {
+        const { value, done } = await reader.read()
+        if (done) break
+        printed += new TextDecoder().decode(value)
+      }
+      const base = /GINGR_BASE_URL=(\S+)/.exec(printed)?.[1] ?? ''
+      const state = (await (await fetch(`${base.replace(/\/api\/v1$/, '')}/_sim/state`)).json()) as Json
+      expect(state).toMatchObject({ owners: 11_826, animals: 18_469, reservations: 0, getOnly: ['/owners', '/animals'] })
+      child.kill('SIGTERM')
+      expect(await Promise.race([child.exited, Bun.sleep(10_000).then(() => 'still running')])).toBe(0)
+    } finally {
+      child.kill('SIGKILL')
+    }
+  })
+})

@@ -7,7 +7,7 @@
 import { defineCommand, runMain } from 'citty'
 import { createConsola } from 'consola'
 import * as v from 'valibot'
-import { startSimulator } from './index.ts'
+import { LARGE_ACCOUNT, startSimulator } from './index.ts'
 
 const Whole = v.optional(v.pipe(v.string(), v.regex(/^\d+$/, 'Expected a whole number'), v.transform(Number)))
 
@@ -21,6 +21,8 @@ const ArgsSchema = v.object({
   today: v.optional(v.string()),
   match: v.optional(v.picklist(['overlap', 'start'])),
   locations: Whole,
+  large: v.optional(v.boolean()),
+  'get-only': v.optional(v.string()),
 })
 
 const log = createConsola({ stdout: process.stderr })
@@ -37,6 +39,11 @@ const main = defineCommand({
     today: { type: 'string', description: 'YYYY-MM-DD (default: today in the zone)' },
     match: { type: 'string', description: 'How /reservations matches a range: overlap (default) or start' },
     locations: { type: 'string', description: 'Locations the account has (default 1)' },
+    large: {
+      type: 'boolean',
+      description: `The size of a real account: ${LARGE_ACCOUNT.owners} owners, ${LARGE_ACCOUNT.animals} animals (unless --owners/--animals say otherwise)`,
+    },
+    'get-only': { type: 'string', description: 'Endpoints that refuse POST and answer GET only, comma-separated (e.g. /owners,/animals)' },
   },
   async run({ args }) {
     const parsed = v.safeParse(ArgsSchema, args)
@@ -49,17 +56,21 @@ const main = defineCommand({
     const sim = await startSimulator({
       port: options.port,
       seed: options.seed,
-      owners: options.owners,
-      animals: options.animals,
+      owners: options.owners ?? (options.large ? LARGE_ACCOUNT.owners : undefined),
+      animals: options.animals ?? (options.large ? LARGE_ACCOUNT.animals : undefined),
       reservations: options.reservations,
       timeZone: options['time-zone'],
       today: options.today,
       match: options.match,
       locations: options.locations,
+      getOnly: options['get-only']
+        ?.split(',')
+        .map((endpoint) => endpoint.trim())
+        .filter(Boolean),
     })
     process.stdout.write(`GINGR_BASE_URL=${sim.baseUrl}\nGINGR_API_KEY=${sim.apiKey}\n`)
     log.info(
-      `${sim.account.reservations.size} reservations for ${sim.account.today} (${sim.account.timeZone}); control API at ${sim.baseUrl.replace(/\/api\/v1$/, '/_sim')}`,
+      `${sim.account.owners.size} owners, ${sim.account.animals.size} animals, ${sim.account.reservations.size} reservations for ${sim.account.today} (${sim.account.timeZone}); control API at ${sim.baseUrl.replace(/\/api\/v1$/, '/_sim')}`,
     )
     const stop = (signal: string): void => {
       log.info(`${signal}: stopping`)
