@@ -205,6 +205,22 @@ describe.concurrent('settings and names that would leak or forge: through the bi
   })
 })
 
+describe.concurrent('a key Gingr quotes in part, or in another case', () => {
+  test('no 8-character piece of it, in any case, reaches the log, --json or the run history', async () => {
+    const bed = await beds.bed()
+    const said = `key ${API_KEY.slice(0, -1)} is wrong; did you mean ${API_KEY.toUpperCase()}?`
+    bed.sim.faults.add({ endpoint: '/reservations', fault: { kind: 'json-error', message: said } })
+    const result = await gingrSync(bed, ['--tenant', bed.tenant, '--json'])
+    expect(result.code).toBe(1)
+    expect(errorLines(result).join('\n')).toContain('Gingr answered with an error: "key [redacted] is wrong; did you mean [redacted]?"')
+    const history = (await lastRun(bed.db.sql, bed.tenant))?.error ?? ''
+    for (const text of [result.stdout, result.stderr, history]) {
+      const lower = text.toLowerCase()
+      for (let at = 0; at + 8 <= API_KEY.length; at++) expect(lower).not.toContain(API_KEY.slice(at, at + 8).toLowerCase())
+    }
+  })
+})
+
 describe.concurrent('the run history', () => {
   test('says the same statement count as --json, for a run that syncs and for one that fails', async () => {
     const bed = await beds.bed()

@@ -275,6 +275,31 @@ describe.concurrent('vanished reservations', () => {
     expect(rewritten(before, await rows(bed.db.sql, bed.tenant))).toEqual([])
   })
 
+  for (const [name, data] of [
+    ['none', []],
+    [
+      'two that do not read as locations',
+      [
+        { id: '1', name: 'A' },
+        { id: '2', name: 'B' },
+      ],
+    ],
+  ] as const) {
+    test(`/get_locations answering ${name}: nothing confirmed deleted, nothing cancelled`, async () => {
+      const bed = await bedOf()
+      const [stay] = activeStays(bed, 1)
+      bed.sim.account.deleteReservation(stay!.reservation_id)
+      bed.sim.faults.add({
+        endpoint: '/get_locations',
+        fault: { kind: 'status', status: 200, body: { success: true, error: false, data } },
+      })
+      const { result, vanished } = await sync(bed)
+      expect(result.code).toBe(0)
+      expect(vanished).toMatchObject({ cancelled: [], reported: [stay!.reservation_id] })
+      expect(result.stderr).toContain("Gingr's locations did not read as one location")
+    })
+  }
+
   test('a failed look-up defers its stays and never cancels them', async () => {
     const bed = await bedOf()
     const [stay] = activeStays(bed, 1)

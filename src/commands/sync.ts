@@ -65,6 +65,8 @@ export default defineCommand({
     await ping(monitor, 'start', log)
     try {
       const results = await syncAll()
+      // Stopped by a signal or the deadline: its handler records the run and exits with its code.
+      if (abort.signal.aborted) await new Promise<never>(() => {})
       const code = exitCodeOf(results)
       await ping(monitor, code === ExitCode.Failed ? 'fail' : 'success', log)
       if (args.json) await writeResult(`${redact(JSON.stringify({ ok: code !== ExitCode.Failed, tenants: results }))}\n`)

@@ -8,6 +8,7 @@
  * never its error object, whose `path` is the URL).
  */
 import pkg from '../../package.json'
+import { hideSecret } from '../secrets.ts'
 import { timing } from '../timing.ts'
 import { type DateRange, splitIntoChunks } from './chunks.ts'
 import { formatDuration, GingrError, type GingrErrorKind } from './errors.ts'
@@ -346,12 +347,7 @@ export class GingrClient {
 
   /** Gingr's own text is echoed in messages, and could in theory echo the key: never let it out. */
   #scrub(text: string): string {
-    const key = this.#apiKey
-    if (key === '') return text
-    return [key, encodeURIComponent(key), new URLSearchParams({ k: key }).toString().slice(2)].reduce(
-      (scrubbed, form) => scrubbed.replaceAll(form, '[redacted]'),
-      text,
-    )
+    return this.#apiKey === '' ? text : hideSecret(text, this.#apiKey, '[redacted]')
   }
 }
 

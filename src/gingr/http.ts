@@ -88,7 +88,8 @@ export function interpret(
   now: number,
   scrub: (text: string) => string = (text) => text,
 ): Envelope | Failure {
-  const echo = (text: string) => clip(scrub(text))
+  // A generous head first: an error page can be megabytes, and the clip keeps 200 characters.
+  const echo = (text: string) => clip(scrub(text.slice(0, 4096)))
   switch (outcome.kind) {
     case 'timeout':
       return { kind: 'timeout', detail: `timed out after ${formatDuration(outcome.afterMs)}`, retryable: true }

@@ -177,7 +177,8 @@ export async function syncTenant(options: TenantRunOptions): Promise<TenantResul
     // Nothing was written: no stay moved or was cancelled, whatever the look-ups found.
     result.vanished = emptyReport()
     finish()
-    if (!options.dryRun) await recordFailure(options.sql, runRecord(result, started))
+    // A run stopped by a signal or its deadline is recorded by whoever stopped it (recordInterruption).
+    if (!options.dryRun && !options.gingr.signal?.aborted) await recordFailure(options.sql, runRecord(result, started))
     return result
   }
 }

@@ -124,7 +124,7 @@ export async function resolveVanished(options: ResolveOptions): Promise<Resoluti
       }
     }
   }
-  if (!singleLocation && report.reported.length > 0) {
+  if (!singleLocation && report.reported.length > 0 && !report.notes.some((note) => note.startsWith("Gingr's locations"))) {
     report.notes.push(
       `${report.reported.length} not found at the API user's location of an account with several locations: not confirmed deleted, never cancelled.`,
     )
@@ -146,10 +146,21 @@ export async function resolveVanished(options: ResolveOptions): Promise<Resoluti
   return { report, found, toCancel: toCancel.sort() }
 }
 
-/** One call to `/get_locations`; a failure counts as several (never cancel on a guess). */
+/**
+ * One call to `/get_locations`: one location, read as such, and nothing else in the answer. An
+ * answer of none, or one that does not read as Gingr's `[{"value","label"}]`, counts as several, as
+ * does a failure: a stay is never cancelled on a guess.
+ */
 async function hasOneLocation(client: GingrClient, report: VanishedReport): Promise<boolean> {
   try {
-    return (await client.locations()).records.length <= 1
+    const { records, invalid } = await client.locations()
+    if (records.length === 1 && invalid.length === 0) return true
+    if (records.length === 0 || invalid.length > 0) {
+      report.notes.push(
+        `Gingr's locations did not read as one location (${records.length} read, ${invalid.length} not): nothing is confirmed deleted in this run.`,
+      )
+    }
+    return false
   } catch (error) {
     report.notes.push(`Gingr's locations could not be read (${errorMessage(error)}): nothing is confirmed deleted in this run.`)
     return false
