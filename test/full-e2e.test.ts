@@ -243,4 +243,40 @@ describe.concurrent('gingr-sync full', () => {
     expect(help.stdout).toContain('--deactivate-missing')
     expect((await gingrSync(bed, ['--help'])).stdout).toContain('full')
   })
+
+  test('SIGTERM while Gingr hangs on /animals: exit 143 at once, nothing written, the run recorded as stopped', async () => {
+    const bed = await beds.bed({ owners: 6, animals: 6 })
+    bed.sim.account.changeOwner([...bed.sim.account.owners.keys()][0]!, { city: 'Nederland' })
+    const before = await snapshot(bed.db.sql, bed.tenant)
+    bed.sim.faults.add({ endpoint: '/animals', fault: { kind: 'hang' } })
+    try {
+      const asked = () => bed.sim.requests.filter((r) => r.endpoint === '/animals').length
+      const since = asked()
+      const { proc, done } = await startRun(bed, ['full', '--tenant', bed.tenant])
+      while (asked() === since) await Bun.sleep(20)
+      const sent = performance.now()
+      proc.kill('SIGTERM')
+      const result = await done
+      expect(performance.now() - sent).toBeLessThan(10_000)
+      expect(result.code).toBe(143)
+      expect(result.stderr).toContain('Stopped by SIGTERM: the open transaction is rolled back, nothing of this run is kept.')
+    } finally {
+      bed.sim.faults.clear()
+    }
+    expect(await snapshot(bed.db.sql, bed.tenant)).toEqual(before)
+    const [run] = await bed.db.sql`SELECT kind, status, error FROM gingr_sync_runs WHERE tenant_id = ${bed.tenant} ORDER BY id DESC LIMIT 1`
+    expect(run).toEqual({ kind: 'full', status: 'failed', error: "Stopped by SIGTERM: the tenant's open transaction was rolled back." })
+  })
+
+  test('--max-runtime: past it the tenant in flight is rolled back, exit 4', async () => {
+    const bed = await beds.bed({ owners: 6, animals: 6 })
+    bed.sim.faults.add({ endpoint: '/owners', fault: { kind: 'hang' } })
+    try {
+      const result = await gingrSync(bed, ['full', '--tenant', bed.tenant, '--max-runtime', '1'])
+      expect(result.code).toBe(4)
+      expect(errorLines(result)[0]).toMatch(/Stopped at the run's time limit \(--max-runtime 1 s\): the tenant in flight is rolled back/)
+    } finally {
+      bed.sim.faults.clear()
+    }
+  })
 })

@@ -559,3 +559,32 @@ describe.concurrent('the full sync', () => {
     }
   })
 })
+
+describe('a record the database refuses', () => {
+  test("fails the tenant (rolled back) with PostgreSQL's error naming the Gingr owner to fix", async () => {
+    // A constraint of a production Tailtown that gingr-sync's validation cannot know: a database of its own.
+    const own = await migratedDatabase()
+    const sim = await startSimulator({ seed: 4, owners: 5, animals: 5, reservations: 0, timeZone: ZONE })
+    try {
+      await own.sql`ALTER TABLE customers ADD CONSTRAINT zip_is_five_digits CHECK ("zipCode" ~ '^[0-9]{5}$')`
+      const tenant = await insertTenant(own.sql, { timezone: ZONE })
+      const [owner] = [...sim.account.owners.keys()]
+      sim.account.changeOwner(owner!, { zip: 'CO 80202' })
+      const result = await syncFullTenant({
+        sql: own.sql,
+        tenant: { id: tenant, businessName: 'Full Kennels' },
+        gingr: { subdomain: 'full', apiKey: sim.apiKey, baseUrl: sim.baseUrl, timeZone: ZONE, paceMs: 0 },
+        dryRun: false,
+      })
+      expect(result.status).toBe('failed')
+      expect(result.error).toBe(
+        `PostgreSQL at ${new URL(own.url).host}/${own.name} failed with 23514: new row for relation "customers" violates check constraint "zip_is_five_digits" (Gingr owner ${owner})`,
+      )
+      const [{ n }] = [...(await own.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM customers`)] as [{ n: number }]
+      expect(n).toBe(0)
+    } finally {
+      await sim.stop()
+      await own.drop()
+    }
+  })
+})

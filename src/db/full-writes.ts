@@ -497,5 +497,8 @@ function suspectsOf(error: postgres.PostgresError, rows: FullRows, entity: Entit
     entity === 'customers'
       ? rows.customers.map((c) => ({ externalId: c.externalId, values: [c.externalId, c.email] }))
       : rows.pets.map((p) => ({ externalId: p.externalId, values: [p.externalId, p.microchipNumber] }))
-  return records.filter((r) => r.values.some((value) => value !== null && values.has(value))).map((r) => name(entity, r.externalId))
+  // The Gingr id quoted is the record; an email or microchip quoted may be shared by several (spouses).
+  const byId = records.filter((r) => values.has(r.externalId))
+  const matched = byId.length > 0 ? byId : records.filter((r) => r.values.some((value) => value !== null && values.has(value)))
+  return matched.map((r) => name(entity, r.externalId))
 }
