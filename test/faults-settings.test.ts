@@ -5,7 +5,20 @@
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { binary } from './_binary.ts'
-import { API_KEY, type Bed, type Beds, errorLines, gingrSync, holdTenantRow, lastRun, snapshot, startBeds, startRun } from './_faults.ts'
+import {
+  API_KEY,
+  type Bed,
+  type Beds,
+  errorLines,
+  gingrSync,
+  holdTenantRow,
+  lastRun,
+  snapshot,
+  startBeds,
+  startRun,
+  waitForLock,
+  waitForUnlock,
+} from './_faults.ts'
 import { testDir } from './_tmp.ts'
 import { insertTenant } from './fixtures/tailtown.ts'
 
@@ -202,6 +215,37 @@ describe.concurrent('settings and names that would leak or forge: through the bi
     expect(second.code).toBe(2)
     expect(errorLines(second)).toEqual([expect.stringContaining(`is not valid at \`apiKey\` of tenant ${bed.tenant}: expected a string.`)])
     expect(second.stderr).not.toContain('90210330')
+  })
+})
+
+describe.concurrent('a stop while a statement waits on a lock', () => {
+  test('SIGTERM: exit 143, and the backend goes too within seconds, its locks with it', async () => {
+    const bed = await beds.bed()
+    bed.sim.account.addReservation()
+    const held = await holdTenantRow(bed.db.sql, bed.tenant)
+    try {
+      const { proc, done } = await startRun(bed, ['--tenant', bed.tenant])
+      // The run holds the tenant's lock inside its transaction, then waits on the row for its stamp.
+      const pid = await waitForLock(bed.db.sql, bed.tenant)
+      for (let waited = 0; waited < 10_000; waited += 20) {
+        const [row] = await bed.db.sql<{ wait: string | null }[]>`SELECT wait_event_type AS wait FROM pg_stat_activity WHERE pid = ${pid}`
+        if (row?.wait === 'Lock') break
+        await Bun.sleep(20)
+      }
+      proc.kill('SIGTERM')
+      expect((await done).code).toBe(143)
+      // Without the client check, the backend would wait on (the tenant's lock held) until the timeout.
+      let alive = true
+      for (let waited = 0; alive && waited < 5_000; waited += 50) {
+        const [row] = await bed.db.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = ${pid}`
+        alive = (row?.n ?? 0) > 0
+        if (alive) await Bun.sleep(50)
+      }
+      expect(alive).toBe(false)
+      await waitForUnlock(bed.db.sql, bed.tenant)
+    } finally {
+      await held.release()
+    }
   })
 })
 

@@ -1,4 +1,4 @@
-import { describeDbError, isDbError, type Sql } from '../db/connect.ts'
+import { describeDbError, isDbError, type Sql, type TransactionSql } from '../db/connect.ts'
 import { type RunRecord, recordRun } from '../db/runs.ts'
 import { stampTenantSynced, type Tenant } from '../db/tenants.ts'
 import { inTransaction, isConnectionLost, readOnLiveConnection } from '../db/transaction.ts'
@@ -204,8 +204,7 @@ async function writeInTransaction(
       const [lock] = await tx<{ locked: boolean }[]>`
         SELECT pg_try_advisory_xact_lock(hashtext('gingr-sync'), hashtext(${options.tenant.id})) AS locked`
       if (!lock?.locked) return 'locked' as const
-      // The connection already asks for UTC; SET LOCAL makes it true even behind a pooler.
-      await tx`SET LOCAL TimeZone = 'UTC'`
+      await tx`SELECT ${sessionForWrites(tx)}`
       const counts = await writeWindow(tx, options.tenant.id, rows)
       const cancelled = await cancelStays(tx, options.tenant.id, toCancel)
       await stampTenantSynced(tx, options.tenant.id)
@@ -217,6 +216,19 @@ async function writeInTransaction(
     if (error instanceof DryRunRollback) return 'written'
     throw error
   }
+}
+
+/**
+ * The transaction's own settings, in the statement that would be sent anyway:
+ * - UTC: the connection already asks for it; set locally, it holds even behind a pooler;
+ * - a check, every second, that the client is still there (PostgreSQL 14+): a run stopped while
+ *   its statement waits on a lock closes its connection, and without the check the backend waits
+ *   on, holding the tenant's lock, until the statement timeout.
+ */
+export function sessionForWrites(tx: TransactionSql) {
+  return tx`set_config('TimeZone', 'UTC', true),
+    CASE WHEN current_setting('server_version_num')::int >= 140000
+      THEN set_config('client_connection_check_interval', '1000', true) END`
 }
 
 /** The window's calendar days as instants: its first day's midnight to the midnight after its last, in the zone. */
