@@ -126,6 +126,21 @@ export async function writeFull(tx: TransactionSql, tenantId: string, rows: Full
 }
 
 /**
+ * The hourly refresh of changed owners (`/new_modified_owners`): the customers that stand for
+ * them are updated with the full sync's rules, in the caller's transaction; an owner with no
+ * customer is left to the reservations that bring it (or the next full sync). Three statements.
+ */
+export async function refreshCustomers(
+  tx: TransactionSql,
+  tenantId: string,
+  customers: FullCustomerRow[],
+): Promise<{ updated: string[]; conflicts: string[] }> {
+  const rows: FullRows = { customers, pets: [], unreadable: { owners: [], animals: [] } }
+  await stageFull(tx, rows)
+  return blame(rows, 'customers', updateCustomers(tx, tenantId))
+}
+
+/**
  * An owner with no customer of its own yet, whose email an existing customer of the tenant holds
  * with no `"externalId"`, is that customer: link it. The hourly run's rule, word for word
  * (writes.ts's linkCustomersByEmail): among owners sharing the email, the lowest id gets the link.

@@ -196,6 +196,25 @@ export class GingrClient {
     return parseItems(this.#animal, envelope.data)
   }
 
+  /**
+   * The owners created or changed in an inclusive range of the facility's days
+   * (`/new_modified_owners`, Gingr's only "changed since"), asked in chunks of at most 30 days like
+   * reservations (the limit is not documented for this call: chunks cope with both), merged by id.
+   */
+  async modifiedOwners(range: DateRange): Promise<{ records: Owner[]; invalid: InvalidItem[]; requests: number }> {
+    const budget = this.#budget()
+    const byId = new Map<string, Owner>()
+    const invalid: InvalidItem[] = []
+    for (const chunk of splitIntoChunks(range)) {
+      const call = { endpoint: '/new_modified_owners', range: chunk }
+      const envelope = await this.#paced(call, { start_date: chunk.from, end_date: chunk.to }, budget)
+      const parsed = parseItems(Owner, envelope.data)
+      for (const owner of parsed.records) byId.set(owner.id, owner)
+      invalid.push(...parsed.invalid)
+    }
+    return { records: [...byId.values()], invalid, requests: budget.requests }
+  }
+
   /** The breed look-up (`/get_breeds`): an animal's `breed_id` is a `value` here. */
   async breeds(): Promise<{ records: Lookup[]; invalid: InvalidItem[] }> {
     const envelope = await this.#list({ endpoint: '/get_breeds' }, {}, this.#budget())

@@ -30,6 +30,11 @@ export function mapFull(
   return { customers: [...customers.values()], pets: [...pets.values()], unreadable }
 }
 
+/** Owners alone, as customer rows (the hourly refresh of changed owners): each id once, the last listed. */
+export function customerRows(owners: readonly Owner[]): FullCustomerRow[] {
+  return [...new Map(owners.map((owner) => [owner.id, customerRow(owner)])).values()]
+}
+
 function customerRow(owner: Owner): FullCustomerRow {
   const cell = clean(owner.cell_phone)
   const home = clean(owner.home_phone)
