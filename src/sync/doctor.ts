@@ -174,7 +174,9 @@ async function checkSchemaCompatible(sql: Sql, url: string): Promise<Check> {
   // migrate never adds a required column to a table that exists: then it is the wrong database.
   const fix = problems.every((p) => p.includes('gingr-sync migrate'))
     ? 'Run `gingr-sync migrate` with the same settings (safe to run again).'
-    : 'Check that DATABASE_URL names the Tailtown database; migrate cannot complete this schema on its own.'
+    : problems.every((p) => p.includes('GRANT '))
+      ? "As the database's owner, grant the role what it lacks: the GRANT statements above."
+      : 'Check that DATABASE_URL names the Tailtown database; migrate cannot complete this schema on its own.'
   return fail(name, shown + more, fix)
 }
 

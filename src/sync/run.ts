@@ -100,7 +100,8 @@ export async function recordInterruption(
 /** A tenant whose own settings are wrong fails alone, before any fetch, recorded like any failure. */
 export async function failTenant(options: Pick<TenantRunOptions, 'sql' | 'tenant' | 'dryRun'> & { error: string }): Promise<TenantResult> {
   const result = { ...emptyResult(options.tenant, options.dryRun, null), error: options.error }
-  if (!options.dryRun) await recordFailure(options.sql, runRecord(result, new Date()))
+  if (!options.dryRun)
+    result.error = withUnrecorded(result.error, await recordFailure(options.sql, runRecord(result, new Date())), options.sql)
   return result
 }
 
@@ -178,7 +179,9 @@ export async function syncTenant(options: TenantRunOptions): Promise<TenantResul
     result.vanished = emptyReport()
     finish()
     // A run stopped by a signal or its deadline is recorded by whoever stopped it (recordInterruption).
-    if (!options.dryRun && !options.gingr.signal?.aborted) await recordFailure(options.sql, runRecord(result, started))
+    if (!options.dryRun && !options.gingr.signal?.aborted) {
+      result.error = withUnrecorded(result.error, await recordFailure(options.sql, runRecord(result, started)), options.sql)
+    }
     return result
   }
 }
@@ -277,12 +280,25 @@ function describeFailure(error: unknown, sql: Sql): string {
 }
 
 /** A failure is recorded in a statement of its own, after the rollback; if even that fails, so be it. */
-async function recordFailure(sql: Sql, run: RunRecord): Promise<void> {
+async function recordFailure(sql: Sql, run: RunRecord): Promise<unknown> {
   try {
     await recordRun(sql, run)
+    return undefined
   } catch (error) {
     // The connection the run lost may answer this first statement with its stale error: once more.
-    if (isConnectionLost(error)) await recordRun(sql, run).catch(() => {})
-    // Otherwise the database is likely the reason the run failed; the log and the exit code still tell.
+    if (isConnectionLost(error))
+      return recordRun(sql, run).then(
+        () => undefined,
+        (again: unknown) => again,
+      )
+    // Most likely the reason the run failed too; the log and the exit code still tell, and say this.
+    return error
   }
+}
+
+/** `error`, and that the run history lacks it when `unrecorded` says why. */
+function withUnrecorded(error: string, unrecorded: unknown, sql: Sql): string {
+  return unrecorded === undefined
+    ? error
+    : `${error} The failure could not be recorded in gingr_sync_runs either: ${describeFailure(unrecorded, sql)}`
 }
