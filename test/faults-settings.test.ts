@@ -218,6 +218,25 @@ describe.concurrent('settings and names that would leak or forge: through the bi
   })
 })
 
+describe.concurrent('a config file naming a tenant the database does not have', () => {
+  test('the sync warns, and doctor fails that check: a typo would sync the tenant with the shared account', async () => {
+    const bed = await beds.bed()
+    const typo = `${bed.tenant}x`
+    const config = dir.write(
+      `typo-${bed.tenant}.json`,
+      JSON.stringify({ tenants: { [typo]: { subdomain: 'otheraccount', apiKey: 'other-key-123' } } }),
+    )
+    const sync = await gingrSync(bed, ['--tenant', bed.tenant, '--config', config])
+    expect(sync.code).toBe(0)
+    expect(sync.stderr).toContain(
+      `WARN  ⚠️  The config file names tenant "${typo}", which the database does not have: its settings apply to no one.`,
+    )
+    const doctor = await gingrSync(bed, ['doctor', '--config', config])
+    expect(doctor.code).toBe(1)
+    expect(doctor.stdout).toContain(`✗ Config file tenants: the config file names "${typo}", which no tenant of the database is`)
+  })
+})
+
 describe.concurrent('a stop while a statement waits on a lock', () => {
   test('SIGTERM: exit 143, and the backend goes too within seconds, its locks with it', async () => {
     const bed = await beds.bed()

@@ -11,7 +11,7 @@ import {
   vanishedFor,
   windowDaysFor,
 } from '../config.ts'
-import { findTenant, listSyncableTenants, type Tenant } from '../db/tenants.ts'
+import { findTenant, listSyncableTenants, type Tenant, unknownTenantIds } from '../db/tenants.ts'
 import { ExitCode, TenantSettingError, UsageError } from '../errors.ts'
 import type { DateRange } from '../gingr/chunks.ts'
 import type { Logger } from '../log.ts'
@@ -84,6 +84,10 @@ export default defineCommand({
 
     async function syncAll(): Promise<TenantResult[]> {
       const tenants = await selectTenants(sql, args.tenant, log)
+      // A typo in a config file's tenant id: that tenant would sync with the shared account, unsaid.
+      for (const id of await unknownTenantIds(sql, Object.keys(settings.config.tenants))) {
+        log.warn(`⚠️  The config file names tenant ${JSON.stringify(id)}, which the database does not have: its settings apply to no one.`)
+      }
       // Every tenant's account and window are settled before anything runs. The run-wide settings
       // were checked already; what is wrong for one tenant alone fails that tenant alone.
       const plans = tenants.map((tenant) => planTenant(settings, tenant, flags))

@@ -48,6 +48,16 @@ export async function listSyncableTenants(sql: Queryable): Promise<Tenant[]> {
  * zone; inside the tenant's transaction, `now()` is that transaction's start.
  * `"updatedAt"` has no database default and every write sets it.
  */
+/** Those of `ids` that no tenant has: a config file's entry for one applies to no one. */
+export async function unknownTenantIds(sql: Queryable, ids: readonly string[]): Promise<string[]> {
+  if (ids.length === 0) return []
+  const known = await sql<
+    { id: string }[]
+  >`SELECT id FROM tenants WHERE id IN (SELECT jsonb_array_elements_text(${sql.json(ids as string[])}))`
+  const found = new Set(known.map((row) => row.id))
+  return ids.filter((id) => !found.has(id))
+}
+
 export async function stampTenantSynced(sql: Queryable, id: string): Promise<void> {
   await sql`
     UPDATE tenants

@@ -8,7 +8,7 @@ import {
 } from '../config.ts'
 import { connect, explainDbFailure, redactUrl, type Sql } from '../db/connect.ts'
 import { checkSchema } from '../db/migrate.ts'
-import { listTenants, type Tenant } from '../db/tenants.ts'
+import { listTenants, type Tenant, unknownTenantIds } from '../db/tenants.ts'
 import { parseDatabaseUrl } from '../db/url.ts'
 import { errorMessage, UsageError } from '../errors.ts'
 import { GingrClient, type GingrClientOptions } from '../gingr/client.ts'
@@ -182,13 +182,27 @@ async function checkSchemaCompatible(sql: Sql, url: string): Promise<Check> {
 
 async function checkTenants(sql: Sql, url: string, options: TenantCheckOptions): Promise<Check[]> {
   let tenants: Tenant[]
+  let unknown: string[]
   try {
     tenants = (await listTenants(sql)).filter(isSyncEnabled)
+    unknown = await unknownTenantIds(sql, Object.keys(options.settings.config.tenants))
   } catch (error) {
     return [skip('Gingr credentials', `the tenants could not be read: ${await dbSentence(error, url, sql)}`)]
   }
+  // A typo in a tenant id there: that tenant silently syncs with the shared account instead.
+  const config: Check[] =
+    unknown.length === 0
+      ? []
+      : [
+          fail(
+            'Config file tenants',
+            `the config file names ${unknown.map((id) => JSON.stringify(id)).join(', ')}, which no tenant of the database is: those settings apply to no one.`,
+            'Correct the tenant ids in the config file (SELECT id, "businessName" FROM tenants;).',
+          ),
+        ]
   if (tenants.length === 0) {
     return [
+      ...config,
       fail(
         'Enabled tenants',
         'no tenant has gingr_sync_enabled, "isActive" and status ACTIVE: the hourly sync has nothing to do.',
@@ -196,9 +210,10 @@ async function checkTenants(sql: Sql, url: string, options: TenantCheckOptions):
       ),
     ]
   }
-  if (!options.probeGingr) return tenants.map((t) => skip(tenantName(t), 'no Gingr account is configured, see Gingr settings'))
+  if (!options.probeGingr)
+    return [...config, ...tenants.map((t) => skip(tenantName(t), 'no Gingr account is configured, see Gingr settings'))]
   const probes = new Map<string, Promise<Finding>>()
-  const checks: Check[] = []
+  const checks: Check[] = [...config]
   for (const tenant of tenants) checks.push(await checkTenant(tenant, options, probes))
   return checks
 }
