@@ -15,6 +15,13 @@ export async function migrate(sql: Sql): Promise<{ created: string[] }> {
     await tx`SELECT pg_advisory_xact_lock(${MIGRATE_LOCK})`
     const created: string[] = []
     const catalog = await readCatalog(tx)
+    // A table of that name without a column Tailtown always has is someone else's: change nothing.
+    const foreign = foreignTables(catalog)
+    if (foreign.length > 0) {
+      throw new Error(
+        `This is not Tailtown's schema (${foreign.join('; ')}): migrate changed nothing. Check that DATABASE_URL names the Tailtown database.`,
+      )
+    }
     for (const [type, values] of Object.entries(ENUMS)) {
       created.push(...(await ensureEnum(tx, catalog, type, values)))
     }
@@ -99,6 +106,16 @@ export async function checkSchema(sql: Queryable): Promise<string[]> {
     }
   }
   return problems
+}
+
+/** Existing tables of Tailtown's names that lack a column migrate would never add (a required one). */
+function foreignTables(catalog: Catalog): string[] {
+  return TAILTOWN_TABLES.flatMap((table) => {
+    const existing = catalog.columns.get(table.name)
+    if (!existing) return []
+    const lacking = Object.entries(table.columns).filter(([column, type]) => !existing.has(column) && !isAddable(type))
+    return lacking.length === 0 ? [] : [`${table.name} lacks ${lacking.map(([column]) => `"${column}"`).join(', ')}`]
+  })
 }
 
 interface Catalog {
