@@ -56,6 +56,12 @@ const cases: Case[] = [
   ['--tenant with no value', () => ['--tenant'], none, /--tenant needs a value/],
   ['--tenant followed by another flag', () => ['--tenant', '--dry-run'], none, /--tenant needs a value/],
   ['--ping-url not-a-url', () => ['--tenant', TENANT, '--ping-url', 'not-a-url'], none, /The ping URL is not a URL/],
+  [
+    '--ping-url ftp://x',
+    () => ['--tenant', TENANT, '--ping-url', 'ftp://monitor.example/x'],
+    none,
+    /The ping URL must be an http:\/\/ or https:\/\/ URL\./,
+  ],
   ['an unknown flag', () => ['--tenant', TENANT, '--frobnicate'], none, /Unknown option --frobnicate/],
   ['a value given to a boolean flag', () => ['--tenant', TENANT, '--dry-run=maybe'], none, /--dry-run takes no value/],
   ['a stray positional argument', () => ['--tenant', TENANT, 'extra'], none, /Unexpected argument "extra"/],

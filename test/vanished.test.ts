@@ -85,7 +85,9 @@ describe.concurrent('vanished reservations', () => {
     const { result, vanished } = await sync(bed)
     expect(result.code).toBe(0)
     expect(vanished).toMatchObject({ vanished: 8, moved, cancelled: deleted, withheld: [], reported: [], deferred: [] })
-    expect(result.stderr).toContain("Gone from Gingr's answer: 8 (3 moved, 5 cancelled, 0 withheld, 0 reported, 0 deferred)")
+    expect(result.stderr).toContain(
+      "Gone from Gingr's answer: 8 (3 moved, 5 cancelled, 0 withheld, 0 reported, 0 deferred, 0 found as stored)",
+    )
     expect(result.stderr).toContain(`Cancelled (deleted in Gingr): ${deleted.join(', ')}`)
 
     const after = await rows(bed.db.sql, bed.tenant)
@@ -243,6 +245,7 @@ describe.concurrent('vanished reservations', () => {
     expect(result.code).toBe(0)
     expect(vanished).toMatchObject({ moved: [], cancelled: [], withheld: [], reported: [] })
     expect(vanished.vanished).toBeGreaterThan(0)
+    expect(result.stderr).toContain(`${vanished.vanished} found as stored)`)
     expect(rewritten(before, await rows(bed.db.sql, bed.tenant))).toEqual([])
   })
 

@@ -46,6 +46,7 @@ export default defineCommand({
     const dryRun = Boolean(args['dry-run'])
     const pingUrl = args['ping-url'] ?? (settings.env.GINGR_SYNC_PING_URL || undefined)
     if (pingUrl && !URL.canParse(pingUrl)) throw new UsageError('The ping URL is not a URL.')
+    if (pingUrl && !/^https?:\/\//i.test(pingUrl)) throw new UsageError('The ping URL must be an http:// or https:// URL.')
     // A dry run by hand must not tell the monitor that the hourly job is alive.
     const monitor = dryRun ? undefined : pingUrl
 
@@ -260,15 +261,17 @@ function printVanished(log: Logger, r: TenantResult): void {
   const v = r.vanished
   if (v.vanished === 0) return
   const cancelled = r.dryRun ? 'would be cancelled' : 'cancelled'
+  // The rest were found by their look-up as they are stored: Gingr matched the window another way.
+  const asStored = v.vanished - v.moved.length - v.cancelled.length - v.withheld.length - v.reported.length - v.deferred.length
   log.info(
-    `   Gone from Gingr's answer: ${v.vanished} (${v.moved.length} moved, ${v.cancelled.length} ${cancelled}, ${v.withheld.length} withheld, ${v.reported.length} reported, ${v.deferred.length} deferred)`,
+    `   Gone from Gingr's answer: ${v.vanished} (${v.moved.length} moved, ${v.cancelled.length} ${cancelled}, ${v.withheld.length} withheld, ${v.reported.length} reported, ${v.deferred.length} deferred, ${asStored} found as stored)`,
   )
   const list = (ids: readonly string[]) =>
     ids.length > MAX_INVALID_LINES
       ? `${ids.slice(0, MAX_INVALID_LINES).join(', ')} and ${ids.length - MAX_INVALID_LINES} more`
       : ids.join(', ')
   if (v.cancelled.length > 0) log.info(`   ${r.dryRun ? 'Would cancel' : 'Cancelled'} (deleted in Gingr): ${list(v.cancelled)}`)
-  if (v.moved.length > 0) log.info(`   Moved in Gingr, new dates written: ${list(v.moved)}`)
+  if (v.moved.length > 0) log.info(`   Moved in Gingr, new dates ${r.dryRun ? 'would be ' : ''}written: ${list(v.moved)}`)
   if (v.withheld.length > 0) log.warn(`⚠️  Withheld, not cancelled: ${list(v.withheld)}`)
   if (v.reported.length > 0) log.warn(`⚠️  Deleted in Gingr, only reported: ${list(v.reported)}`)
   if (v.deferred.length > 0) log.warn(`⚠️  Not looked up yet (next run): ${list(v.deferred)}`)
