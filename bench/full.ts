@@ -147,7 +147,8 @@ function changeShare(sim: Simulator, share: number, round: number): number {
     changed++
   }
   for (let index = round % step; index < animals.length; index += step) {
-    sim.account.changeAnimal(animals[index]!, { weight: `${10 + round + (index % 50)}.5` })
+    // Two decimals: generated weights have one, so this is a change for every animal it touches.
+    sim.account.changeAnimal(animals[index]!, { weight: `${10 + round + (index % 50)}.25` })
     changed++
   }
   return changed
