@@ -363,6 +363,6 @@ describe('the common flags before the command, as --help shows them', () => {
 
   test('--env-file X frobnicate is still an unknown command', async () => {
     const result = await gingrSync(bed, ['--env-file', envFile, 'frobnicate'], withoutEnv)
-    expectOneLine(result, 2, 'Unknown command "frobnicate". Commands: sync, migrate, status, doctor.')
+    expectOneLine(result, 2, 'Unknown command "frobnicate". Commands: sync, migrate, status, doctor, full.')
   })
 })
