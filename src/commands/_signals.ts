@@ -5,8 +5,7 @@ import type { Logger } from '../log.ts'
  * SIGTERM, SIGINT or the run's deadline: the fetch is aborted, `beforeExit` records the tenant in
  * flight (best effort) and closes the database, which makes PostgreSQL roll the open transaction
  * back; the process exits with the code of the reason, within 3 s whatever the database does.
- * (The behaviour of commands/sync.ts's own handler, for `full`; sync.ts keeps its copy until its
- * owner moves it here.) Returns the function that removes the handlers.
+ * The sync's and the full sync's. Returns the function that removes the handlers.
  */
 export function onSignals(
   log: Logger,

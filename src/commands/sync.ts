@@ -22,6 +22,7 @@ import { failTenant, type ProgressEvent, recordInterruption, syncTenant, type Te
 import { isKnownTimeZone, syncWindow } from '../sync/window.ts'
 import { timing } from '../timing.ts'
 import { openDatabase, prepare, syncArgs, wholeNumber } from './_shared.ts'
+import { onSignals } from './_signals.ts'
 
 const MAX_INVALID_LINES = 20
 
@@ -176,46 +177,6 @@ export function exitCodeOf(results: readonly TenantResult[]): number {
  * SIGTERM (systemd, a tired operator) ends the run at once: the fetch is aborted and the database
  * connection closed, which makes PostgreSQL roll the open transaction back. Exit 143 as shells expect.
  */
-/**
- * SIGTERM, SIGINT or the run's deadline: the fetch is aborted, `beforeExit` records the tenant in
- * flight (best effort) and closes the database, which makes PostgreSQL roll the open transaction
- * back; the process exits with the code of the reason, within 3 s whatever the database does.
- */
-function onSignals(log: Logger, abort: AbortController, beforeExit: (reason: string) => Promise<void>, runtimeLimitMs: number): () => void {
-  const stopRun = (reason: string, rolledBack: string, code: number) => {
-    if (abort.signal.aborted) return
-    log.error(`❌ ${reason}: ${rolledBack}`)
-    abort.abort()
-    const exit = () => process.exit(code)
-    setTimeout(exit, 3000).unref()
-    beforeExit(`${reason}: the tenant's open transaction was rolled back.`).then(exit, exit)
-  }
-  const handler = (signal: NodeJS.Signals) =>
-    stopRun(
-      `Stopped by ${signal}`,
-      'the open transaction is rolled back, nothing of this run is kept.',
-      signal === 'SIGTERM' ? ExitCode.Terminated : ExitCode.Interrupted,
-    )
-  // The run-wide deadline: an hourly run must end before the next one is due, whatever it waits on.
-  const deadline = setTimeout(
-    () =>
-      stopRun(
-        `Stopped at the run's time limit (--max-runtime ${runtimeLimitMs / 1000} s)`,
-        'the tenant in flight is rolled back; tenants synced before it stay synced.',
-        ExitCode.Deadline,
-      ),
-    runtimeLimitMs,
-  )
-  deadline.unref()
-  process.on('SIGTERM', handler)
-  process.on('SIGINT', handler)
-  return () => {
-    clearTimeout(deadline)
-    process.off('SIGTERM', handler)
-    process.off('SIGINT', handler)
-  }
-}
-
 function printStart(log: Logger, tenant: Tenant, dryRun: boolean): void {
   log.info(`🔄 Starting Incremental Gingr Sync${dryRun ? ' (dry run: nothing will be written)' : ''}`)
   log.info(`   Tenant: ${tenant.businessName} (${tenant.id})`)

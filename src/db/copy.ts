@@ -3,9 +3,9 @@ import { pipeline } from 'node:stream/promises'
 import type { TransactionSql } from 'postgres'
 
 /**
- * COPY's text format and the stream into `COPY ... FROM STDIN`, for the full sync's staging
- * (src/db/full-writes.ts). The same code as writes.ts's own (which predates this file and is
- * another engineer's to move here): one home for the driver trap below is the aim.
+ * COPY's text format and the stream into `COPY ... FROM STDIN`: the staging of the hourly writes
+ * (src/db/writes.ts) and of the full sync's (src/db/full-writes.ts), and one home for the driver
+ * trap below.
  */
 
 export type CopyCell = string | number | boolean | Date | null
@@ -38,11 +38,18 @@ export function* copyText<Row extends Record<keyof Row, CopyCell>>(
 /**
  * Streams `chunks` into a `COPY ... FROM STDIN` and settles when PostgreSQL has taken them all, or
  * rejects with PostgreSQL's own error when it refuses them, whenever that refusal arrives.
- * postgres.js 3.4.9 (porsager/postgres#1173, fix #1183 unreleased) settles the COPY's writable only
- * on an error that arrives while data is still being written; a refusal after the last chunk (the
- * usual case: a batch of a few MB fits in the socket's buffers) reaches only the query's own
- * `reject`, and the run waited forever holding the tenant's lock. So the refusal is taken from
- * `reject` itself. (writes.ts's copyIn explains it at length.)
+ *
+ * The trap (postgres.js 3.4.9, porsager/postgres#1173; the fix, #1183, is not released): the COPY
+ * query resolves with a writable as soon as PostgreSQL asks for data, and that writable settles on
+ * success (CommandComplete) or on an error that arrives *while data is still being written*. An
+ * error after the last chunk went out (a value the server refuses while parsing the tail, a
+ * cancel, a statement timeout: the whole window of a few MB fits in the socket's buffers, so that is
+ * the usual case) reaches only the query's own `reject`, a no-op on a query already resolved. The
+ * writable never finished, the run waited forever, idle in an aborted transaction holding the
+ * tenant's lock, and every later hourly run found the flock taken. So the refusal is taken from
+ * `reject` itself; a lost connection arrives the same way, and inTransaction() handles it as any.
+ * (The writable left behind is finished by the connection's next CommandComplete, the ROLLBACK's:
+ * postgres.js calls its pending callback there.)
  */
 export async function copyIn(tx: TransactionSql, statement: string, chunks: Iterable<string>): Promise<void> {
   const copy = tx.unsafe(statement)

@@ -1,6 +1,5 @@
-import { Readable } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
 import postgres, { type TransactionSql } from 'postgres'
+import { type CopyCell, copyIn, copyText } from './copy.ts'
 
 /**
  * The set-based writes of one tenant's window. The window is first staged: COPY'd into four
@@ -287,7 +286,7 @@ async function upsertReservations(tx: TransactionSql, tenantId: string, reservat
   return { created: row?.created ?? 0, updated: row?.updated ?? 0 }
 }
 
-type Cell = string | number | Date | null
+type Cell = CopyCell
 /** The staging table's column types, one per field of the row: a field cannot be forgotten. */
 type Columns<Row> = { readonly [K in keyof Row]: 'text' | 'integer' | 'timestamptz' }
 
@@ -331,27 +330,6 @@ const CREATE_STAGING = ENTITIES.map((entity) => {
   return `CREATE TEMPORARY TABLE gingr_window_${entity} (${columns}) ON COMMIT DROP;`
 }).join('\n')
 
-/** COPY's text format: `\N` is NULL; backslash, tab, newline and carriage return are escaped. */
-const ESCAPED = /[\\\t\n\r]/g
-const ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' }
-
-function copyCell(value: Cell): string {
-  if (value === null) return '\\N'
-  if (typeof value === 'number') return String(value)
-  if (value instanceof Date) return value.toISOString()
-  return value.replace(ESCAPED, (c) => ESCAPES[c] ?? c)
-}
-
-/** Slices of a few hundred lines: the stream's backpressure holds, and no single string holds the window. */
-function* copyText<Row extends Record<keyof Row, Cell>>(rows: readonly Row[], columns: readonly (keyof Row)[]): Generator<string> {
-  const SLICE = 500
-  for (let at = 0; at < rows.length; at += SLICE) {
-    let text = ''
-    for (const row of rows.slice(at, at + SLICE)) text += `${columns.map((column) => copyCell(row[column])).join('\t')}\n`
-    yield text
-  }
-}
-
 async function stage<Row extends Record<keyof Row, Cell>>(
   tx: TransactionSql,
   entity: keyof WindowRows,
@@ -361,48 +339,6 @@ async function stage<Row extends Record<keyof Row, Cell>>(
   if (rows.length === 0) return
   const names = Object.keys(columns) as (keyof Row & string)[]
   await copyIn(tx, `COPY gingr_window_${entity} (${names.map((name) => `"${name}"`).join(', ')}) FROM STDIN`, copyText(rows, names))
-}
-
-/**
- * Streams `chunks` into a `COPY ... FROM STDIN` and settles when PostgreSQL has taken them all, or
- * rejects with PostgreSQL's own error when it refuses them, whenever that refusal arrives.
- *
- * The trap (postgres.js 3.4.9, porsager/postgres#1173; the fix, #1183, is not released): the COPY
- * query resolves with a writable as soon as PostgreSQL asks for data, and that writable settles on
- * success (CommandComplete) or on an error that arrives *while data is still being written*. An
- * error after the last chunk went out (a value the server refuses while parsing the tail, a
- * cancel, a statement timeout: the whole window of a few MB fits in the socket's buffers, so that is
- * the usual case) reaches only the query's own `reject`, a no-op on a query already resolved. The
- * writable never finished, the run waited forever, idle in an aborted transaction holding the
- * tenant's lock, and every later hourly run found the flock taken. So the refusal is taken from
- * `reject` itself; a lost connection arrives the same way, and inTransaction() handles it as any.
- * (The writable left behind is finished by the connection's next CommandComplete, the ROLLBACK's:
- * postgres.js calls its pending callback there.)
- */
-async function copyIn(tx: TransactionSql, statement: string, chunks: Iterable<string>): Promise<void> {
-  const copy = tx.unsafe(statement)
-  const refused = refusalOf(copy)
-  const target = await copy.writable()
-  await Promise.race([pipeline(Readable.from(chunks), target), refused])
-}
-
-/** A promise rejected with whatever error postgres.js settles `query` with, even once it has resolved. */
-function refusalOf(query: object): Promise<never> {
-  const driver = query as { reject?: unknown }
-  const own = driver.reject
-  // Fail loudly, not by hanging again, should a newer postgres.js settle its queries another way.
-  if (typeof own !== 'function')
-    throw new Error('postgres.js queries no longer have reject(): the COPY cannot be watched for a late error.')
-  const refused = new Promise<never>((_, reject) => {
-    driver.reject = (error: unknown) => {
-      reject(error)
-      return own.call(query, error)
-    }
-  })
-  // A COPY statement refused outright rejects the query too, which `writable()` reports; and a COPY
-  // that succeeds never settles this one.
-  refused.catch(() => {})
-  return refused
 }
 
 async function stageWindow(tx: TransactionSql, tenantId: string, rows: WindowRows): Promise<void> {
