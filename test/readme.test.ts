@@ -108,16 +108,13 @@ const RUN_HERE: Record<string, () => Promise<void>> = {
     bed.sim.account.addReservation()
     const result = await runs(command)()
     expect(result.code).toBe(0)
-    // The sample is what a dry run prints: each of its lines printed, each line printed in it,
-    // its numbers, dates, names and ids standing for any.
-    const printed = result.stderr
-      .split('\n')
-      .filter((line) => line.trim() !== '')
-      .map((line) => line.replace(/^\S+Z (INFO|WARN) {1,2}/, ''))
-    const sample = sampleAfter(command).trimEnd().split('\n')
-    const shapes = sample.map((line) => new RegExp(`^${shapeOf(line)}$`))
-    expect(sample.filter((_, index) => !printed.some((line) => shapes[index]!.test(line)))).toEqual([])
-    expect(printed.filter((line) => !shapes.some((shape) => shape.test(line)))).toEqual([])
+    expectSample(result, command)
+  },
+  'gingr-sync full --env-file /etc/gingr-sync/gingr-sync.env --tenant b696b4e8-... --dry-run': async () => {
+    const command = 'gingr-sync full --env-file /etc/gingr-sync/gingr-sync.env --tenant b696b4e8-... --dry-run'
+    const result = await runs(command)()
+    expect(result.code).toBe(0)
+    expectSample(result, command)
   },
   'bun run sim -- --port 8080 --reservations 500': async () => {
     const port = await freePort()
@@ -174,6 +171,21 @@ const RUN_ELSEWHERE: Record<string, string> = {
   'tail -f /var/log/gingr-sync/gingr-sync.log': 'test/install-cron.test.ts (the log the entry appends to)',
   'grep -i error /var/log/gingr-sync/gingr-sync.log': 'test/faults-*.test.ts (every failure is an ERROR line)',
   'sudo crontab -u gingr-sync -l | grep gingr-sync': "test/install-cron.test.ts (the managed entry, in the user's crontab)",
+}
+
+/**
+ * The sample after `command` is what it prints: each of its lines printed, each line printed in
+ * it, its numbers, dates, names and ids standing for any.
+ */
+function expectSample(result: RunResult, command: string): void {
+  const printed = result.stderr
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => line.replace(/^\S+Z (INFO|WARN) {1,2}/, ''))
+  const sample = sampleAfter(command).trimEnd().split('\n')
+  const shapes = sample.map((line) => new RegExp(`^${shapeOf(line)}$`))
+  expect(sample.filter((_, index) => !printed.some((line) => shapes[index]!.test(line)))).toEqual([])
+  expect(printed.filter((line) => !shapes.some((shape) => shape.test(line)))).toEqual([])
 }
 
 /** The lines of the first sh block holding `command` that are comments: what the README says it prints. */
@@ -251,7 +263,7 @@ describe('the README’s samples and files', () => {
     const unknown: string[] = []
     let command = ''
     for (const line of usage.text.split('\n')) {
-      command = /^gingr-sync (migrate|status|doctor)\b/.exec(line)?.[1] ?? (line.startsWith('gingr-sync') ? '' : command)
+      command = /^gingr-sync (migrate|status|doctor|full)\b/.exec(line)?.[1] ?? (line.startsWith('gingr-sync') ? '' : command)
       const help = await helpOf(command)
       for (const [flag] of line.matchAll(/--[a-z-]+/g))
         if (!help.includes(flag) && flag !== '--version') unknown.push(`${command || 'sync'} ${flag}`)
