@@ -36,6 +36,8 @@ interface Server {
 let server: Promise<Server> | undefined
 let shutDown = false
 let shuttingDown: Promise<void> | undefined
+/** Aborted by the shutdown: an embedded server still being started is killed at once. */
+const starting = new AbortController()
 const live = new Map<string, TestDatabase>()
 
 function givenServerUrl(): string | undefined {
@@ -46,7 +48,7 @@ function startServer(): Promise<Server> {
   if (shutDown) return Promise.reject(new Error('The test run is over: its database server was stopped.'))
   server ??= (async () => {
     const given = givenServerUrl()
-    const started = given ? { url: given, stop: async () => {} } : await startEmbeddedPostgres()
+    const started = given ? { url: given, stop: async () => {} } : await startEmbeddedPostgres({ signal: starting.signal })
     const admin = connect(started.url, { max: 1 })
     if (given) {
       await mayCreateDatabases(admin, given)
@@ -119,6 +121,8 @@ export async function migratedDatabase(options: ConnectOptions = {}): Promise<Te
 export function shutdownTestDatabases(): Promise<void> {
   shuttingDown ??= (async () => {
     shutDown = true
+    // Still starting (a signal during the set-up): stop initdb or the server now, not when it is done.
+    starting.abort()
     if (!server) return
     // A server that failed to start has cleaned up after itself already.
     const started = await server.catch(() => undefined)

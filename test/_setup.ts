@@ -32,6 +32,8 @@ for (const [signal, exitCode] of [
 // A server that cannot start (or a TEST_DATABASE_URL that cannot be used) ends the run at once,
 // with its sentence: no test could pass, and bun would otherwise report each as an unhandled error.
 await serverUrl().catch(async (error: unknown) => {
+  // Killed by the shutdown a signal began: its handler exits with the signal's code.
+  if (interrupted) return new Promise<never>(() => {})
   process.stderr.write(`\nThe tests cannot run: ${errorMessage(error)}\n`)
   await shutdownTestDatabases().catch(() => {})
   process.exit(1)

@@ -26,10 +26,10 @@ export interface DemoDatabase {
 /** Undo steps run last-in, first-out when the demo ends, however it ends. */
 export type Defer = (undo: () => Promise<void>) => void
 
-export async function openDemoDatabase(given: string | undefined, defer: Defer): Promise<DemoDatabase> {
+export async function openDemoDatabase(given: string | undefined, defer: Defer, signal?: AbortSignal): Promise<DemoDatabase> {
   if (given !== undefined && !/^postgres(ql)?:\/\/./.test(given)) throw new DemoFailure('DEMO_DATABASE_URL is not a postgres:// URL.')
   try {
-    return await createDemoDatabase(given, defer)
+    return await createDemoDatabase(given, defer, signal)
   } catch (error) {
     if (given === undefined || !isDbError(error)) throw error
     // The CLI's sentences point at DATABASE_URL; here the URL came from DEMO_DATABASE_URL.
@@ -38,12 +38,12 @@ export async function openDemoDatabase(given: string | undefined, defer: Defer):
   }
 }
 
-async function createDemoDatabase(given: string | undefined, defer: Defer): Promise<DemoDatabase> {
+async function createDemoDatabase(given: string | undefined, defer: Defer, signal?: AbortSignal): Promise<DemoDatabase> {
   let serverUrl = given
   if (serverUrl === undefined) {
     // Registered before the start is awaited: a Ctrl-C during initdb must still stop the server
     // once it is up. A start that failed has removed its directory already.
-    const starting = startEmbeddedPostgres({ prefix: DEMO_DIR_PREFIX })
+    const starting = startEmbeddedPostgres({ prefix: DEMO_DIR_PREFIX, ...(signal ? { signal } : {}) })
     defer(() =>
       starting.then(
         (server) => server.stop(),

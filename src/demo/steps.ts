@@ -60,7 +60,7 @@ export async function runDemo({ databaseUrl, defer, signal }: DemoOptions): Prom
   say(
     `Gingr: a simulator at ${sim.baseUrl}, ${sim.account.reservations.size} reservations around ${sim.account.today} (${ACCOUNT.timeZone})`,
   )
-  const db = await openDemoDatabase(databaseUrl, defer)
+  const db = await openDemoDatabase(databaseUrl, defer, signal)
   say(`PostgreSQL: ${db.description}`)
   const settings: CliSettings = {
     DATABASE_URL: db.url,

