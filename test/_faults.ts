@@ -97,12 +97,8 @@ export async function startBeds(prefix: string): Promise<Beds> {
     },
     async stop() {
       try {
-        expect(
-          await historyLeaks(
-            db.sql,
-            beds.flatMap((bed) => bed.secrets),
-          ),
-        ).toEqual([])
+        const secrets = beds.flatMap((bed) => bed.secrets)
+        expect(await historyLeaks(db.sql, secrets)).toEqual([])
       } finally {
         await Promise.all(sims.map((sim) => sim.stop()))
         await db.drop()
