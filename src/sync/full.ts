@@ -5,16 +5,16 @@
  * statements whatever the account's size. Callable without a CLI: `syncFullTenant(options)`.
  */
 import { gingrAccountFor, type Settings } from '../config.ts'
-import { describeDbError, isDbError, type Sql } from '../db/connect.ts'
+import type { Sql } from '../db/connect.ts'
 import { deactivate, type FullRows, type FullWriteCounts, findMissing, type MissingRows, writeFull } from '../db/full-writes.ts'
 import { type RunRecord, recordRun } from '../db/runs.ts'
 import { findTenant, listSyncableTenants, type Tenant } from '../db/tenants.ts'
-import { inTransaction, isConnectionLost } from '../db/transaction.ts'
-import { ExitCode, errorMessage, TenantSettingError, UsageError } from '../errors.ts'
+import { inTransaction } from '../db/transaction.ts'
+import { ExitCode, TenantSettingError, UsageError } from '../errors.ts'
 import { GingrClient, type GingrClientOptions } from '../gingr/client.ts'
 import type { InvalidItem } from '../gingr/schemas.ts'
 import { lookupMap, mapFull } from './map-full.ts'
-import { MAX_INVALID_SHARE } from './run.ts'
+import { describeFailure, MAX_INVALID_SHARE, recordFailure } from './run.ts'
 import { isKnownTimeZone } from './window.ts'
 
 export type FullStatus = 'synced' | 'failed' | 'locked'
@@ -430,21 +430,5 @@ function runRecord(result: FullResult, started: Date): RunRecord {
     cancelled: missing.deactivated.customers + missing.deactivated.pets,
     withheld: missing.withheld ? missing.customers.length + missing.pets.length : 0,
     error: result.error ?? null,
-  }
-}
-
-/** Database failures in connect.ts's sentences, naming the server (as src/sync/run.ts does). */
-function describeFailure(error: unknown, sql: Sql): string {
-  if (!isDbError(error)) return errorMessage(error)
-  const { host, port, database } = sql.options
-  return describeDbError(error, `postgres://${encodeURIComponent(host[0] ?? 'localhost')}:${port[0] ?? 5432}/${database}`)
-}
-
-/** A failure is recorded in a statement of its own, after the rollback; if even that fails, so be it. */
-async function recordFailure(sql: Sql, run: RunRecord): Promise<void> {
-  try {
-    await recordRun(sql, run)
-  } catch (error) {
-    if (isConnectionLost(error)) await recordRun(sql, run).catch(() => {})
   }
 }

@@ -272,7 +272,7 @@ function runRecord(result: TenantResult, started: Date): RunRecord {
  * The database's failures in connect.ts's sentences, naming the server: the driver's own words
  * ("write CONNECTION_CLOSED 127.0.0.1:5432" for a terminated backend) tell an operator nothing.
  */
-function describeFailure(error: unknown, sql: Sql): string {
+export function describeFailure(error: unknown, sql: Sql): string {
   if (!isDbError(error)) return errorMessage(error)
   const { host, port, database } = sql.options
   // Encoded: a socket's folder (`/run/postgresql`) or an IPv6 address is a host as the URL's `%2F` form.
@@ -280,7 +280,7 @@ function describeFailure(error: unknown, sql: Sql): string {
 }
 
 /** A failure is recorded in a statement of its own, after the rollback; if even that fails, so be it. */
-async function recordFailure(sql: Sql, run: RunRecord): Promise<unknown> {
+export async function recordFailure(sql: Sql, run: RunRecord): Promise<unknown> {
   try {
     await recordRun(sql, run)
     return undefined
