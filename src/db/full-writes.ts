@@ -1,6 +1,6 @@
 import postgres, { type TransactionSql } from 'postgres'
 import { type CopyCell, copyIn, copyText } from './copy.ts'
-import type { PetType } from './writes.ts'
+import { linkStagedCustomersByEmail, type PetType } from './writes.ts'
 
 /**
  * The set-based writes of a full sync: every owner and animal Gingr lists, written in the
@@ -10,7 +10,7 @@ import type { PetType } from './writes.ts'
  *
  * The rules (docs/target-schema.md, issue 13):
  * - customers are found by `"externalId"`, else linked by email exactly as the hourly run links
- *   them (writes.ts's linkCustomersByEmail), else created with writes.ts's email and placeholder
+ *   them (writes.ts's linkStagedCustomersByEmail), else created with writes.ts's email and placeholder
  *   rules. Existing ones are written only where a Gingr-owned column differs; `notes` is filled
  *   only where Tailtown's is empty. An email another customer of the tenant holds (case-
  *   insensitively) is not taken: the customer keeps its own, and the owner is reported.
@@ -109,7 +109,8 @@ export interface MissingRows {
  */
 export async function writeFull(tx: TransactionSql, tenantId: string, rows: FullRows): Promise<FullWriteCounts> {
   await stageFull(tx, rows)
-  const customersLinked = await blame(rows, 'customers', linkCustomersByEmail(tx, tenantId))
+  // The hourly run's rule, the same statement (writes.ts).
+  const customersLinked = await blame(rows, 'customers', linkStagedCustomersByEmail(tx, tenantId, 'gingr_full_customers'))
   const customersCreated = await blame(rows, 'customers', insertMissingCustomers(tx, tenantId))
   const { updated, conflicts } = await blame(rows, 'customers', updateCustomers(tx, tenantId))
   const { created: petsCreated, withoutOwner } = await blame(rows, 'pets', insertMissingPets(tx, tenantId))
@@ -138,34 +139,6 @@ export async function refreshCustomers(
   const rows: FullRows = { customers, pets: [], unreadable: { owners: [], animals: [] } }
   await stageFull(tx, rows)
   return blame(rows, 'customers', updateCustomers(tx, tenantId))
-}
-
-/**
- * An owner with no customer of its own yet, whose email an existing customer of the tenant holds
- * with no `"externalId"`, is that customer: link it. The hourly run's rule, word for word
- * (writes.ts's linkCustomersByEmail): among owners sharing the email, the lowest id gets the link.
- */
-async function linkCustomersByEmail(tx: TransactionSql, tenantId: string): Promise<string[]> {
-  const [row] = await tx<{ linked: string[] }[]>`
-    WITH candidates AS (
-      SELECT DISTINCT ON (lower(i.email)) i."externalId", lower(i.email) AS email
-      FROM gingr_full_customers i
-      WHERE i.email IS NOT NULL AND NOT EXISTS (
-        SELECT 1 FROM customers c WHERE c."tenantId" = ${tenantId} AND c."externalId" = i."externalId"
-      )
-      ORDER BY lower(i.email), length(i."externalId"), i."externalId"
-    ), targets AS (
-      SELECT DISTINCT ON (k.email) c.id, k."externalId"
-      FROM candidates k
-      JOIN customers c ON c."tenantId" = ${tenantId} AND lower(c.email) = k.email AND c."externalId" IS NULL
-      ORDER BY k.email, c."createdAt", c.id
-    ), linked AS (
-      UPDATE customers c SET "externalId" = t."externalId", "updatedAt" = (now() AT TIME ZONE 'UTC')
-      FROM targets t WHERE c.id = t.id
-      RETURNING c."externalId"
-    )
-    SELECT coalesce(json_agg("externalId" ORDER BY "externalId"), '[]') AS linked FROM linked`
-  return row?.linked ?? []
 }
 
 /**

@@ -129,10 +129,18 @@ function insertMissingServices(tx: TransactionSql, tenantId: string, services: S
  */
 function linkCustomersByEmail(tx: TransactionSql, tenantId: string, customers: CustomerRow[]): Promise<number> {
   if (customers.length === 0) return Promise.resolve(0)
-  return countOf(tx<{ n: number }[]>`
+  return linkStagedCustomersByEmail(tx, tenantId, 'gingr_window_customers').then((linked) => linked.length)
+}
+
+/**
+ * The rule above, for the owners staged in `staging` (the hourly run's window, or the full sync's
+ * every owner): one statement, the Gingr ids of the owners linked.
+ */
+export async function linkStagedCustomersByEmail(tx: TransactionSql, tenantId: string, staging: string): Promise<string[]> {
+  const [row] = await tx<{ linked: string[] }[]>`
     WITH candidates AS (
       SELECT DISTINCT ON (lower(i.email)) i."externalId", lower(i.email) AS email
-      FROM gingr_window_customers i
+      FROM ${tx(staging)} i
       WHERE i.email IS NOT NULL AND NOT EXISTS (
         SELECT 1 FROM customers c WHERE c."tenantId" = ${tenantId} AND c."externalId" = i."externalId"
       )
@@ -145,9 +153,10 @@ function linkCustomersByEmail(tx: TransactionSql, tenantId: string, customers: C
     ), linked AS (
       UPDATE customers c SET "externalId" = t."externalId", "updatedAt" = (now() AT TIME ZONE 'UTC')
       FROM targets t WHERE c.id = t.id
-      RETURNING 1
+      RETURNING c."externalId"
     )
-    SELECT count(*)::int AS n FROM linked`)
+    SELECT coalesce(json_agg("externalId" ORDER BY "externalId"), '[]') AS linked FROM linked`
+  return row?.linked ?? []
 }
 
 /**
