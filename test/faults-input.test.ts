@@ -62,6 +62,12 @@ const cases: Case[] = [
     none,
     /The ping URL must be an http:\/\/ or https:\/\/ URL\./,
   ],
+  [
+    'full --ping-url ftp://x',
+    () => ['full', '--tenant', TENANT, '--ping-url', 'ftp://monitor.example/x'],
+    none,
+    /The ping URL must be an http:\/\/ or https:\/\/ URL\./,
+  ],
   ['an unknown flag', () => ['--tenant', TENANT, '--frobnicate'], none, /Unknown option --frobnicate/],
   ['a value given to a boolean flag', () => ['--tenant', TENANT, '--dry-run=maybe'], none, /--dry-run takes no value/],
   ['a stray positional argument', () => ['--tenant', TENANT, 'extra'], none, /Unexpected argument "extra"/],

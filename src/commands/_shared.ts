@@ -115,6 +115,17 @@ export interface OpenDatabase {
   explain: (error: unknown) => Promise<unknown>
 }
 
+/**
+ * Where the monitoring pings go (--ping-url, else GINGR_SYNC_PING_URL): an http(s) URL, or none
+ * for a dry run, which by hand must not tell the monitor that the scheduled job is alive.
+ */
+export function monitorUrl(flag: string | undefined, settings: Settings, dryRun: boolean): string | undefined {
+  const url = flag ?? (settings.env.GINGR_SYNC_PING_URL || undefined)
+  if (url && !URL.canParse(url)) throw new UsageError('The ping URL is not a URL.')
+  if (url && !/^https?:\/\//i.test(url)) throw new UsageError('The ping URL must be an http:// or https:// URL.')
+  return dryRun ? undefined : url
+}
+
 /** A database connection that counts the statements it sends. */
 export function openDatabase(url: string, options: { statementTimeoutMs?: number } = {}): OpenDatabase {
   let count = 0

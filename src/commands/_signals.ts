@@ -7,6 +7,11 @@ import type { Logger } from '../log.ts'
  * back; the process exits with the code of the reason, within 3 s whatever the database does.
  * The sync's and the full sync's. Returns the function that removes the handlers.
  */
+/** A run stopped by a signal or its deadline waits here: the handler records it and exits with its code. */
+export async function unlessStopped(abort: AbortController): Promise<void> {
+  if (abort.signal.aborted) await new Promise<never>(() => {})
+}
+
 export function onSignals(
   log: Logger,
   abort: AbortController,

@@ -1,7 +1,7 @@
 import { defineCommand } from 'citty'
 import { checkGingrSettings, maxResponseBytes, maxRuntimeMs, requireDatabaseUrl, statementTimeoutMs } from '../config.ts'
 import type { Tenant } from '../db/tenants.ts'
-import { ExitCode, UsageError } from '../errors.ts'
+import { ExitCode } from '../errors.ts'
 import type { Logger } from '../log.ts'
 import { writeResult } from '../output.ts'
 import { ping } from '../ping.ts'
@@ -15,8 +15,8 @@ import {
   recordFullInterruption,
 } from '../sync/full.ts'
 import { timing } from '../timing.ts'
-import { commonArgs, openDatabase, prepare, wholeNumber } from './_shared.ts'
-import { onSignals } from './_signals.ts'
+import { commonArgs, monitorUrl, openDatabase, prepare, wholeNumber } from './_shared.ts'
+import { onSignals, unlessStopped } from './_signals.ts'
 
 const MAX_LINES = 20
 
@@ -65,10 +65,7 @@ export default defineCommand({
     const runtimeLimitMs = maxRuntimeMs(settings, args['max-runtime'])
     const responseLimit = maxResponseBytes(settings)
     const dryRun = Boolean(args['dry-run'])
-    const pingUrl = args['ping-url'] ?? (settings.env.GINGR_SYNC_PING_URL || undefined)
-    if (pingUrl && !URL.canParse(pingUrl)) throw new UsageError('The ping URL is not a URL.')
-    // A dry run by hand must not tell the monitor that the job is alive.
-    const monitor = dryRun ? undefined : pingUrl
+    const monitor = monitorUrl(args['ping-url'], settings, dryRun)
 
     const { sql, statements, explain } = openDatabase(databaseUrl, { statementTimeoutMs: statementTimeoutMs(settings) })
     const abort = new AbortController()
@@ -111,6 +108,7 @@ export default defineCommand({
           printResult(log, result)
         },
       })
+      await unlessStopped(abort)
       if (results.length > 1) printSummary(log, results)
       if (results.length === 0) log.info('No tenant has Gingr sync enabled (gingr_sync_enabled, "isActive", status ACTIVE): nothing to do.')
       const code = fullExitCode(results)

@@ -21,8 +21,8 @@ import { redact } from '../secrets.ts'
 import { failTenant, type ProgressEvent, recordInterruption, syncTenant, type TenantResult } from '../sync/run.ts'
 import { isKnownTimeZone, syncWindow } from '../sync/window.ts'
 import { timing } from '../timing.ts'
-import { openDatabase, prepare, syncArgs, wholeNumber } from './_shared.ts'
-import { onSignals } from './_signals.ts'
+import { monitorUrl, openDatabase, prepare, syncArgs, wholeNumber } from './_shared.ts'
+import { onSignals, unlessStopped } from './_signals.ts'
 
 const MAX_INVALID_LINES = 20
 
@@ -45,11 +45,7 @@ export default defineCommand({
     const runtimeLimitMs = maxRuntimeMs(settings, args['max-runtime'])
     const responseLimit = maxResponseBytes(settings)
     const dryRun = Boolean(args['dry-run'])
-    const pingUrl = args['ping-url'] ?? (settings.env.GINGR_SYNC_PING_URL || undefined)
-    if (pingUrl && !URL.canParse(pingUrl)) throw new UsageError('The ping URL is not a URL.')
-    if (pingUrl && !/^https?:\/\//i.test(pingUrl)) throw new UsageError('The ping URL must be an http:// or https:// URL.')
-    // A dry run by hand must not tell the monitor that the hourly job is alive.
-    const monitor = dryRun ? undefined : pingUrl
+    const monitor = monitorUrl(args['ping-url'], settings, dryRun)
 
     const { sql, statements, explain } = openDatabase(databaseUrl, { statementTimeoutMs: statementTimeoutMs(settings) })
     const abort = new AbortController()
@@ -67,8 +63,7 @@ export default defineCommand({
     await ping(monitor, 'start', log)
     try {
       const results = await syncAll()
-      // Stopped by a signal or the deadline: its handler records the run and exits with its code.
-      if (abort.signal.aborted) await new Promise<never>(() => {})
+      await unlessStopped(abort)
       const code = exitCodeOf(results)
       await ping(monitor, code === ExitCode.Failed ? 'fail' : 'success', log)
       if (args.json) await writeResult(`${redact(JSON.stringify({ ok: code !== ExitCode.Failed, tenants: results }))}\n`)

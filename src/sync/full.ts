@@ -253,7 +253,8 @@ export async function syncFullTenant(options: FullRunOptions): Promise<FullResul
     result.status = 'failed'
     result.error = describeFailure(error, options.sql)
     finish()
-    if (!options.dryRun) await recordFailure(options.sql, runRecord(result, started))
+    // A run stopped by a signal or its deadline is recorded by whoever stopped it.
+    if (!options.dryRun && !options.gingr.signal?.aborted) await recordFailure(options.sql, runRecord(result, started))
     return result
   }
 }
