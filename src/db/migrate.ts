@@ -1,5 +1,5 @@
 import { missingSchema, type Queryable, type Sql } from './connect.ts'
-import { ENUMS, indexName, isAddable, RUNS_INDEX, RUNS_TABLE, TAILTOWN_TABLES, type TableDefinition } from './schema.ts'
+import { ENUMS, GINGR_SYNC_TABLES, indexName, isAddable, RUNS_INDEX, RUNS_TABLE, TAILTOWN_TABLES, type TableDefinition } from './schema.ts'
 
 /** Any constant shared by every gingr-sync: two migrates at once queue instead of colliding. */
 const MIGRATE_LOCK = 0x67696e67 // "ging"
@@ -25,7 +25,7 @@ export async function migrate(sql: Sql): Promise<{ created: string[] }> {
     for (const [type, values] of Object.entries(ENUMS)) {
       created.push(...(await ensureEnum(tx, catalog, type, values)))
     }
-    for (const table of [...TAILTOWN_TABLES, RUNS_TABLE]) {
+    for (const table of [...TAILTOWN_TABLES, ...GINGR_SYNC_TABLES]) {
       created.push(...(await ensureTable(tx, catalog, table)))
     }
     if (!catalog.indexes.some((index) => index.name === RUNS_INDEX)) {
@@ -63,7 +63,8 @@ export async function checkSchema(sql: Queryable): Promise<string[]> {
   const denied = await sql<{ table: string; privilege: string; role: string }[]>`
     SELECT t.name AS table, p.privilege, current_user AS role
     FROM (VALUES ('tenants', 'SELECT,UPDATE'), ('reservations', 'SELECT,INSERT,UPDATE'), ('customers', 'SELECT,INSERT,UPDATE'),
-                 ('pets', 'SELECT,INSERT,UPDATE'), ('services', 'SELECT,INSERT'), ('gingr_sync_runs', 'SELECT,INSERT')) AS t(name, privileges),
+                 ('pets', 'SELECT,INSERT,UPDATE'), ('services', 'SELECT,INSERT'), ('gingr_sync_runs', 'SELECT,INSERT'),
+                 ('gingr_sync_tenants', 'SELECT,INSERT,UPDATE')) AS t(name, privileges),
          unnest(string_to_array(t.privileges, ',')) AS p(privilege)
     WHERE to_regclass(quote_ident(t.name)) IS NOT NULL AND NOT has_table_privilege(quote_ident(t.name), p.privilege)
     ORDER BY t.name, p.privilege`
@@ -90,7 +91,7 @@ export async function checkSchema(sql: Queryable): Promise<string[]> {
     const missing = values.filter((value) => !present.has(value))
     if (missing.length > 0) problems.push(`The enum type "${type}" lacks ${missing.join(', ')}: ${RUN_MIGRATE}.`)
   }
-  for (const table of [...TAILTOWN_TABLES, RUNS_TABLE]) {
+  for (const table of [...TAILTOWN_TABLES, ...GINGR_SYNC_TABLES]) {
     const columns = catalog.columns.get(table.name)
     if (!columns) {
       problems.push(`The table ${table.name} is missing: ${RUN_MIGRATE}.`)

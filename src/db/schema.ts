@@ -213,6 +213,23 @@ export const RUNS_TABLE: TableDefinition = {
     error: 'TEXT',
   },
 }
+/**
+ * gingr-sync's own state per tenant, never Tailtown's columns: where the hourly owner refresh
+ * starts from (issue 13), and whatever else a run must remember about a tenant between runs.
+ * A row is made on a tenant's first need of one.
+ */
+export const STATE_TABLE: TableDefinition = {
+  name: 'gingr_sync_tenants',
+  columns: {
+    tenant_id: 'TEXT PRIMARY KEY',
+    /** The facility-local day through which changed owners were last refreshed successfully. */
+    owners_refreshed_through: 'DATE',
+  },
+}
+
+/** gingr-sync's own tables, after Tailtown's. */
+export const GINGR_SYNC_TABLES: readonly TableDefinition[] = [RUNS_TABLE, STATE_TABLE]
+
 /** The newest runs of a tenant first: `status` reads only those. */
 export const RUNS_INDEX = 'gingr_sync_runs_tenant_started_idx'
 
