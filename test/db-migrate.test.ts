@@ -91,6 +91,7 @@ describe.concurrent('on an empty database', () => {
       'table services',
       'table reservations',
       'table gingr_sync_runs',
+      'table gingr_sync_tenants',
     ])
     expect(created).toContain('index gingr_sync_runs_tenant_started_idx')
   })
@@ -207,13 +208,18 @@ describe.concurrent('on an existing Tailtown database', () => {
   test('adds only its own objects, and no index where one already serves', async () => {
     const { created } = await migrated()
     // customers already has ("tenantId", "externalId", email), reservations Tailtown's own index.
-    expect(created).toEqual(['index services_tenantId_externalId_idx', 'table gingr_sync_runs', 'index gingr_sync_runs_tenant_started_idx'])
+    expect(created).toEqual([
+      'index services_tenantId_externalId_idx',
+      'table gingr_sync_runs',
+      'table gingr_sync_tenants',
+      'index gingr_sync_runs_tenant_started_idx',
+    ])
   })
 
   test("changes none of Tailtown's columns, indexes or constraints", async () => {
     const { db, before } = await migrated()
     const after = await columns(db.sql)
-    expect(after.filter((fact) => fact.table !== 'gingr_sync_runs')).toEqual(before.columns)
+    expect(after.filter((fact) => !fact.table.startsWith('gingr_sync_'))).toEqual(before.columns)
     const afterIndexes = await indexes(db.sql)
     for (const [name, definition] of before.indexes) expect(afterIndexes.get(name)).toBe(definition)
     const afterConstraints = await constraints(db.sql)
@@ -245,7 +251,7 @@ describe.concurrent('checkSchema', () => {
         ...['TenantStatus', 'ReservationStatus', 'PetType', 'ServiceCategory', 'Gender', 'ContactMethod'].map(
           (type) => `The enum type "${type}" is missing: ${RUN}.`,
         ),
-        ...['tenants', 'customers', 'pets', 'services', 'reservations', 'gingr_sync_runs'].map(
+        ...['tenants', 'customers', 'pets', 'services', 'reservations', 'gingr_sync_runs', 'gingr_sync_tenants'].map(
           (table) => `The table ${table} is missing: ${RUN}.`,
         ),
       ],
@@ -254,7 +260,7 @@ describe.concurrent('checkSchema', () => {
     {
       name: 'Tailtown without gingr-sync',
       prepare: (sql) => sql.unsafe(tailtownDdl()),
-      problems: [`The table gingr_sync_runs is missing: ${RUN}.`],
+      problems: [`The table gingr_sync_runs is missing: ${RUN}.`, `The table gingr_sync_tenants is missing: ${RUN}.`],
       afterMigrate: [],
     },
     {
@@ -265,6 +271,7 @@ describe.concurrent('checkSchema', () => {
         `The column tenants."gingr_sync_enabled" is missing: ${RUN}.`,
         `The column tenants."last_gingr_sync_at" is missing: ${RUN}.`,
         `The table gingr_sync_runs is missing: ${RUN}.`,
+        `The table gingr_sync_tenants is missing: ${RUN}.`,
       ],
       afterMigrate: [],
     },

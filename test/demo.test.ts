@@ -109,7 +109,7 @@ describe.concurrent('bun run demo', () => {
       const out = result.output
       for (const step of [1, 2, 3, 4, 5]) expect(out).toContain(`Step ${step}/5: `)
       expect(out).toContain('an embedded PostgreSQL')
-      expect(out).toContain('Created 13 database objects')
+      expect(out).toContain('Created 14 database objects')
       // The CLI's own block, through the CLI's own entry, three times.
       expect(out.match(/🔄 Starting Incremental Gingr Sync/g)).toHaveLength(3)
       expect(out).toContain('Tenant: Denver Dog Ranch (')
