@@ -180,7 +180,9 @@ function holdsPieceOf(text: string, secret: string): boolean {
 
 /** The run history must never hold a secret either: checked at the end of each file by stopBed or Beds.stop. */
 async function historyLeaks(sql: Sql, secrets: string[]): Promise<string[]> {
-  const rows = await sql<{ error: string }[]>`SELECT error FROM gingr_sync_runs WHERE error IS NOT NULL`
+  const rows = await sql<{ error: string }[]>`
+    SELECT concat_ws(' ', error, owner_refresh_error) AS error FROM gingr_sync_runs
+    WHERE error IS NOT NULL OR owner_refresh_error IS NOT NULL`
   return secretsIn(secrets, rows.map((row) => row.error).join('\n'))
 }
 

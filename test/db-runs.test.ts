@@ -33,6 +33,9 @@ function run(tenantId: string, startedAt: string, overrides: Partial<RunRecord> 
     moved: 1,
     cancelled: 1,
     withheld: 0,
+    ownersChanged: 0,
+    ownersUpdated: 0,
+    ownerRefreshError: null,
     error: null,
     ...overrides,
   }

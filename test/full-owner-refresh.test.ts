@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { connect, type Sql } from '../src/db/connect.ts'
+import { ownersRefreshedThrough } from '../src/db/tenant-state.ts'
 import { inTransaction } from '../src/db/transaction.ts'
 import { GingrClient } from '../src/gingr/client.ts'
 import { type Simulator, startSimulator } from '../src/simulator/index.ts'
@@ -132,8 +133,16 @@ describe('the write', () => {
     expect(changed.customers.map((c) => c.externalId)).toEqual(expect.arrayContaining([moved!, renamed!, clash!, newcomer.id]))
     const at = count
     const result = await inTransaction(sql, (tx) => writeChangedOwners(tx, tenant, changed))
-    expect(count - at).toBe(3 + 2)
-    expect(result).toEqual({ updated: 2, emailConflicts: [clash!] })
+    // Staged and updated (3 + 2), then the refresh point moved (1).
+    expect(count - at).toBe(3 + 2 + 1)
+    expect(result).toEqual({
+      range: { from: '2025-11-16', to: TODAY },
+      changed: changed.customers.length,
+      updated: 2,
+      emailConflicts: [clash!],
+      invalid: [],
+    })
+    expect(await ownersRefreshedThrough(sql, tenant)).toBe(TODAY)
 
     const after = await sql<{ id: string; v: string; address: string; lastName: string }[]>`
       SELECT "externalId" AS id, xmin::text AS v, address, "lastName" FROM customers WHERE "tenantId" = ${tenant}`

@@ -49,6 +49,9 @@ function run(tenantId: string, startedAt: Date, overrides: Partial<RunRecord> = 
     moved: 0,
     cancelled: 0,
     withheld: 0,
+    ownersChanged: 0,
+    ownersUpdated: 0,
+    ownerRefreshError: null,
     error: null,
     ...overrides,
   }
@@ -160,6 +163,9 @@ describe('the last run', () => {
       moved: 0,
       cancelled: 0,
       withheld: 0,
+      ownersChanged: 0,
+      ownersUpdated: 0,
+      ownerRefreshError: null,
       error: failure.error,
     })
   })
@@ -218,20 +224,26 @@ describe('the command', () => {
     expect(result.code).toBe(0)
     const lines = result.stdout.trim().split('\n')
     expect(lines[0]).toMatch(
-      /^✓ Happy Paws \(h1\) · enabled · last sync \d{4}-\d\d-\d\d \d\d:\d\d UTC, 3[78] min ago · last run synced in 4\.2 s: 12 fetched, 3 created, 1 updated, 8 unchanged, 0 skipped$/,
+      /^✓ Happy Paws \(h1\) · enabled · last sync \d{4}-\d\d-\d\d \d\d:\d\d UTC, 3[78] min ago · no full sync yet · owners not refreshed yet · last run synced in 4\.2 s: 12 fetched, 3 created, 1 updated, 8 unchanged, 0 skipped$/,
     )
-    expect(lines[1]).toBe('— Paused Place (h2) · not enabled · never synced · no run recorded')
+    expect(lines[1]).toBe(
+      '— Paused Place (h2) · not enabled · never synced · no full sync yet · owners not refreshed yet · no run recorded',
+    )
     expect(lines.at(-1)).toBe('All 1 enabled tenant synced within the last 150 min.')
   })
 
   test('a stale tenant or one never synced exits 1 and is marked STALE', async () => {
     const result = await status([], stale.url)
     expect(result.code).toBe(1)
-    expect(result.stdout).toMatch(/^✓ Fine Kennels \(s1\) · enabled · last sync .*, 1[01] min ago · no run recorded$/m)
     expect(result.stdout).toMatch(
-      /^✗ STALE Stuck Kennels \(s2\) · enabled · last sync .*, 3 h 2[01] min ago · last run FAILED .* UTC \([34] min ago\) after 30\.1 s: Gingr \/reservations failed after 4 attempts: HTTP 503\.$/m,
+      /^✓ Fine Kennels \(s1\) · enabled · last sync .*, 1[01] min ago · no full sync yet · owners not refreshed yet · no run recorded$/m,
     )
-    expect(result.stdout).toMatch(/^✗ STALE New Kennels \(s3\) · enabled · never synced · no run recorded$/m)
+    expect(result.stdout).toMatch(
+      /^✗ STALE Stuck Kennels \(s2\) · enabled · last sync .*, 3 h 2[01] min ago · no full sync yet · owners not refreshed yet · last run FAILED .* UTC \([34] min ago\) after 30\.1 s: Gingr \/reservations failed after 4 attempts: HTTP 503\.$/m,
+    )
+    expect(result.stdout).toMatch(
+      /^✗ STALE New Kennels \(s3\) · enabled · never synced · no full sync yet · owners not refreshed yet · no run recorded$/m,
+    )
     expect(result.stdout).toContain('STALE: 2 of 3 enabled tenants not synced within the last 150 min (or never).')
   })
 

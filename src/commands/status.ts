@@ -53,7 +53,15 @@ function render(report: StatusReport, now: Date): string {
 function renderTenant(t: TenantStatusEntry, now: Date): string {
   const mark = !t.enabled ? '—' : t.stale ? '✗ STALE' : '✓'
   const synced = t.lastSyncAt === null ? 'never synced' : `last sync ${utc(t.lastSyncAt)}, ${ago(t.minutesSinceSync ?? 0)}`
-  return [`${mark} ${t.businessName} (${t.tenantId})`, t.enabled ? 'enabled' : 'not enabled', synced, renderRun(t.lastRun, now)].join(' · ')
+  return [
+    `${mark} ${t.businessName} (${t.tenantId})`,
+    t.enabled ? 'enabled' : 'not enabled',
+    synced,
+    t.lastFullSyncAt === null ? 'no full sync yet' : `last full sync ${utc(t.lastFullSyncAt)}`,
+    t.ownersRefreshedThrough === null ? 'owners not refreshed yet' : `owners refreshed through ${t.ownersRefreshedThrough}`,
+    // Last: its error is Gingr's or PostgreSQL's sentence, of any length.
+    renderRun(t.lastRun, now),
+  ].join(' · ')
 }
 
 function renderRun(run: LastRun | null, now: Date): string {
@@ -66,7 +74,8 @@ function renderRun(run: LastRun | null, now: Date): string {
   const gone =
     run.vanished === 0 ? '' : `; ${run.vanished} gone from Gingr: ${run.moved} moved, ${run.cancelled} cancelled, ${run.withheld} withheld`
   const look = run.withheld > 0 ? ' (cancellations WITHHELD by the guard: see the log)' : ''
-  return `last run synced in ${took}: ${run.fetched} fetched, ${run.created} created, ${run.updated} updated, ${run.unchanged} unchanged, ${run.skipped} skipped${gone}${look}`
+  const owners = run.ownerRefreshError === null ? '' : `; owner refresh FAILED: ${run.ownerRefreshError}`
+  return `last run synced in ${took}: ${run.fetched} fetched, ${run.created} created, ${run.updated} updated, ${run.unchanged} unchanged, ${run.skipped} skipped${gone}${look}${owners}`
 }
 
 const plural = (n: number) => (n === 1 ? '' : 's')

@@ -159,12 +159,15 @@ function planTenant(settings: Settings, tenant: Tenant, flags: { pastDays?: numb
 }
 
 /**
- * 1 when a tenant failed, else 3 when there is something to look at (records skipped, or
- * cancellations the guard withheld), else 0. A locked tenant is not a failure.
+ * 1 when a tenant failed, else 3 when there is something to look at (records skipped,
+ * cancellations the guard withheld, an owner refresh that failed or skipped owners), else 0.
+ * A locked tenant is not a failure.
  */
 export function exitCodeOf(results: readonly TenantResult[]): number {
   if (results.some((r) => r.status === 'failed')) return ExitCode.Failed
-  if (results.some((r) => r.invalid.length > 0 || r.vanished.withheld.length > 0)) return ExitCode.Partial
+  const refreshNeedsALook = (r: TenantResult) =>
+    r.ownerRefresh !== null && (r.ownerRefresh.error !== undefined || r.ownerRefresh.invalid.length > 0)
+  if (results.some((r) => r.invalid.length > 0 || r.vanished.withheld.length > 0 || refreshNeedsALook(r))) return ExitCode.Partial
   return ExitCode.Ok
 }
 
@@ -207,6 +210,7 @@ function printResult(log: Logger, r: TenantResult): void {
     `✅ Reservations: ${c.created} created, ${c.updated} updated, ${c.unchanged} unchanged, ${c.skipped} skipped, ${c.errors} errors`,
   )
   printVanished(log, r)
+  printOwnerRefresh(log, r)
   log.info(`   Customers: ${r.customersCreated} created · Pets: ${r.petsCreated} created · Services: ${r.servicesCreated} created`)
   if (r.dryRun) log.info('🧪 Dry run: every change above was rolled back; nothing was written.')
   log.info(`✅ Sync complete in ${seconds(r.durationMs)}`)
@@ -232,6 +236,26 @@ function printVanished(log: Logger, r: TenantResult): void {
   if (v.reported.length > 0) log.warn(`⚠️  Deleted in Gingr, only reported: ${list(v.reported)}`)
   if (v.deferred.length > 0) log.warn(`⚠️  Not looked up yet (next run): ${list(v.deferred)}`)
   for (const note of v.notes) log.warn(`⚠️  ${note}`)
+}
+
+/** The customers of owners changed in Gingr: one line, a warning when the refresh failed or skipped owners. */
+function printOwnerRefresh(log: Logger, r: TenantResult): void {
+  const o = r.ownerRefresh
+  if (o === null) return
+  const days = `${o.range.from} to ${o.range.to}`
+  if (o.error !== undefined) {
+    log.warn(`⚠️  ${o.error} The reservations above are synced; the next run asks for these days again.`)
+    return
+  }
+  log.info(`   Owners changed in Gingr from ${days}: ${o.changed} · customers ${r.dryRun ? 'to update' : 'updated'}: ${o.updated}`)
+  for (const item of o.invalid.slice(0, MAX_INVALID_LINES)) {
+    log.warn(`⚠️  Skipped invalid owner ${item.id ?? '(no readable id)'}: ${item.issue}`)
+  }
+  if (o.emailConflicts.length > 0) {
+    log.warn(
+      `⚠️  Kept the email of ${o.emailConflicts.length} customer(s): another customer of the tenant holds the one Gingr has (Gingr owners ${o.emailConflicts.slice(0, MAX_INVALID_LINES).join(', ')})`,
+    )
+  }
 }
 
 function vanishedMode(value: string | undefined): 'cancel' | 'report' | undefined {

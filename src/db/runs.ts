@@ -37,6 +37,10 @@ export interface RunRecord {
   moved: number
   cancelled: number
   withheld: number
+  /** The hourly owner refresh: owners Gingr listed as changed, customers updated, why it failed. */
+  ownersChanged: number
+  ownersUpdated: number
+  ownerRefreshError: string | null
   error: string | null
 }
 
@@ -52,12 +56,14 @@ export async function recordRun(sql: Queryable, run: RunRecord): Promise<void> {
     INSERT INTO gingr_sync_runs (
       kind, tenant_id, started_at, finished_at, dry_run, status, window_from, window_to,
       fetched, created, updated, unchanged, skipped, customers_created, pets_created, services_created,
-      duration_ms, statements, vanished, moved, cancelled, withheld, error)
+      duration_ms, statements, vanished, moved, cancelled, withheld,
+      owners_changed, owners_updated, owner_refresh_error, error)
     VALUES (
       ${run.kind ?? 'reservations'}, ${run.tenantId}, ${run.startedAt}, ${run.finishedAt}, ${run.dryRun}, ${run.status}, ${run.windowFrom}, ${run.windowTo},
       ${run.fetched}, ${run.created}, ${run.updated}, ${run.unchanged}, ${run.skipped},
       ${run.customersCreated}, ${run.petsCreated}, ${run.servicesCreated},
       ${Math.round(run.durationMs)}, ${run.statements}, ${run.vanished}, ${run.moved}, ${run.cancelled}, ${run.withheld},
+      ${run.ownersChanged}, ${run.ownersUpdated}, ${run.ownerRefreshError === null ? null : oneLine(run.ownerRefreshError)},
       ${run.error === null ? null : oneLine(run.error)})`
 }
 
@@ -68,7 +74,8 @@ function runColumns(sql: Queryable) {
     status, window_from::text AS "windowFrom", window_to::text AS "windowTo",
     fetched, created, updated, unchanged, skipped, customers_created AS "customersCreated",
     pets_created AS "petsCreated", services_created AS "servicesCreated",
-    duration_ms AS "durationMs", statements, vanished, moved, cancelled, withheld, error`
+    duration_ms AS "durationMs", statements, vanished, moved, cancelled, withheld,
+    owners_changed AS "ownersChanged", owners_updated AS "ownersUpdated", owner_refresh_error AS "ownerRefreshError", error`
 }
 
 /**

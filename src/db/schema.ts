@@ -210,6 +210,9 @@ export const RUNS_TABLE: TableDefinition = {
     moved: 'INTEGER NOT NULL DEFAULT 0',
     cancelled: 'INTEGER NOT NULL DEFAULT 0',
     withheld: 'INTEGER NOT NULL DEFAULT 0',
+    owners_changed: 'INTEGER NOT NULL DEFAULT 0',
+    owners_updated: 'INTEGER NOT NULL DEFAULT 0',
+    owner_refresh_error: 'TEXT',
     error: 'TEXT',
   },
 }

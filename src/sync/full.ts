@@ -430,6 +430,9 @@ function runRecord(result: FullResult, started: Date): RunRecord {
     moved: 0,
     cancelled: missing.deactivated.customers + missing.deactivated.pets,
     withheld: missing.withheld ? missing.customers.length + missing.pets.length : 0,
+    ownersChanged: 0,
+    ownersUpdated: 0,
+    ownerRefreshError: null,
     error: result.error ?? null,
   }
 }

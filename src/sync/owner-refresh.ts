@@ -1,17 +1,15 @@
 /**
  * The hourly run's refresh of changed owners (issue 13 §2): Gingr's `/new_modified_owners` for the
  * days since the tenant's last successful refresh, with a day of overlap, and those customers
- * updated with the full sync's rules in the hourly run's own transaction. The pieces a tenant's
- * run calls: the range, the fetch (before the transaction: a failure never costs the
- * reservations, and is reported instead), the write (inside it).
- *
- * Not wired into src/sync/run.ts yet (another engineer's file), and the point it starts from needs
- * a place in gingr-sync's own tables (a column of gingr_sync_runs, or a table of its own): see
- * the issue's notes. The next run starts again from the last successful point, so a failed
- * refresh skips nothing.
+ * updated with the full sync's rules inside the hourly run's own transaction. The fetch comes
+ * before the transaction and never throws: its failure costs the reservations nothing, is
+ * reported, and leaves the refresh point (`gingr_sync_tenants`) where it was, so the next run
+ * asks for the same days again and nothing is skipped.
  */
-import type { TransactionSql } from '../db/connect.ts'
+import type { Queryable, TransactionSql } from '../db/connect.ts'
 import { type FullCustomerRow, refreshCustomers } from '../db/full-writes.ts'
+import { markOwnersRefreshed, ownersRefreshedThrough } from '../db/tenant-state.ts'
+import { readOnLiveConnection } from '../db/transaction.ts'
 import { errorMessage } from '../errors.ts'
 import { addDays, type DateRange } from '../gingr/chunks.ts'
 import type { GingrClient } from '../gingr/client.ts'
@@ -20,6 +18,21 @@ import { customerRows } from './map-full.ts'
 
 /** With no refresh yet, the days looked at: a week, since the weekly full sync covers the rest. */
 export const FIRST_REFRESH_DAYS = 7
+
+/** What a run's refresh did: the `ownerRefresh` of a tenant's result, and its log lines. */
+export interface OwnerRefreshReport {
+  /** The facility's days asked for. */
+  range: DateRange
+  /** Owners Gingr listed as created or changed in the range. */
+  changed: number
+  /** Customers written: a column Gingr owns differed. */
+  updated: number
+  /** Gingr owner ids whose new email another customer holds: their customer kept its own. */
+  emailConflicts: string[]
+  invalid: InvalidItem[]
+  /** The refresh failed (the reservations synced all the same); the next run asks again. */
+  error?: string
+}
 
 /**
  * The facility's days to ask for: from the day before the last successful refresh (an owner
@@ -44,13 +57,30 @@ export async function fetchChangedOwners(client: GingrClient, range: DateRange):
   }
 }
 
-/** Inside the tenant's transaction, once: the customers of those owners, updated where Gingr's columns differ. */
-export async function writeChangedOwners(
-  tx: TransactionSql,
-  tenantId: string,
-  owners: Extract<ChangedOwners, { ok: true }>,
-): Promise<{ updated: number; emailConflicts: string[] }> {
-  if (owners.customers.length === 0) return { updated: 0, emailConflicts: [] }
-  const { updated, conflicts } = await refreshCustomers(tx, tenantId, owners.customers)
-  return { updated: updated.length, emailConflicts: conflicts }
+/** Before the transaction: where the tenant's refresh stands, then Gingr's owners changed since. */
+export async function changedOwnersSince(sql: Queryable, tenantId: string, client: GingrClient, today: string): Promise<ChangedOwners> {
+  const last = await readOnLiveConnection(() => ownersRefreshedThrough(sql, tenantId))
+  return fetchChangedOwners(client, refreshRange(last, today))
+}
+
+/**
+ * Inside the tenant's transaction, once: the customers of those owners updated where Gingr's
+ * columns differ, and the refresh point moved to the range's end. A failed fetch writes nothing.
+ */
+export async function writeChangedOwners(tx: TransactionSql, tenantId: string, owners: ChangedOwners): Promise<OwnerRefreshReport> {
+  if (!owners.ok) return { range: owners.range, changed: 0, updated: 0, emailConflicts: [], invalid: [], error: owners.error }
+  const report: OwnerRefreshReport = {
+    range: owners.range,
+    changed: owners.customers.length + owners.invalid.length,
+    updated: 0,
+    emailConflicts: [],
+    invalid: owners.invalid,
+  }
+  if (owners.customers.length > 0) {
+    const { updated, conflicts } = await refreshCustomers(tx, tenantId, owners.customers)
+    report.updated = updated.length
+    report.emailConflicts = conflicts
+  }
+  await markOwnersRefreshed(tx, tenantId, owners.range.to)
+  return report
 }

@@ -10,7 +10,9 @@ import { GingrClient, type GingrClientOptions } from '../gingr/client.ts'
 import type { InvalidRecord } from '../gingr/schemas.ts'
 import { instantOfWallTime } from '../gingr/wall-time.ts'
 import { mapWindow } from './map.ts'
+import { type ChangedOwners, changedOwnersSince, type OwnerRefreshReport, writeChangedOwners } from './owner-refresh.ts'
 import { emptyReport, resolveVanished, type VanishedMode, type VanishedReport } from './vanished.ts'
+import { todayIn } from './window.ts'
 
 export type TenantStatus = 'synced' | 'failed' | 'locked'
 
@@ -33,6 +35,8 @@ export interface TenantResult {
   invalid: InvalidRecord[]
   /** Stays Gingr stopped returning for the window: moved, cancelled, withheld by the guard, ... */
   vanished: VanishedReport
+  /** The refresh of owners changed in Gingr; null when the run wrote nothing (failed, locked) or skipped it. */
+  ownerRefresh: OwnerRefreshReport | null
 }
 
 export interface TenantRunOptions {
@@ -47,6 +51,10 @@ export interface TenantRunOptions {
   onProgress?: (event: ProgressEvent) => void
   /** What to do with stays deleted in Gingr; default: cancel them (within the guard's limit). */
   vanished?: { mode: VanishedMode; maxCancel?: number; limitSetting?: string }
+  /** Refresh the customers of owners changed in Gingr in the same transaction; default true. */
+  refreshOwners?: boolean
+  /** The clock that decides the facility's today for the owner refresh (tests). */
+  now?: Date
 }
 
 export type ProgressEvent = { step: 'fetching'; window: DateRange } | { step: 'fetched'; count: number; invalid: InvalidRecord[] }
@@ -81,6 +89,7 @@ function emptyResult(tenant: Pick<Tenant, 'id' | 'businessName'>, dryRun: boolea
     statements: 0,
     invalid: [],
     vanished: emptyReport(),
+    ownerRefresh: null,
   }
 }
 
@@ -155,10 +164,17 @@ export async function syncTenant(options: TenantRunOptions): Promise<TenantResul
     })
     result.vanished = report
 
+    // After the window, and never fatal: a failure is reported and the next run asks again.
+    const owners =
+      options.refreshOwners === false
+        ? null
+        : await changedOwnersSince(options.sql, options.tenant.id, client, todayIn(options.gingr.timeZone ?? 'UTC', options.now))
+
     const records = [...fetched.reservations, ...found]
     const rows = mapWindow(records)
-    const outcome = await writeInTransaction(options, rows, toCancel, (counts, cancelled) => {
+    const outcome = await writeInTransaction(options, rows, toCancel, owners, (counts, cancelled, refreshed) => {
       report.cancelled = cancelled
+      result.ownerRefresh = refreshed
       applyCounts(result, counts, records.length)
       result.status = 'synced'
       finish(STATEMENTS_AFTER_RECORD)
@@ -168,6 +184,7 @@ export async function syncTenant(options: TenantRunOptions): Promise<TenantResul
       // Another run has the tenant: nothing of this one's look-ups was acted upon.
       result.status = 'locked'
       result.vanished = emptyReport()
+      result.ownerRefresh = null
       return finish()
     }
     result.durationMs = Math.round(performance.now() - startedMs)
@@ -175,8 +192,9 @@ export async function syncTenant(options: TenantRunOptions): Promise<TenantResul
   } catch (error) {
     result.status = 'failed'
     result.error = describeFailure(error, options.sql)
-    // Nothing was written: no stay moved or was cancelled, whatever the look-ups found.
+    // Nothing was written: no stay moved or was cancelled, no customer refreshed, whatever was found.
     result.vanished = emptyReport()
+    result.ownerRefresh = null
     finish()
     // A run stopped by a signal or its deadline is recorded by whoever stopped it (recordInterruption).
     if (!options.dryRun && !options.gingr.signal?.aborted) {
@@ -199,7 +217,8 @@ async function writeInTransaction(
   options: TenantRunOptions,
   rows: ReturnType<typeof mapWindow>,
   toCancel: readonly string[],
-  complete: (counts: WriteCounts, cancelled: string[]) => RunRecord,
+  owners: ChangedOwners | null,
+  complete: (counts: WriteCounts, cancelled: string[], refreshed: OwnerRefreshReport | null) => RunRecord,
 ): Promise<'written' | 'locked'> {
   try {
     return await inTransaction(options.sql, async (tx) => {
@@ -210,8 +229,9 @@ async function writeInTransaction(
       await tx`SELECT ${sessionForWrites(tx)}`
       const counts = await writeWindow(tx, options.tenant.id, rows)
       const cancelled = await cancelStays(tx, options.tenant.id, toCancel)
+      const refreshed = owners === null ? null : await writeChangedOwners(tx, options.tenant.id, owners)
       await stampTenantSynced(tx, options.tenant.id)
-      await recordRun(tx, complete(counts, cancelled))
+      await recordRun(tx, complete(counts, cancelled, refreshed))
       if (options.dryRun) throw new DryRunRollback()
       return 'written' as const
     })
@@ -264,6 +284,9 @@ function runRecord(result: TenantResult, started: Date): RunRecord {
     moved: result.vanished.moved.length,
     cancelled: result.vanished.cancelled.length,
     withheld: result.vanished.withheld.length,
+    ownersChanged: result.ownerRefresh?.changed ?? 0,
+    ownersUpdated: result.ownerRefresh?.updated ?? 0,
+    ownerRefreshError: result.ownerRefresh?.error ?? null,
     error: result.error ?? null,
   }
 }

@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/connect.ts'
-import { latestRealRuns, type RunRecord } from '../db/runs.ts'
+import { lastRuns, latestRealRuns, type RunRecord } from '../db/runs.ts'
+import { ownerRefreshPoints } from '../db/tenant-state.ts'
 import { listTenants, type Tenant } from '../db/tenants.ts'
 import { oneLine, printable } from '../text.ts'
 
@@ -26,6 +27,10 @@ export interface TenantStatusEntry {
   /** Enabled, and no successful sync within maxAgeMinutes (or none ever). */
   stale: boolean
   lastRun: LastRun | null
+  /** The end of the last successful real `gingr-sync full` of the tenant; null if none. */
+  lastFullSyncAt: Date | null
+  /** The facility's day through which changed owners were last refreshed by an hourly run. */
+  ownersRefreshedThrough: string | null
 }
 
 export interface StatusReport {
@@ -56,14 +61,26 @@ export async function readStatus(sql: Queryable, options: StatusOptions = {}): P
   // pool's shutdown for its whole timeout after the first had already failed.
   const tenants = await listTenants(sql)
   const runs = await latestRealRuns(sql)
+  const fullRuns = await lastRuns(sql, 'full')
+  const refreshed = await ownerRefreshPoints(sql)
   const runByTenant = new Map(runs.map((run) => [run.tenantId, run]))
+  const fullByTenant = new Map(fullRuns.map((runs) => [runs.tenantId, runs.latestSynced?.finishedAt ?? null]))
   const entries = tenants
     .filter((t) => t.syncEnabled || t.lastSyncAt !== null || runByTenant.has(t.id))
-    .map((t) => statusOf(t, runByTenant.get(t.id), maxAgeMinutes, now))
+    .map((t) => ({
+      ...statusOf(t, runByTenant.get(t.id), maxAgeMinutes, now),
+      lastFullSyncAt: fullByTenant.get(t.id) ?? null,
+      ownersRefreshedThrough: refreshed.get(t.id) ?? null,
+    }))
   return { ok: entries.every((e) => !e.stale), maxAgeMinutes, tenants: entries }
 }
 
-function statusOf(tenant: Tenant, run: RunRecord | undefined, maxAgeMinutes: number, now: Date): TenantStatusEntry {
+function statusOf(
+  tenant: Tenant,
+  run: RunRecord | undefined,
+  maxAgeMinutes: number,
+  now: Date,
+): Omit<TenantStatusEntry, 'lastFullSyncAt' | 'ownersRefreshedThrough'> {
   const enabled = isSyncEnabled(tenant)
   // A stamp a little ahead of this clock (the database's clock drifts) counts as just now.
   const ageMs = tenant.lastSyncAt === null ? null : Math.max(0, now.getTime() - tenant.lastSyncAt.getTime())
@@ -81,5 +98,6 @@ function statusOf(tenant: Tenant, run: RunRecord | undefined, maxAgeMinutes: num
 
 function lastRunOf(run: RunRecord): LastRun {
   const { tenantId: _tenant, dryRun: _dryRun, ...rest } = run
-  return { ...rest, error: rest.error === null ? null : oneLine(rest.error) }
+  const line = (text: string | null) => (text === null ? null : oneLine(text))
+  return { ...rest, error: line(rest.error), ownerRefreshError: line(rest.ownerRefreshError) }
 }
