@@ -82,11 +82,20 @@ export async function serverUrl(): Promise<string> {
   return (await startServer()).url
 }
 
-export async function freshDatabase(options: ConnectOptions = {}): Promise<TestDatabase> {
+export function freshDatabase(options: ConnectOptions = {}): Promise<TestDatabase> {
+  // template0 accepts no connections, so a session left open on template1 cannot block the copy.
+  return databaseFrom('template0', options)
+}
+
+/**
+ * A new database copied from `template` (which must have no open connection), in the test time
+ * zone, dropped by the run's end if the test does not drop it.
+ */
+async function databaseFrom(template: string, options: ConnectOptions): Promise<TestDatabase> {
   const { url: base, admin } = await startServer()
   const name = `${PREFIX}${process.pid}_${randomBytes(4).toString('hex')}`
-  // template0 accepts no connections, so a session left open on template1 cannot block the copy.
-  await admin.unsafe(`CREATE DATABASE "${name}" TEMPLATE template0 ENCODING 'UTF8'`)
+  await admin.unsafe(`CREATE DATABASE "${name}" TEMPLATE "${template}" ENCODING 'UTF8'`)
+  // A database's own settings are not copied with it.
   await admin.unsafe(`ALTER DATABASE "${name}" SET timezone TO '${DATABASE_TIME_ZONE}'`)
   const url = withDatabase(base, name)
   const sql = connect(url, options)
@@ -108,11 +117,21 @@ export async function freshDatabase(options: ConnectOptions = {}): Promise<TestD
   return database
 }
 
+/**
+ * A migrated database, copied from one migrated once per run: a copy costs a third of creating a
+ * database and migrating it (64 against 260 ms here), and a run makes about fifty.
+ */
 export async function migratedDatabase(options: ConnectOptions = {}): Promise<TestDatabase> {
-  const database = await freshDatabase(options)
-  await migrate(database.sql)
-  return database
+  migratedTemplate ??= (async () => {
+    const template = await freshDatabase({ max: 1 })
+    await migrate(template.sql)
+    // No connection may stay open on a template while it is copied; the run's end drops it.
+    await template.sql.end({ timeout: 5 })
+    return template.name
+  })()
+  return databaseFrom(await migratedTemplate, options)
 }
+let migratedTemplate: Promise<string> | undefined
 
 /**
  * The end of the run (or its interruption): drop what tests left behind, stop the server. Every
