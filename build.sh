@@ -16,8 +16,9 @@ if [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then com
 build() { # target outfile
   local target=$1 outfile=$2
   # No automatic .env or bunfig.toml loading: the binary runs from cron in an arbitrary directory and
-  # must read only the settings it is given.
-  bun build src/cli.ts --compile --minify --sourcemap \
+  # must read only the settings it is given. --bytecode ships the code precompiled: a sync run's
+  # start costs about 77 ms of CPU instead of 120 (the test suite runs the binary hundreds of times).
+  bun build src/cli.ts --compile --minify --sourcemap --bytecode --format esm \
     --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
     --define "BUILD_COMMIT=\"$commit\"" \
     ${target:+--target "$target"} --outfile "$outfile" >/dev/null
