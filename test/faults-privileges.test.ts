@@ -39,7 +39,7 @@ describe('a role that may only read', () => {
     // The first two problems, then how many more: migrate cannot grant, the owner must.
     const sequence = `The role ${ROLE} may not use gingr_sync_runs_id_seq, which recording a run needs: GRANT USAGE ON SEQUENCE gingr_sync_runs_id_seq TO "${ROLE}".`
     const customers = `The role ${ROLE} may not INSERT, UPDATE on customers, which the sync needs: GRANT INSERT, UPDATE ON customers TO "${ROLE}".`
-    expect(result.stdout).toContain(`✗ Database schema: ${sequence} ${customers} (and 5 more)`)
+    expect(result.stdout).toContain(`✗ Database schema: ${sequence} ${customers} (and 6 more)`)
     expect(result.stdout).toContain("As the database's owner, grant the role what it lacks")
   })
 
