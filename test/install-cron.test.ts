@@ -14,6 +14,7 @@ import {
   CRON_MARKER,
   createInstallSandbox,
   cronCommandOf,
+  FULL_CRON_MARKER,
   type InstallSandbox,
   idOf,
   type SandboxOptions,
@@ -95,7 +96,11 @@ function buildNamed(name: string): string {
 }
 const sha256 = (path: string): string => new Bun.CryptoHasher('sha256').update(readFileSync(path)).digest('hex')
 const sumsOf = (names: string[]): string => names.map((name) => `${sha256(buildNamed(name))}  ${name}\n`).join('')
-const managedLines = (table: string | null): string[] => (table ?? '').split('\n').filter((line) => line.endsWith(CRON_MARKER))
+/** The lines of a crontab that end with `marker`: the hourly sync's entries by default. */
+const managedLines = (table: string | null, marker = CRON_MARKER): string[] =>
+  (table ?? '').split('\n').filter((line) => line.endsWith(marker))
+/** Either entry: the hourly sync's or the full sync's. */
+const isManaged = (line: string): boolean => line.endsWith(CRON_MARKER) || line.endsWith(FULL_CRON_MARKER)
 
 /** A table with everything cron allows besides entries; each byte must survive. */
 const BUSY_TABLE = [
@@ -110,18 +115,24 @@ const BUSY_TABLE = [
 ].join('\n')
 
 describe('install (cron)', () => {
-  test('installs one entry: schedule, flock -n on the lock, a hard time limit, the binary with --env-file, output appended to the log', () => {
+  test('installs two entries, the hourly sync and the Sunday 02:00 full sync: schedule, flock -n on a lock of each, a hard time limit, the binary with --env-file, output appended to the one log', () => {
     const s = sandbox()
     const result = s.install()
     expect(result.exitCode).toBe(0)
 
-    const entries = managedLines(s.crontab())
-    expect(entries).toHaveLength(1)
+    const table = (s.crontab() ?? '').split('\n')
+    expect(table.filter(isManaged)).toHaveLength(2)
     const [flock, timeout] = [Bun.which('flock'), Bun.which('timeout')]
-    expect(entries[0]).toBe(
+    expect(table[0]).toBe(
       `0 * * * * '${flock}' -n -E 75 '${s.paths.lock}' '${timeout}' -k 60 3480 '${s.paths.binary}' --env-file '${s.paths.envFile}' >> '${s.paths.log}' 2>&1; ` +
         `[ $? != 75 ] || printf '\\%s WARN  \\%s\\n' "$(date -u +\\%Y-\\%m-\\%dT\\%H:\\%M:\\%SZ)" 'skipped: the previous run still holds ${s.paths.lock}' >> '${s.paths.log}' ${CRON_MARKER}`,
     )
+    expect(table[1]).toBe(
+      `0 2 * * 0 '${flock}' -n -E 75 '${s.paths.fullLock}' '${timeout}' -k 60 3480 '${s.paths.binary}' full --env-file '${s.paths.envFile}' >> '${s.paths.log}' 2>&1; ` +
+        `[ $? != 75 ] || printf '\\%s WARN  \\%s\\n' "$(date -u +\\%Y-\\%m-\\%dT\\%H:\\%M:\\%SZ)" 'skipped: the previous full sync still holds ${s.paths.fullLock}' >> '${s.paths.log}' ${FULL_CRON_MARKER}`,
+    )
+    expect(result.stdout).toContain(`crontab: install the entry: ${table[0]}\n`)
+    expect(result.stdout).toContain(`crontab: install the full sync's entry: ${table[1]}\n`)
     expect(s.calls()).toContain(`gingr-sync doctor --env-file ${s.paths.envFile}`)
     for (const hint of ['crontab -l', `tail -f ${s.paths.log}`, `${s.paths.binary} status --env-file ${s.paths.envFile}`]) {
       expect(result.stdout).toContain(hint)
@@ -137,16 +148,20 @@ describe('install (cron)', () => {
     ['an empty crontab', ''],
     ['a busy crontab', BUSY_TABLE],
     ['a crontab with an entry of its own at the end', '0 3 * * * /usr/local/bin/other-job\n'],
-  ])('with %s: two installs leave one entry, other lines byte for byte, and --uninstall restores it exactly', (_name, table) => {
+  ])('with %s: two installs leave one entry of each, other lines byte for byte, and --uninstall restores it exactly', (_name, table) => {
     const s = sandbox()
     if (table !== null) writeFileSync(s.paths.crontab, table)
 
     expect(s.install().exitCode).toBe(0)
     const first = s.crontab()
-    expect(s.install().exitCode).toBe(0)
+    const again = s.install()
+    expect(again.exitCode).toBe(0)
     expect(s.crontab()).toBe(first)
+    expect(again.stdout).toContain('crontab: the entry is already installed: ')
+    expect(again.stdout).toContain("crontab: the full sync's entry is already installed: ")
     expect(managedLines(first)).toHaveLength(1)
-    const others = (first ?? '').split('\n').filter((line) => !line.endsWith(CRON_MARKER))
+    expect(managedLines(first, FULL_CRON_MARKER)).toHaveLength(1)
+    const others = (first ?? '').split('\n').filter((line) => !isManaged(line))
     expect(others.join('\n')).toBe(table ?? '')
 
     expect(s.install(['--uninstall']).exitCode).toBe(0)
@@ -433,14 +448,27 @@ describe('--systemd', () => {
     expect(timer).toContain('OnCalendar=hourly')
     expect(timer).toContain('Persistent=true')
     expect(timer).toContain('WantedBy=timers.target')
-    expect(s.calls()).toEqual(expect.arrayContaining(['systemctl daemon-reload', 'systemctl enable --now gingr-sync.timer']))
+    // The full sync: a service and a timer of its own, Sunday 02:00, the same log and hard limit.
+    const fullService = readFileSync(unit(s, 'gingr-sync-full.service'), 'utf8')
+    expect(fullService).toContain('Type=oneshot')
+    expect(fullService).toContain(`ExecStart="${s.paths.binary}" full --env-file "${s.paths.envFile}"`)
+    expect(fullService).toContain(`StandardOutput=append:${s.paths.log}`)
+    expect(fullService).toContain('TimeoutStartSec=3480s')
+    const fullTimer = readFileSync(unit(s, 'gingr-sync-full.timer'), 'utf8')
+    expect(fullTimer).toContain('OnCalendar=Sun *-*-* 2:0:00\n')
+    expect(fullTimer).toContain('Persistent=true')
+    expect(s.calls()).toEqual(
+      expect.arrayContaining(['systemctl daemon-reload', 'systemctl enable --now gingr-sync.timer gingr-sync-full.timer']),
+    )
     expect(s.crontab()).toBe(BUSY_TABLE)
-    expect(result.stdout).toContain('systemctl list-timers')
+    expect(result.stdout).toContain('systemctl list-timers gingr-sync.timer gingr-sync-full.timer')
 
     expect(s.install(['--uninstall']).exitCode).toBe(0)
-    expect(existsSync(unit(s, 'gingr-sync.service'))).toBe(false)
-    expect(existsSync(unit(s, 'gingr-sync.timer'))).toBe(false)
+    for (const name of ['gingr-sync.service', 'gingr-sync.timer', 'gingr-sync-full.service', 'gingr-sync-full.timer']) {
+      expect({ name, exists: existsSync(unit(s, name)) }).toEqual({ name, exists: false })
+    }
     expect(s.calls()).toContain('systemctl disable --now gingr-sync.timer')
+    expect(s.calls()).toContain('systemctl disable --now gingr-sync-full.timer')
     expect(s.crontab()).toBe(BUSY_TABLE)
   })
 
@@ -448,7 +476,10 @@ describe('--systemd', () => {
     const s = sandbox({ machineName: 'a machine 100% $HOME' })
     const odd = join(s.machine, `it's a "\\" 100% $HOME`)
     expect(s.install(['--systemd', '--env-file', `${odd}.env`, '--log', `${odd}.log`]).exitCode).toBe(0)
-    const check = Bun.spawnSync(['systemd-analyze', 'verify', unit(s, 'gingr-sync.service'), unit(s, 'gingr-sync.timer')])
+    const units = ['gingr-sync.service', 'gingr-sync.timer', 'gingr-sync-full.service', 'gingr-sync-full.timer'].map((name) =>
+      unit(s, name),
+    )
+    const check = Bun.spawnSync(['systemd-analyze', 'verify', ...units])
     expect(check.stderr.toString()).toBe('')
     expect(check.exitCode).toBe(0)
   })
@@ -457,10 +488,12 @@ describe('--systemd', () => {
     const s = sandbox()
     s.install()
     expect(s.install(['--systemd']).exitCode).toBe(0)
-    expect(managedLines(s.crontab())).toEqual([])
+    expect((s.crontab() ?? '').split('\n').filter(isManaged)).toEqual([])
     expect(s.install().exitCode).toBe(0)
     expect(managedLines(s.crontab())).toHaveLength(1)
+    expect(managedLines(s.crontab(), FULL_CRON_MARKER)).toHaveLength(1)
     expect(existsSync(unit(s, 'gingr-sync.timer'))).toBe(false)
+    expect(existsSync(unit(s, 'gingr-sync-full.timer'))).toBe(false)
   })
 
   test.each([
@@ -540,7 +573,8 @@ describe('command line', () => {
   test.each([
     [{ hide: ['crontab'] }, [] as string[], 'crontab not found'],
     [{ hide: ['flock'] }, [], 'install util-linux'],
-    [{}, ['--systemd', '--schedule', '*/10 * * * *'], 'OnCalendar='],
+    [{}, ['--systemd', '--schedule', '0 * 1 * 1'], '--schedule "0 * 1 * 1" restricts both the day of the month and the day of the week'],
+    [{}, ['--systemd', '--full-schedule', '0 2 1,15 * sun'], '--full-schedule "0 2 1,15 * sun" restricts both the day of the month'],
     [{ dist: STUB_BINARY }, ['--systemd', '--binary', `/opt/it's/gingr-sync`], 'systemd cannot run'],
   ])('a missing prerequisite (%p %p): exit 2, nothing changed', (options, args, message) => {
     const s = sandbox(options)
@@ -726,6 +760,7 @@ describe('--user NAME, run by root', () => {
       `removed ${s.paths.envFile}`,
       `removed ${s.paths.binary}`,
       `removed ${s.paths.lock}`,
+      `removed ${s.paths.fullLock}`,
       `removed ${log}`,
       `removed the folder ${dirname(s.paths.envFile)}`,
       `removed the folder ${dirname(log)}`,
