@@ -35,9 +35,9 @@ The binary comes from beside this script: a release folder's build for this mach
 sha256sums.txt there; else a checkout's dist/gingr-sync (./build.sh). Without any, the one already
 at --binary is used as it is.
 
-  --user NAME        run the job as NAME: NAME's crontab (crontab -u), or User= in the unit; the env
-                     file made here (mode 600), the log and the lock are NAME's, and all the job
-                     uses must be within NAME's reach. Root only, unless NAME is you (default: you)
+  --user NAME        run the jobs as NAME: NAME's crontab (crontab -u), or User= in the units; the
+                     env file made here (mode 600), the log and the locks are NAME's, and all the
+                     jobs use must be within NAME's reach. Root only, unless NAME is you (default: you)
   --binary PATH      where the binary is installed
   --env-file PATH    settings and secrets, mode 600
   --log PATH         each run's output is appended here
