@@ -7,8 +7,8 @@ set -euo pipefail
 umask 022
 
 readonly PROG=install-cron.sh
-# The marker that identifies what this script wrote: the cron entry ends with it, and the unit files
-# and the logrotate rule start with it, so --uninstall never touches anything written by hand.
+# The marker that identifies what this script wrote: the hourly cron entry ends with it, and the unit
+# files and the logrotate rule start with it, so --uninstall never touches anything written by hand.
 readonly MARKER='# gingr-sync (managed by install-cron.sh)'
 # The full sync's cron entry ends with a marker of its own: each entry is replaced or removed alone.
 readonly FULL_MARKER='# gingr-sync full (managed by install-cron.sh)'
@@ -454,8 +454,8 @@ start_crontab_edit() {
   CRON_NOTES=()
 }
 
-# Applies $WORK/crontab.new to $1's table, once for every entry edited, and says what changed,
-# entry by entry; $2 is said when there was nothing to install or remove.
+# Applies $WORK/crontab.new to $1's table, in one write whatever the entries edited, and says what
+# changed, entry by entry; $2 is said when there was no entry to install or remove.
 apply_crontab() {
   local who=$1 label note
   label=$(crontab_label "$who")
@@ -480,7 +480,7 @@ install_cron_entries() {
   start_crontab_edit "$TARGET_USER"
   edit_crontab "$(hourly_cron_entry)" "$MARKER" 'the entry'
   edit_crontab "$full" "$FULL_MARKER" "the full sync's entry"
-  apply_crontab "$TARGET_USER" 'no change'
+  apply_crontab "$TARGET_USER" 'no gingr-sync entry'
 }
 
 # Both entries; $1: whose table; $2: what to say when there is none.
@@ -760,19 +760,21 @@ on_calendar() {
   esac
 }
 
-# Sets REPLY to a cron field's OnCalendar form: a..b for a-b, and /n the same; a star with a step
-# starts at the field's first value ("*/15" is "0/15"), as cron's does.
+# Sets REPLY to a cron field's OnCalendar form, values in two digits as systemd writes them: a..b
+# for a-b, and /n the same; a star with a step starts at the field's first value ("*/15" is
+# "00/15"), as cron's does.
 calendar_field() {
   local item from to step out=''
   cron_items "$@" || return 1
   for item in "${ITEMS[@]}"; do
     read -r from to step <<<"$item"
+    out+=${out:+,}
     if [[ $from == '*' ]]; then
-      if ((step == 1)); then out+=${out:+,}'*'; else out+=${out:+,}$2/$step; fi
+      if ((step == 1)); then out+='*'; else out+=$(printf '%02d/%d' "$2" "$step"); fi
     elif ((from == to && step == 1)); then
-      out+=${out:+,}$from
+      out+=$(printf '%02d' "$from")
     else
-      out+=${out:+,}$from..$to
+      out+=$(printf '%02d..%02d' "$from" "$to")
       ((step == 1)) || out+=/$step
     fi
   done

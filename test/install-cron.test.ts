@@ -305,10 +305,10 @@ describe('the weekly full sync', () => {
   // A schedule's OnCalendar=, checked against cron's own meaning: systemd-analyze's next elapses
   // beside the minutes a cron expression matches, found by the reading of cron(5) in cronMatcher.
   test.each([
-    ['0 2 * * 0', 'Sun *-*-* 2:0:00'],
-    ['30 3 * * 6,7', 'Sun,Sat *-*-* 3:30:00'],
-    ['*/20 1-5/2 */3 jan-mar,JUN mon-fri', 'Mon,Tue,Wed,Thu,Fri *-1..3,6-1/3 1..5/2:0/20:00'],
-    ['0 6 */10 * */2', 'Sun,Tue,Thu,Sat *-*-1/10 6:0:00'],
+    ['0 2 * * 0', 'Sun *-*-* 02:00:00'],
+    ['30 3 * * 6,7', 'Sun,Sat *-*-* 03:30:00'],
+    ['*/20 1-5/2 */3 jan-mar,JUN mon-fri', 'Mon,Tue,Wed,Thu,Fri *-01..03,06-01/3 01..05/2:00/20:00'],
+    ['0 6 */10 * */2', 'Sun,Tue,Thu,Sat *-*-01/10 06:00:00'],
     ['@weekly', 'Sun *-*-* 00:00:00'],
   ])('with --systemd, --full-schedule %p becomes OnCalendar=%s', (schedule, calendar) => {
     const s = sandbox()
@@ -605,7 +605,7 @@ describe('--systemd', () => {
     expect(fullService).toContain(`StandardOutput=append:${s.paths.log}`)
     expect(fullService).toContain('TimeoutStartSec=3480s')
     const fullTimer = readFileSync(unit(s, 'gingr-sync-full.timer'), 'utf8')
-    expect(fullTimer).toContain('OnCalendar=Sun *-*-* 2:0:00\n')
+    expect(fullTimer).toContain('OnCalendar=Sun *-*-* 02:00:00\n')
     expect(fullTimer).toContain('Persistent=true')
     expect(s.calls()).toEqual(
       expect.arrayContaining(['systemctl daemon-reload', 'systemctl enable --now gingr-sync.timer gingr-sync-full.timer']),
