@@ -1,47 +1,60 @@
 #!/usr/bin/env bash
-# Installs gingr-sync as an unattended hourly job (cron by default, or a systemd timer) and
-# removes it again. Every change is announced; --dry-run only announces.
+# Installs gingr-sync as unattended jobs, the hourly sync and the weekly full sync (cron by
+# default, or systemd timers), and removes them again. Every change is announced; --dry-run only
+# announces.
 set -euo pipefail
 # sudo keeps the caller's umask: with 077, the folders made here would shut out the job's own user.
 umask 022
 
 readonly PROG=install-cron.sh
-# The marker that identifies what this script wrote: the cron entry ends with it, and the unit files
-# and the logrotate rule start with it, so --uninstall never touches anything written by hand.
+# The marker that identifies what this script wrote: the hourly cron entry ends with it, and the unit
+# files and the logrotate rule start with it, so --uninstall never touches anything written by hand.
 readonly MARKER='# gingr-sync (managed by install-cron.sh)'
+# The full sync's cron entry ends with a marker of its own: each entry is replaced or removed alone.
+readonly FULL_MARKER='# gingr-sync full (managed by install-cron.sh)'
 readonly DEFAULT_SCHEDULE='0 * * * *'
+# Sunday 02:00, the seed's "schedule full sync once per week, Sunday 2 AM".
+readonly DEFAULT_FULL_SCHEDULE='0 2 * * 0'
 SCRIPT_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 readonly SCRIPT_DIR
 
 usage() {
   cat <<EOF
 Usage: ./$PROG [--user NAME] [--binary PATH] [--env-file PATH] [--log PATH] [--lock PATH]
-                       [--schedule "CRON"] [--systemd] [--uninstall [--purge]] [--dry-run] [--help]
+                       [--schedule "CRON"] [--full-schedule "CRON" | --no-full] [--systemd]
+                       [--uninstall [--purge]] [--dry-run] [--help]
 
 Installs gingr-sync to run unattended, as NAME (--user) or as you: copies the binary to --binary,
-creates a commented env file template when there is none, adds one entry to the job user's crontab
-(or, with --systemd, a oneshot service and a timer), adds a logrotate rule, then runs
-\`gingr-sync doctor\` as the job's user. Running it again updates the entry instead of adding another.
+creates a commented env file template when there is none, adds two entries to the job user's
+crontab, the hourly sync and the weekly full sync (\`gingr-sync full\`), or, with --systemd, a
+oneshot service and a timer for each; adds a logrotate rule, then runs \`gingr-sync doctor\` as the
+job's user. Running it again updates the entries instead of adding others.
 
 The binary comes from beside this script: a release folder's build for this machine
 (gingr-sync-linux-x64, -x64-baseline or -arm64, by uname -m) or its gingr-sync, checked against the
 sha256sums.txt there; else a checkout's dist/gingr-sync (./build.sh). Without any, the one already
 at --binary is used as it is.
 
-  --user NAME        run the job as NAME: NAME's crontab (crontab -u), or User= in the unit; the env
-                     file made here (mode 600), the log and the lock are NAME's, and all the job
-                     uses must be within NAME's reach. Root only, unless NAME is you (default: you)
+  --user NAME        run the jobs as NAME: NAME's crontab (crontab -u), or User= in the units; the
+                     env file made here (mode 600), the log and the locks are NAME's, and all the
+                     jobs use must be within NAME's reach. Root only, unless NAME is you (default: you)
   --binary PATH      where the binary is installed
   --env-file PATH    settings and secrets, mode 600
   --log PATH         each run's output is appended here
-  --lock PATH        flock file so runs never overlap
-  --schedule "CRON"  five cron fields or @hourly/@daily/... (default "$DEFAULT_SCHEDULE");
-                     with --systemd only the default (OnCalendar=hourly), @hourly and @daily
-  --systemd          install gingr-sync.service + gingr-sync.timer instead of a cron entry (root only,
-                     and only where systemd is running)
-  --uninstall        remove the cron entry, the units and the logrotate rule that this script wrote;
-                     the env file, the binary and the log stay
-  --purge            with --uninstall: remove the env file, the binary, the log and the lock too
+  --lock PATH        flock file so hourly runs never overlap; the full sync's is beside it, named
+                     with -full (gingr-sync.lock: gingr-sync-full.lock)
+  --schedule "CRON"  the hourly sync's: five cron fields or @hourly/@daily/... (default
+                     "$DEFAULT_SCHEDULE")
+  --full-schedule "CRON"
+                     the full sync's, the same way (default "$DEFAULT_FULL_SCHEDULE", Sunday 02:00)
+  --no-full          no full sync job (one installed before is removed)
+  --systemd          install gingr-sync.service + .timer and gingr-sync-full.service + .timer instead
+                     of cron entries (root only, and only where systemd is running); a schedule
+                     becomes OnCalendar=, unless it restricts both the day of the month and of the
+                     week (cron runs on either, systemd only on both)
+  --uninstall        remove the cron entries, the units and the logrotate rule that this script
+                     wrote; the env file, the binary and the log stay
+  --purge            with --uninstall: remove the env file, the binary, the log and the locks too
   --dry-run          print every action as "would: ..." and change nothing
   --help             this text
 
@@ -52,6 +65,8 @@ Defaults, as root / as any other user:
               ~/.local/state/gingr-sync/gingr-sync.log
   --lock      /var/lock/gingr-sync.lock (/tmp/gingr-sync.lock without /var/lock) /
               ~/.local/state/gingr-sync/gingr-sync.lock
+Both jobs append to the log. They take separate flocks and may run at once: gingr-sync's own
+per-tenant lock keeps them from writing one tenant at the same time (see the README).
 A user other than root gets no logrotate rule (only root may write /etc/logrotate.d): a line says
 how to rotate the log instead.
 
@@ -123,8 +138,8 @@ parent_dir() {
 # --- arguments -------------------------------------------------------------------------------
 
 BINARY='' ENV_FILE='' LOG_FILE='' LOCK_FILE='' TARGET_USER=''
-SCHEDULE=$DEFAULT_SCHEDULE
-SYSTEMD=0 UNINSTALL=0 PURGE=0 DRY_RUN=0
+SCHEDULE=$DEFAULT_SCHEDULE FULL_SCHEDULE=''
+SYSTEMD=0 UNINSTALL=0 PURGE=0 DRY_RUN=0 FULL=1
 
 while (($# > 0)); do
   option=$1 value='' has_value=0
@@ -132,7 +147,7 @@ while (($# > 0)); do
     value=${option#*=} option=${option%%=*} has_value=1
   fi
   case $option in
-    --user | --binary | --env-file | --log | --lock | --schedule)
+    --user | --binary | --env-file | --log | --lock | --schedule | --full-schedule)
       if ((has_value == 0)); then
         (($# >= 2)) || usage_error "$option needs a value"
         value=$2
@@ -146,15 +161,17 @@ while (($# > 0)); do
         --log) LOG_FILE=$value ;;
         --lock) LOCK_FILE=$value ;;
         --schedule) SCHEDULE=$value ;;
+        --full-schedule) FULL_SCHEDULE=$value ;;
       esac
       ;;
-    --systemd | --uninstall | --purge | --dry-run | --help)
+    --systemd | --uninstall | --purge | --dry-run | --no-full | --help)
       ((has_value == 0)) || usage_error "$option takes no value"
       case $option in
         --systemd) SYSTEMD=1 ;;
         --uninstall) UNINSTALL=1 ;;
         --purge) PURGE=1 ;;
         --dry-run) DRY_RUN=1 ;;
+        --no-full) FULL=0 ;;
         --help) usage; exit 0 ;;
       esac
       ;;
@@ -165,17 +182,97 @@ while (($# > 0)); do
 done
 
 ((PURGE == 0 || UNINSTALL == 1)) || usage_error "--purge only goes with --uninstall"
+[[ -z $FULL_SCHEDULE || $FULL == 1 ]] || usage_error "--full-schedule and --no-full do not go together"
+: "${FULL_SCHEDULE:=$DEFAULT_FULL_SCHEDULE}"
 
-# Five fields of digits, names, * , / - (no spaces inside a field), or one @macro; anything else
-# (a newline, a sixth field that would become part of the command) is refused.
-cron_field='[0-9A-Za-z*,/-]+'
-if [[ ! $SCHEDULE =~ ^[[:blank:]]*(${cron_field}[[:blank:]]+){4}${cron_field}[[:blank:]]*$ &&
-  ! $SCHEDULE =~ ^@(hourly|daily|weekly|monthly|yearly|annually|midnight)$ ]]; then
-  usage_error "--schedule wants five cron fields (e.g. \"$DEFAULT_SCHEDULE\") or @hourly/@daily/..."
-fi
-read -r -a schedule_fields <<<"$SCHEDULE"
-SCHEDULE="${schedule_fields[*]}"
-readonly SCHEDULE
+# --- schedules -------------------------------------------------------------------------------
+
+readonly MONTH_NAMES='jan feb mar apr may jun jul aug sep oct nov dec'
+readonly DAY_NAMES='sun mon tue wed thu fri sat'
+
+# Sets REPLY to the number that $1, one value of a cron field, stands for: digits, or a name of $4
+# counted from $2. Fails when it is neither, or outside $2..$3.
+cron_value() {
+  local value=${1,,} name n=$2
+  REPLY=''
+  if [[ $value =~ ^[0-9]{1,2}$ ]]; then
+    REPLY=$((10#$value))
+  else
+    for name in $4; do
+      if [[ $value == "$name" ]]; then REPLY=$n; fi
+      n=$((n + 1))
+    done
+    [[ -n $REPLY ]] || return 1
+  fi
+  ((REPLY >= $2 && REPLY <= $3))
+}
+
+# Parses one cron field $1 (values $2..$3, names $4) into ITEMS, one "FROM TO STEP" per item of its
+# comma list (FROM and TO '*' for a star, STEP 1 when none). Fails on anything cron would refuse,
+# and on a step after a single value ("5/10"), which only some crons accept.
+cron_items() {
+  local field=$1 item base step stepped from to parts
+  ITEMS=()
+  [[ -n $field && $field != ,* && $field != *, && $field != *,,* ]] || return 1
+  IFS=, read -r -a parts <<<"$field"
+  for item in "${parts[@]}"; do
+    [[ $item =~ ^([^/]+)(/([0-9]{1,2}))?$ ]] || return 1
+    base=${BASH_REMATCH[1]} stepped=${BASH_REMATCH[2]} step=${BASH_REMATCH[3]:-1}
+    step=$((10#$step))
+    ((step >= 1)) || return 1
+    if [[ $base == '*' ]]; then
+      from='*' to='*'
+    elif [[ $base =~ ^([0-9A-Za-z]+)-([0-9A-Za-z]+)$ ]]; then
+      to=${BASH_REMATCH[2]}
+      cron_value "${BASH_REMATCH[1]}" "$2" "$3" "${4-}" || return 1
+      from=$REPLY
+      cron_value "$to" "$2" "$3" "${4-}" || return 1
+      to=$REPLY
+      ((from <= to)) || return 1
+    else
+      [[ -z $stepped ]] || return 1
+      cron_value "$base" "$2" "$3" "${4-}" || return 1
+      from=$REPLY to=$REPLY
+    fi
+    ITEMS+=("$from $to $step")
+  done
+}
+
+# The five fields' ranges and names, in cron's order: minute hour day-of-month month day-of-week
+# (0 and 7 are Sunday).
+readonly FIELD_RANGES=('0 59' '0 23' '1 31' '1 12' '0 7')
+readonly FIELD_NAMES=('' '' '' "$MONTH_NAMES" "$DAY_NAMES")
+
+# Checks $2, the value of option $1 (default $3): five cron fields or an @macro, else a usage error
+# (exit 2, before any change). Sets REPLY to it with single spaces between the fields.
+check_schedule() {
+  local option=$1 schedule=${2//$'\t'/ } i range
+  if [[ $schedule =~ ^@(hourly|daily|weekly|monthly|yearly|annually|midnight)$ ]]; then
+    REPLY=$schedule
+    return
+  fi
+  local fields=()
+  # A newline would end the entry and start another: no control character passes.
+  if [[ $schedule != *[[:cntrl:]]* ]]; then read -r -a fields <<<"$schedule"; fi
+  local ok=0
+  if ((${#fields[@]} == 5)); then
+    ok=1
+    for i in 0 1 2 3 4; do
+      range=${FIELD_RANGES[i]}
+      cron_items "${fields[i]}" "${range% *}" "${range#* }" "${FIELD_NAMES[i]}" || ok=0
+    done
+  fi
+  if ((ok == 0)); then
+    local shown="\"$2\""
+    [[ $2 != *[[:cntrl:]]* ]] || shown=$(printf '%q' "$2")
+    usage_error "$option wants five cron fields, minute (0-59) hour (0-23) day (1-31) month (1-12, jan-dec) weekday (0-7, sun-sat), each *, a value, a-b, */n, a-b/n or a list of them (e.g. \"$3\"), or @hourly/@daily/@weekly/...; not $shown"
+  fi
+  REPLY="${fields[*]}"
+}
+check_schedule --schedule "$SCHEDULE" "$DEFAULT_SCHEDULE"
+readonly SCHEDULE=$REPLY
+check_schedule --full-schedule "$FULL_SCHEDULE" "$DEFAULT_FULL_SCHEDULE"
+readonly FULL_SCHEDULE=$REPLY FULL
 
 # --- whose job -------------------------------------------------------------------------------
 
@@ -231,13 +328,13 @@ for name in BINARY ENV_FILE LOG_FILE LOCK_FILE; do
   printf -v "$name" '%s' "$(absolute "${!name}")"
 done
 readonly BINARY ENV_FILE LOG_FILE LOCK_FILE SYSTEMD UNINSTALL PURGE DRY_RUN
+# The full sync's flock, beside the hourly one's (see hourly_cron_entry).
+readonly FULL_LOCK_FILE="${LOCK_FILE%.lock}-full.lock"
 
 ROOT=${GINGR_SYNC_ROOT:-}
 readonly LOGROTATE_DIR="$ROOT/etc/logrotate.d"
 readonly LOGROTATE_RULE="$LOGROTATE_DIR/gingr-sync"
 readonly UNIT_DIR="$ROOT/etc/systemd/system"
-readonly SERVICE_UNIT="$UNIT_DIR/gingr-sync.service"
-readonly TIMER_UNIT="$UNIT_DIR/gingr-sync.timer"
 # sd_booted(3)'s test: this folder exists only while systemd is the init system.
 readonly SYSTEMD_RUNTIME_DIR="$ROOT/run/systemd/system"
 
@@ -280,21 +377,33 @@ readonly HARD_KILL_AFTER_SECONDS=60
 # flock's exit code when the lock is held: the skipped run then says so in the log.
 readonly LOCK_HELD_CODE=75
 
+# A cron entry: $1 the schedule, $2 the lock, $3 the command's words before --env-file ('' for the
+# hourly sync), $4 who holds the lock when the run is skipped, $5 the marker that ends it.
 cron_entry() {
   local flock_bin timeout_bin log skipped
   flock_bin=$(command -v flock)
   timeout_bin=$(command -v timeout)
   log=$(sh_quote "$LOG_FILE")
-  skipped=$(sh_quote "skipped: the previous run still holds $LOCK_FILE")
+  skipped=$(sh_quote "skipped: $4 still holds $2")
   # flock -n: a run that would overlap a still-running one exits at once instead of queueing, and
   # writes one line saying so (else an hourly run that never ends would silence every later one).
   # The binary reads its secrets from the env file itself: none of them is ever on this line.
-  cron_escape "$(printf '%s %s -n -E %s %s %s -k %s %s %s --env-file %s >> %s 2>&1; [ $? != %s ] || printf '\''%%s WARN  %%s\\n'\'' "$(date -u +%%Y-%%m-%%dT%%H:%%M:%%SZ)" %s >> %s' \
-    "$SCHEDULE" "$(sh_quote "$flock_bin")" "$LOCK_HELD_CODE" "$(sh_quote "$LOCK_FILE")" \
+  cron_escape "$(printf '%s %s -n -E %s %s %s -k %s %s %s %s--env-file %s >> %s 2>&1; [ $? != %s ] || printf '\''%%s WARN  %%s\\n'\'' "$(date -u +%%Y-%%m-%%dT%%H:%%M:%%SZ)" %s >> %s' \
+    "$1" "$(sh_quote "$flock_bin")" "$LOCK_HELD_CODE" "$(sh_quote "$2")" \
     "$(sh_quote "$timeout_bin")" "$HARD_KILL_AFTER_SECONDS" "$HARD_LIMIT_SECONDS" \
-    "$(sh_quote "$BINARY")" "$(sh_quote "$ENV_FILE")" "$log" "$LOCK_HELD_CODE" "$skipped" "$log")"
-  printf ' %s' "$MARKER"
+    "$(sh_quote "$BINARY")" "${3:+$3 }" "$(sh_quote "$ENV_FILE")" "$log" "$LOCK_HELD_CODE" "$skipped" "$log")"
+  printf ' %s' "$5"
 }
+
+# The hourly sync's flock is --lock; the weekly full sync's is its own, beside it. Two flocks, so
+# that neither job waits for the other, nor is skipped for it: both start at 02:00 on Sundays by
+# default. What keeps them from writing one tenant at once is gingr-sync's per-tenant lock in
+# PostgreSQL, which hand runs take too: an hourly run skips a tenant that a full run is writing
+# (seconds), with a WARN line, and syncs it an hour later (its window overlaps the last one); a full
+# run waits up to 2 minutes for an hourly run's write, else fails that tenant with an ERROR line and
+# exit 1. The full job has the hourly one's hard limit, so it never holds a tenant past an hour.
+hourly_cron_entry() { cron_entry "$SCHEDULE" "$LOCK_FILE" '' 'the previous run' "$MARKER"; }
+full_cron_entry() { cron_entry "$FULL_SCHEDULE" "$FULL_LOCK_FILE" full 'the previous full sync' "$FULL_MARKER"; }
 
 # crontab(1) on $1's table: one's own without -u (some crons refuse -u to a user other than root,
 # even naming themself), another's with -u, which only root may use.
@@ -318,49 +427,68 @@ read_crontab() {
   fi
 }
 
-# Writes $WORK/crontab.new: the old table with the managed entry replaced in place by $1, or
-# appended when absent, or dropped when $1 is empty. Every other line is copied byte for byte.
+# Sets the entry that ends with marker $2 in $WORK/crontab.new to $1: replaced in place, appended
+# when absent, dropped when $1 is empty. Every other line is copied byte for byte. $3 names the
+# entry in what is said; each change (or what is found unchanged) is added to CRON_NOTES.
 edit_crontab() {
+  local entry=$1 name=$3
+  cp -- "$WORK/crontab.new" "$WORK/crontab.before"
   # ENVIRON, not awk -v: -v would interpret the backslashes of a \% escape.
-  ENTRY=$1 MARK=$MARKER LC_ALL=C awk '
+  ENTRY=$entry MARK=$2 LC_ALL=C awk '
     function managed(line) { return substr(line, length(line) - length(ENVIRON["MARK"]) + 1) == ENVIRON["MARK"] }
     managed($0) { if (!done && ENVIRON["ENTRY"] != "") print ENVIRON["ENTRY"]; done = 1; next }
     { print }
     END { if (!done && ENVIRON["ENTRY"] != "") print ENVIRON["ENTRY"] }
-  ' "$WORK/crontab.old" >"$WORK/crontab.new"
-}
-
-# Applies $WORK/crontab.new to $1's table; $2 says what changes, $3 what is found when nothing needs to.
-apply_crontab() {
-  local who=$1 label
-  label=$(crontab_label "$who")
-  if cmp -s "$WORK/crontab.old" "$WORK/crontab.new"; then
-    say "$label: $3"
-  elif [[ $DRY_RUN == 1 ]]; then
-    say "would: $label: $2"
-  elif [[ -s $WORK/crontab.new ]]; then
-    crontab_of "$who" "$WORK/crontab.new" || die "crontab refused the new table of $who"
-    say "$label: $2"
-  else
-    # The entry was the whole table: remove the table, as there was none before the install.
-    crontab_of "$who" -r || die "crontab -r failed for $who"
-    say "$label: $2"
+  ' "$WORK/crontab.before" >"$WORK/crontab.new"
+  if ! cmp -s "$WORK/crontab.before" "$WORK/crontab.new"; then
+    if [[ -n $entry ]]; then CRON_NOTES+=("changed|install $name: $entry"); else CRON_NOTES+=("changed|remove $name"); fi
+  elif [[ -n $entry ]]; then
+    CRON_NOTES+=("same|$name is already installed: $entry")
   fi
 }
 
-install_cron_entry() {
-  local entry
-  entry=$(cron_entry)
-  read_crontab "$TARGET_USER"
-  edit_crontab "$entry"
-  apply_crontab "$TARGET_USER" "install the entry: $entry" "the entry is already installed: $entry"
+# Reads $1's table and starts the edits of edit_crontab on it.
+start_crontab_edit() {
+  read_crontab "$1"
+  cp -- "$WORK/crontab.old" "$WORK/crontab.new"
+  CRON_NOTES=()
 }
 
-# $1: whose table; $2: what to say when there is no entry.
-remove_cron_entry() {
-  read_crontab "$1"
-  edit_crontab ''
-  apply_crontab "$1" "remove the gingr-sync entry" "${2:-no gingr-sync entry}"
+# Applies $WORK/crontab.new to $1's table, in one write whatever the entries edited, and says what
+# changed, entry by entry; $2 is said when there was no entry to install or remove.
+apply_crontab() {
+  local who=$1 label note
+  label=$(crontab_label "$who")
+  if cmp -s "$WORK/crontab.old" "$WORK/crontab.new" || [[ $DRY_RUN == 1 ]]; then
+    :
+  elif [[ -s $WORK/crontab.new ]]; then
+    crontab_of "$who" "$WORK/crontab.new" || die "crontab refused the new table of $who"
+  else
+    # The entries were the whole table: remove the table, as there was none before the install.
+    crontab_of "$who" -r || die "crontab -r failed for $who"
+  fi
+  ((${#CRON_NOTES[@]} > 0)) || say "$label: $2"
+  for note in "${CRON_NOTES[@]}"; do
+    if [[ $note == changed\|* && $DRY_RUN == 1 ]]; then say "would: $label: ${note#*|}"; else say "$label: ${note#*|}"; fi
+  done
+}
+
+# The hourly entry, and the full sync's (or none, with --no-full: one installed before goes).
+install_cron_entries() {
+  local full=''
+  ((FULL == 0)) || full=$(full_cron_entry)
+  start_crontab_edit "$TARGET_USER"
+  edit_crontab "$(hourly_cron_entry)" "$MARKER" 'the entry'
+  edit_crontab "$full" "$FULL_MARKER" "the full sync's entry"
+  apply_crontab "$TARGET_USER" 'no gingr-sync entry'
+}
+
+# Both entries; $1: whose table; $2: what to say when there is none.
+remove_cron_entries() {
+  start_crontab_edit "$1"
+  edit_crontab '' "$MARKER" 'the gingr-sync entry'
+  edit_crontab '' "$FULL_MARKER" "the gingr-sync full sync's entry"
+  apply_crontab "$1" "${2:-no gingr-sync entry}"
 }
 
 # --- files -----------------------------------------------------------------------------------
@@ -532,11 +660,15 @@ ensure_log_file() {
   [[ -e $LOG_FILE ]] || act touch -- "$LOG_FILE"
   own_for_target "$LOG_FILE"
   ensure_folder_of "$LOCK_FILE"
-  # The job's flock opens the lock with O_CREAT: one left by root (an earlier install as root) must
+  # The jobs' flock opens the lock with O_CREAT: one left by root (an earlier install as root) must
   # become the user's, and made now it opens even in a folder the user may not write.
   if ((SYSTEMD == 0 && FOR_OTHER == 1)); then
-    [[ -e $LOCK_FILE ]] || act touch -- "$LOCK_FILE"
-    own_for_target "$LOCK_FILE"
+    local lock locks=("$LOCK_FILE")
+    ((FULL == 0)) || locks+=("$FULL_LOCK_FILE")
+    for lock in "${locks[@]}"; do
+      [[ -e $lock ]] || act touch -- "$lock"
+      own_for_target "$lock"
+    done
   fi
 }
 
@@ -603,20 +735,80 @@ remove_managed() {
 
 # --- systemd ---------------------------------------------------------------------------------
 
+# Prints the OnCalendar= of a schedule (checked by check_schedule): cron's own meaning, in local
+# time as cron's. Fails when systemd cannot say it: cron runs a job whose day of the month and day of
+# the week are both restricted on either day, systemd only on days that are both.
 on_calendar() {
-  case $SCHEDULE in
+  case $1 in
     "$DEFAULT_SCHEDULE" | @hourly) printf 'hourly' ;;
     @daily | @midnight) printf 'daily' ;;
-    *) return 1 ;;
+    # systemd's "weekly" is Monday's midnight, cron's Sunday's.
+    @weekly) printf 'Sun *-*-* 00:00:00' ;;
+    @monthly) printf 'monthly' ;;
+    @yearly | @annually) printf 'yearly' ;;
+    *)
+      local fields minute hour day month weekdays
+      read -r -a fields <<<"$1"
+      [[ ${fields[2]} == '*'* || ${fields[4]} == '*'* ]] || return 1
+      calendar_field "${fields[0]}" 0 59 && minute=$REPLY
+      calendar_field "${fields[1]}" 0 23 && hour=$REPLY
+      calendar_field "${fields[2]}" 1 31 && day=$REPLY
+      calendar_field "${fields[3]}" 1 12 "$MONTH_NAMES" && month=$REPLY
+      calendar_weekdays "${fields[4]}" && weekdays=$REPLY
+      printf '%s*-%s-%s %s:%s:00' "${weekdays:+$weekdays }" "$month" "$day" "$hour" "$minute"
+      ;;
   esac
 }
 
+# Sets REPLY to a cron field's OnCalendar form, values in two digits as systemd writes them: a..b
+# for a-b, and /n the same; a star with a step starts at the field's first value ("*/15" is
+# "00/15"), as cron's does.
+calendar_field() {
+  local item from to step out=''
+  cron_items "$@" || return 1
+  for item in "${ITEMS[@]}"; do
+    read -r from to step <<<"$item"
+    out+=${out:+,}
+    if [[ $from == '*' ]]; then
+      if ((step == 1)); then out+='*'; else out+=$(printf '%02d/%d' "$2" "$step"); fi
+    elif ((from == to && step == 1)); then
+      out+=$(printf '%02d' "$from")
+    else
+      out+=$(printf '%02d..%02d' "$from" "$to")
+      ((step == 1)) || out+=/$step
+    fi
+  done
+  REPLY=$out
+}
+
+# Sets REPLY to the days a cron weekday field names, as OnCalendar's list (Sun,Wed); empty for
+# every day. systemd takes no step there, so each day is listed.
+calendar_weekdays() {
+  local item from to step day out='' names=(Sun Mon Tue Wed Thu Fri Sat)
+  local picked=(0 0 0 0 0 0 0)
+  REPLY=''
+  [[ $1 != '*' ]] || return 0
+  cron_items "$1" 0 7 "$DAY_NAMES" || return 1
+  for item in "${ITEMS[@]}"; do
+    read -r from to step <<<"$item"
+    if [[ $from == '*' ]]; then from=0 to=6; fi
+    for ((day = from; day <= to; day += step)); do picked[day % 7]=1; done
+  done
+  for day in 0 1 2 3 4 5 6; do
+    if ((picked[day] == 1)); then out+=${out:+,}${names[day]}; fi
+  done
+  REPLY=$out
+}
+
+# The service of unit $1 (gingr-sync or gingr-sync-full): $2 describes it, $3 are the command's
+# words before --env-file.
 service_unit() {
-  # No flock here: systemd never starts a oneshot service again while it is still running.
+  # No flock here: systemd never starts a oneshot service again while it is still running. The two
+  # services may run at once, as the two cron entries may (see full_lock_file).
   cat <<EOF
 $MARKER
 [Unit]
-Description=Copy the recent window of Gingr reservations into the Tailtown database
+Description=$2
 Wants=network-online.target
 After=network-online.target
 
@@ -627,20 +819,21 @@ EOF
   cat <<EOF
 # The hard limit on one run (the cron entry's timeout): past it systemd stops the service.
 TimeoutStartSec=${HARD_LIMIT_SECONDS}s
-ExecStart=$(systemd_quote "$BINARY" executable) --env-file $(systemd_quote "$ENV_FILE")
+ExecStart=$(systemd_quote "$BINARY" executable) ${3:+$3 }--env-file $(systemd_quote "$ENV_FILE")
 StandardOutput=append:${LOG_FILE//%/%%}
 StandardError=inherit
 EOF
 }
 
+# The timer of unit $1, on calendar $2.
 timer_unit() {
   cat <<EOF
 $MARKER
 [Unit]
-Description=Run gingr-sync on a schedule
+Description=Run $1 on a schedule
 
 [Timer]
-OnCalendar=$1
+OnCalendar=$2
 # A run missed while the machine was off happens at the next boot.
 Persistent=true
 
@@ -654,29 +847,44 @@ systemd_running() { [[ -d $SYSTEMD_RUNTIME_DIR ]]; }
 # systemd").
 have_systemctl() { command -v systemctl >/dev/null && systemd_running; }
 
-install_units() {
-  local calendar
-  calendar=$(on_calendar)
-  service_unit | write_atomically "$SERVICE_UNIT" 644
-  timer_unit "$calendar" | write_atomically "$TIMER_UNIT" 644
-  act systemctl daemon-reload || die "systemctl daemon-reload failed"
-  act systemctl enable --now gingr-sync.timer || die "systemctl enable --now gingr-sync.timer failed"
+readonly HOURLY_UNIT=gingr-sync FULL_UNIT=gingr-sync-full
+
+# Writes unit $1's service and timer ($2 the description, $3 the calendar, $4 the command's words).
+write_units() {
+  service_unit "$1" "$2" "$4" | write_atomically "$UNIT_DIR/$1.service" 644
+  timer_unit "$1" "$3" | write_atomically "$UNIT_DIR/$1.timer" 644
 }
 
+install_units() {
+  local timers=("$HOURLY_UNIT.timer")
+  write_units "$HOURLY_UNIT" 'Copy the recent window of Gingr reservations into the Tailtown database' "$(on_calendar "$SCHEDULE")" ''
+  if ((FULL == 1)); then
+    write_units "$FULL_UNIT" 'Copy every Gingr owner and animal into the Tailtown database' "$(on_calendar "$FULL_SCHEDULE")" full
+    timers+=("$FULL_UNIT.timer")
+  else
+    remove_units "$FULL_UNIT" # one installed before
+  fi
+  act systemctl daemon-reload || die "systemctl daemon-reload failed"
+  act systemctl enable --now "${timers[@]}" || die "systemctl enable --now ${timers[*]} failed"
+}
+
+# Removes the service and timer of each unit named ($HOURLY_UNIT, $FULL_UNIT) that this script
+# wrote, its timer stopped and disabled first.
 remove_units() {
-  if ! has_marker "$SERVICE_UNIT" && ! has_marker "$TIMER_UNIT"; then
-    remove_managed "$TIMER_UNIT" # only warns, when a unit of that name was written by hand
-    remove_managed "$SERVICE_UNIT"
-    return
-  fi
-  local manage=0
+  local name manage=0 removed=0
   if [[ -w $UNIT_DIR ]] && have_systemctl; then manage=1; fi
-  if ((manage == 1)); then
-    act systemctl disable --now gingr-sync.timer || warn "systemctl disable --now gingr-sync.timer failed"
-  fi
-  remove_managed "$TIMER_UNIT"
-  remove_managed "$SERVICE_UNIT"
-  if ((manage == 1)); then
+  for name in "$@"; do
+    if has_marker "$UNIT_DIR/$name.service" || has_marker "$UNIT_DIR/$name.timer"; then
+      if ((manage == 1)); then
+        act systemctl disable --now "$name.timer" || warn "systemctl disable --now $name.timer failed"
+      fi
+      removed=1
+    fi
+    # Only warns, when a unit of that name was written by hand.
+    remove_managed "$UNIT_DIR/$name.timer"
+    remove_managed "$UNIT_DIR/$name.service"
+  done
+  if ((manage == 1 && removed == 1)); then
     act systemctl daemon-reload || warn "systemctl daemon-reload failed"
   fi
 }
@@ -708,8 +916,8 @@ check_prerequisites() {
     systemd_running ||
       die "systemd is not running on this machine (there is no $SYSTEMD_RUNTIME_DIR), so its timer would never fire: leave out --systemd to use cron" 2
     command -v systemctl >/dev/null || die "systemctl not found, though systemd is running: install systemd's tools (apt-get install systemd), or use cron" 2
-    on_calendar >/dev/null ||
-      die "with --systemd the schedule is the default (hourly), @hourly or @daily; for another, edit OnCalendar= in $TIMER_UNIT after installing" 2
+    on_calendar "$SCHEDULE" >/dev/null || no_calendar --schedule "$SCHEDULE"
+    ((FULL == 0)) || on_calendar "$FULL_SCHEDULE" >/dev/null || no_calendar --full-schedule "$FULL_SCHEDULE"
     # No escaping helps here: systemd refuses to run an executable whose path holds these.
     [[ $BINARY != *[\'\"\\]* ]] || die "systemd cannot run an executable whose path holds a quote or a backslash: choose another --binary" 2
   else
@@ -727,6 +935,11 @@ check_prerequisites() {
   ((SYSTEMD == 0)) || dirs+=("$UNIT_DIR")
   check_writable "${dirs[@]}"
   check_target_can_reach
+}
+
+# Refuses a schedule (option $1, value $2) that systemd cannot say (see on_calendar).
+no_calendar() {
+  die "$1 \"$2\" restricts both the day of the month and the day of the week: cron runs it on either, a systemd timer only on both; give one of them as * (or leave out --systemd)" 2
 }
 
 # Sets REPLY to the nearest folder that exists on the way up to $1 (absolute): where its missing
@@ -805,14 +1018,17 @@ print_next_steps() {
   say ""
   say "Next:"
   if ((SYSTEMD == 1)); then
-    say "  see the job:          systemctl list-timers gingr-sync.timer"
+    local timers="$HOURLY_UNIT.timer"
+    ((FULL == 0)) || timers+=" $FULL_UNIT.timer"
+    say "  see the jobs:         systemctl list-timers $timers"
   elif ((FOR_OTHER == 1)); then
-    say "  see the job:          sudo crontab -u $TARGET_USER -l"
+    say "  see the jobs:         sudo crontab -u $TARGET_USER -l"
   else
-    say "  see the job:          crontab -l"
+    say "  see the jobs:         crontab -l"
   fi
   say "  follow the log:       tail -f $(printf '%q' "$LOG_FILE")"
   say "  check the last sync:  $as$shown_bin status --env-file $shown_env"
+  say "  a full sync now:      $as$shown_bin full --env-file $shown_env"
 }
 
 do_install() {
@@ -824,16 +1040,16 @@ do_install() {
   ensure_log_file
   if ((SYSTEMD == 1)); then
     install_units
-    # Switching from cron: the old entry would run the job a second time.
-    if command -v crontab >/dev/null; then remove_cron_entry "$TARGET_USER"; fi
+    # Switching from cron: the old entries would run the jobs a second time.
+    if command -v crontab >/dev/null; then remove_cron_entries "$TARGET_USER"; fi
   else
-    install_cron_entry
-    # Switching from systemd: the old timer would run the job a second time.
-    remove_units
+    install_cron_entries
+    # Switching from systemd: the old timers would run the jobs a second time.
+    remove_units "$HOURLY_UNIT" "$FULL_UNIT"
   fi
-  # An earlier install as root (the README's former way): its entry would run the job a second time.
+  # An earlier install as root (the README's former way): its entries would run the jobs a second time.
   if ((FOR_OTHER == 1 && RUN_UID == 0)) && command -v crontab >/dev/null; then
-    remove_cron_entry "$RUN_USER"
+    remove_cron_entries "$RUN_USER"
   fi
   install_logrotate_rule
   run_doctor
@@ -844,15 +1060,15 @@ do_uninstall() {
   if command -v crontab >/dev/null; then
     local hint=''
     ((FOR_OTHER == 1)) || hint="no gingr-sync entry (one installed for another user goes with --user NAME)"
-    remove_cron_entry "$TARGET_USER" "$hint"
+    remove_cron_entries "$TARGET_USER" "$hint"
   else
     say "crontab not found: no cron entry to remove"
   fi
-  remove_units
+  remove_units "$HOURLY_UNIT" "$FULL_UNIT"
   remove_managed "$LOGROTATE_RULE"
   if ((PURGE == 1)); then
     local file dir seen=''
-    for file in "$ENV_FILE" "$BINARY" "$LOCK_FILE" "$LOG_FILE" "$LOG_FILE".[0-9]*; do
+    for file in "$ENV_FILE" "$BINARY" "$LOCK_FILE" "$FULL_LOCK_FILE" "$LOG_FILE" "$LOG_FILE".[0-9]*; do
       if [[ -e $file ]]; then remove_file "$file"; fi
     done
     # Only a folder named for gingr-sync is ours to remove, and only once it is empty.

@@ -14,6 +14,7 @@ import {
   CRON_MARKER,
   createInstallSandbox,
   cronCommandOf,
+  FULL_CRON_MARKER,
   type InstallSandbox,
   idOf,
   type SandboxOptions,
@@ -95,7 +96,11 @@ function buildNamed(name: string): string {
 }
 const sha256 = (path: string): string => new Bun.CryptoHasher('sha256').update(readFileSync(path)).digest('hex')
 const sumsOf = (names: string[]): string => names.map((name) => `${sha256(buildNamed(name))}  ${name}\n`).join('')
-const managedLines = (table: string | null): string[] => (table ?? '').split('\n').filter((line) => line.endsWith(CRON_MARKER))
+/** The lines of a crontab that end with `marker`: the hourly sync's entries by default. */
+const managedLines = (table: string | null, marker = CRON_MARKER): string[] =>
+  (table ?? '').split('\n').filter((line) => line.endsWith(marker))
+/** Either entry: the hourly sync's or the full sync's. */
+const isManaged = (line: string): boolean => line.endsWith(CRON_MARKER) || line.endsWith(FULL_CRON_MARKER)
 
 /** A table with everything cron allows besides entries; each byte must survive. */
 const BUSY_TABLE = [
@@ -110,18 +115,24 @@ const BUSY_TABLE = [
 ].join('\n')
 
 describe('install (cron)', () => {
-  test('installs one entry: schedule, flock -n on the lock, a hard time limit, the binary with --env-file, output appended to the log', () => {
+  test('installs two entries, the hourly sync and the Sunday 02:00 full sync: schedule, flock -n on a lock of each, a hard time limit, the binary with --env-file, output appended to the one log', () => {
     const s = sandbox()
     const result = s.install()
     expect(result.exitCode).toBe(0)
 
-    const entries = managedLines(s.crontab())
-    expect(entries).toHaveLength(1)
+    const table = (s.crontab() ?? '').split('\n')
+    expect(table.filter(isManaged)).toHaveLength(2)
     const [flock, timeout] = [Bun.which('flock'), Bun.which('timeout')]
-    expect(entries[0]).toBe(
+    expect(table[0]).toBe(
       `0 * * * * '${flock}' -n -E 75 '${s.paths.lock}' '${timeout}' -k 60 3480 '${s.paths.binary}' --env-file '${s.paths.envFile}' >> '${s.paths.log}' 2>&1; ` +
         `[ $? != 75 ] || printf '\\%s WARN  \\%s\\n' "$(date -u +\\%Y-\\%m-\\%dT\\%H:\\%M:\\%SZ)" 'skipped: the previous run still holds ${s.paths.lock}' >> '${s.paths.log}' ${CRON_MARKER}`,
     )
+    expect(table[1]).toBe(
+      `0 2 * * 0 '${flock}' -n -E 75 '${s.paths.fullLock}' '${timeout}' -k 60 3480 '${s.paths.binary}' full --env-file '${s.paths.envFile}' >> '${s.paths.log}' 2>&1; ` +
+        `[ $? != 75 ] || printf '\\%s WARN  \\%s\\n' "$(date -u +\\%Y-\\%m-\\%dT\\%H:\\%M:\\%SZ)" 'skipped: the previous full sync still holds ${s.paths.fullLock}' >> '${s.paths.log}' ${FULL_CRON_MARKER}`,
+    )
+    expect(result.stdout).toContain(`crontab: install the entry: ${table[0]}\n`)
+    expect(result.stdout).toContain(`crontab: install the full sync's entry: ${table[1]}\n`)
     expect(s.calls()).toContain(`gingr-sync doctor --env-file ${s.paths.envFile}`)
     for (const hint of ['crontab -l', `tail -f ${s.paths.log}`, `${s.paths.binary} status --env-file ${s.paths.envFile}`]) {
       expect(result.stdout).toContain(hint)
@@ -137,16 +148,20 @@ describe('install (cron)', () => {
     ['an empty crontab', ''],
     ['a busy crontab', BUSY_TABLE],
     ['a crontab with an entry of its own at the end', '0 3 * * * /usr/local/bin/other-job\n'],
-  ])('with %s: two installs leave one entry, other lines byte for byte, and --uninstall restores it exactly', (_name, table) => {
+  ])('with %s: two installs leave one entry of each, other lines byte for byte, and --uninstall restores it exactly', (_name, table) => {
     const s = sandbox()
     if (table !== null) writeFileSync(s.paths.crontab, table)
 
     expect(s.install().exitCode).toBe(0)
     const first = s.crontab()
-    expect(s.install().exitCode).toBe(0)
+    const again = s.install()
+    expect(again.exitCode).toBe(0)
     expect(s.crontab()).toBe(first)
+    expect(again.stdout).toContain('crontab: the entry is already installed: ')
+    expect(again.stdout).toContain("crontab: the full sync's entry is already installed: ")
     expect(managedLines(first)).toHaveLength(1)
-    const others = (first ?? '').split('\n').filter((line) => !line.endsWith(CRON_MARKER))
+    expect(managedLines(first, FULL_CRON_MARKER)).toHaveLength(1)
+    const others = (first ?? '').split('\n').filter((line) => !isManaged(line))
     expect(others.join('\n')).toBe(table ?? '')
 
     expect(s.install(['--uninstall']).exitCode).toBe(0)
@@ -182,7 +197,8 @@ describe('install (cron)', () => {
     expect(readFileSync(s.paths.log, 'utf8')).toBe(`stand-in gingr-sync: --env-file ${s.paths.envFile}\n`)
     expect(existsSync(s.paths.lock)).toBe(true)
 
-    const holder = Bun.spawn(['flock', s.paths.lock, 'sleep', '60'], { stdout: 'ignore', stderr: 'ignore' })
+    // --no-fork: the sleep itself holds the lock, so that killing it frees the lock.
+    const holder = Bun.spawn(['flock', '--no-fork', s.paths.lock, 'sleep', '60'], { stdout: 'ignore', stderr: 'ignore' })
     try {
       while (Bun.spawnSync(['flock', '-n', s.paths.lock, 'true']).exitCode === 0) await Bun.sleep(20)
       // The run that finds the lock held does not run, and says so in one line of the log.
@@ -208,6 +224,152 @@ describe('install (cron)', () => {
     expect(s.cronCommand()).toContain(`--env-file '${join(s.dir, 'machine/my.env')}' >> '${join(s.dir, 'machine/sync.log')}'`)
   })
 })
+
+describe('the weekly full sync', () => {
+  const fullEntry = (s: InstallSandbox): string => managedLines(s.crontab(), FULL_CRON_MARKER)[0] ?? 'no full sync entry'
+
+  test('--full-schedule replaces only the full sync entry, where it stands; an @macro is kept as it is', () => {
+    const s = sandbox()
+    writeFileSync(s.paths.crontab, BUSY_TABLE)
+    expect(s.install().exitCode).toBe(0)
+    writeFileSync(s.paths.crontab, `${s.crontab()}# added after the install\n`)
+    const before = s.crontab() ?? ''
+
+    const result = s.install(['--full-schedule', '30  3 * *   sat'])
+    expect(result.exitCode).toBe(0)
+    expect(fullEntry(s).startsWith(`30 3 * * sat '`)).toBe(true)
+    expect(result.stdout).toContain(`crontab: install the full sync's entry: ${fullEntry(s)}\n`)
+    expect(result.stdout).toContain('crontab: the entry is already installed: ')
+    expect((s.crontab() ?? '').replace(fullEntry(s), managedLines(before, FULL_CRON_MARKER)[0] ?? '')).toBe(before)
+
+    expect(s.install(['--full-schedule=@weekly']).exitCode).toBe(0)
+    expect(fullEntry(s).startsWith(`@weekly '`)).toBe(true)
+    expect(cronCommandOf(s.crontab() ?? '', FULL_CRON_MARKER)).toContain(`' full --env-file '${s.paths.envFile}' >> `)
+  })
+
+  test('--no-full installs only the hourly entry and removes a full sync entry installed before; without it, the entry is back', () => {
+    const s = sandbox()
+    writeFileSync(s.paths.crontab, BUSY_TABLE)
+    expect(s.install(['--no-full']).exitCode).toBe(0)
+    const hourlyOnly = s.crontab()
+    expect(managedLines(hourlyOnly)).toHaveLength(1)
+    expect(managedLines(hourlyOnly, FULL_CRON_MARKER)).toEqual([])
+
+    expect(s.install().exitCode).toBe(0)
+    expect(managedLines(s.crontab(), FULL_CRON_MARKER)).toHaveLength(1)
+    const removed = s.install(['--no-full'])
+    expect(removed.exitCode).toBe(0)
+    expect(removed.stdout).toContain("crontab: remove the full sync's entry\n")
+    expect(s.crontab()).toBe(hourlyOnly)
+    // Again: nothing to change.
+    const again = s.install(['--no-full'])
+    expect(again.stdout).not.toContain('remove')
+    expect(s.crontab()).toBe(hourlyOnly)
+  })
+
+  test("runs under sh -c with its own lock: a full run still going skips the next with one line, and neither job waits for the other's lock", async () => {
+    const s = sandbox({ machineName: `it's 100% a "machine"` })
+    expect(s.install().exitCode).toBe(0)
+    const run = (marker: string) => expect(s.runCronCommand({}, marker).exitCode).toBe(0)
+    const hourly = `stand-in gingr-sync: --env-file ${s.paths.envFile}`
+    const full = `stand-in gingr-sync: full --env-file ${s.paths.envFile}`
+
+    run(FULL_CRON_MARKER)
+    expect(readFileSync(s.paths.log, 'utf8')).toBe(`${full}\n`)
+    expect(existsSync(s.paths.fullLock)).toBe(true)
+
+    for (const [held, blocked, runs] of [
+      [s.paths.fullLock, FULL_CRON_MARKER, CRON_MARKER],
+      [s.paths.lock, CRON_MARKER, FULL_CRON_MARKER],
+    ] as const) {
+      writeFileSync(s.paths.log, '')
+      // --no-fork: the sleep itself holds the lock, so that killing it frees the lock.
+      const holder = Bun.spawn(['flock', '--no-fork', held, 'sleep', '60'], { stdout: 'ignore', stderr: 'ignore' })
+      try {
+        while (Bun.spawnSync(['flock', '-n', held, 'true']).exitCode === 0) await Bun.sleep(20)
+        run(blocked)
+        run(runs)
+        const lines = readFileSync(s.paths.log, 'utf8').split('\n')
+        const who = blocked === FULL_CRON_MARKER ? 'the previous full sync' : 'the previous run'
+        expect(lines[0]).toMatch(
+          new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ WARN  skipped: ${who} still holds ${RegExp.escape(held)}$`),
+        )
+        expect(lines.slice(1)).toEqual([runs === CRON_MARKER ? hourly : full, ''])
+      } finally {
+        holder.kill()
+        await holder.exited
+      }
+    }
+  })
+
+  // A schedule's OnCalendar=, checked against cron's own meaning: systemd-analyze's next elapses
+  // beside the minutes a cron expression matches, found by the reading of cron(5) in cronMatcher.
+  test.each([
+    ['0 2 * * 0', 'Sun *-*-* 02:00:00'],
+    ['30 3 * * 6,7', 'Sun,Sat *-*-* 03:30:00'],
+    ['*/20 1-5/2 */3 jan-mar,JUN mon-fri', 'Mon,Tue,Wed,Thu,Fri *-01..03,06-01/3 01..05/2:00/20:00'],
+    ['0 6 */10 * */2', 'Sun,Tue,Thu,Sat *-*-01/10 06:00:00'],
+    ['@weekly', 'Sun *-*-* 00:00:00'],
+  ])('with --systemd, --full-schedule %p becomes OnCalendar=%s', (schedule, calendar) => {
+    const s = sandbox()
+    expect(s.install(['--systemd', '--full-schedule', schedule]).exitCode).toBe(0)
+    const timer = readFileSync(join(s.machine, 'etc/systemd/system/gingr-sync-full.timer'), 'utf8')
+    expect(timer).toContain(`\nOnCalendar=${calendar}\n`)
+    if (Bun.which('systemd-analyze') === null) return
+    const base = Date.UTC(2026, 0, 1)
+    const analyzed = Bun.spawnSync(['systemd-analyze', 'calendar', '--iterations=8', `--base-time=@${base / 1000}`, calendar], {
+      env: { ...process.env, TZ: 'UTC' },
+    })
+    expect(analyzed.exitCode).toBe(0)
+    const elapses = [...analyzed.stdout.toString().matchAll(/(?:Next elapse|Iter\. #\d+): \w+ (\S+ \S+) UTC/g)].map((m) => `${m[1]}`)
+    expect(elapses).toEqual(nextCronTimes(schedule, base, 8))
+  })
+})
+
+const CRON_NAMES: Record<number, string[]> = {
+  3: ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'],
+  4: ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'],
+}
+const CRON_MACROS: Record<string, string> = { '@weekly': '0 0 * * 0' }
+
+/** The minutes a cron expression matches, as cron(5) says: a day matches either day field when neither starts with '*'. */
+function cronMatcher(schedule: string): (at: Date) => boolean {
+  const fields = (CRON_MACROS[schedule] ?? schedule).split(/\s+/)
+  const [lows, highs] = [
+    [0, 0, 1, 1, 0],
+    [59, 23, 31, 12, 7],
+  ]
+  const sets = fields.map((field, i) => {
+    const values = new Set<number>()
+    const value = (text: string) =>
+      /^\d+$/.test(text) ? Number(text) : (CRON_NAMES[i] ?? []).indexOf(text.toLowerCase()) + (i === 3 ? 1 : 0)
+    for (const item of field.split(',')) {
+      const [range = '', step = '1'] = item.split('/')
+      const [from, to] =
+        range === '*' ? [lows[i] ?? 0, highs[i] ?? 0] : range.includes('-') ? range.split('-').map(value) : [value(range), value(range)]
+      for (let v = from ?? 0; v <= (to ?? 0); v += Number(step)) values.add(i === 4 ? v % 7 : v)
+    }
+    return values
+  })
+  const [minutes, hours, days, months, weekdays] = sets as [Set<number>, Set<number>, Set<number>, Set<number>, Set<number>]
+  const either = !fields[2]?.startsWith('*') && !fields[4]?.startsWith('*')
+  return (at) => {
+    const [day, weekday] = [days.has(at.getUTCDate()), weekdays.has(at.getUTCDay())]
+    const dayMatches = either ? day || weekday : day && weekday
+    return minutes.has(at.getUTCMinutes()) && hours.has(at.getUTCHours()) && months.has(at.getUTCMonth() + 1) && dayMatches
+  }
+}
+
+/** The first `count` minutes after `base` that `schedule` matches, as systemd-analyze prints them (UTC). */
+function nextCronTimes(schedule: string, base: number, count: number): string[] {
+  const matches = cronMatcher(schedule)
+  const times: string[] = []
+  for (let at = base + 60_000; times.length < count && at < base + 2 * 366 * 86_400_000; at += 60_000) {
+    const date = new Date(at)
+    if (matches(date)) times.push(date.toISOString().slice(0, 19).replace('T', ' '))
+  }
+  return times
+}
 
 describe('the env file', () => {
   test('is created from a commented template, mode 600 in a 700 directory, naming every setting the binary reads', () => {
@@ -288,6 +450,9 @@ describe('--dry-run', () => {
     ['--uninstall', installed, ['--uninstall']],
     ['--uninstall --purge', installed, ['--uninstall', '--purge']],
     ['--uninstall of the units', (s: InstallSandbox) => installed(s, ['--systemd']), ['--uninstall']],
+    ['--no-full after an install', installed, ['--no-full']],
+    ['a new --full-schedule', installed, ['--full-schedule', '0 4 * * 1']],
+    ['--systemd --no-full after an install of the units', (s: InstallSandbox) => installed(s, ['--systemd']), ['--systemd', '--no-full']],
   ])('%s changes nothing: same files, same crontab, nothing but crontab -l called', (_name, prepare, args) => {
     const s = sandbox()
     writeFileSync(s.paths.crontab, BUSY_TABLE)
@@ -433,14 +598,27 @@ describe('--systemd', () => {
     expect(timer).toContain('OnCalendar=hourly')
     expect(timer).toContain('Persistent=true')
     expect(timer).toContain('WantedBy=timers.target')
-    expect(s.calls()).toEqual(expect.arrayContaining(['systemctl daemon-reload', 'systemctl enable --now gingr-sync.timer']))
+    // The full sync: a service and a timer of its own, Sunday 02:00, the same log and hard limit.
+    const fullService = readFileSync(unit(s, 'gingr-sync-full.service'), 'utf8')
+    expect(fullService).toContain('Type=oneshot')
+    expect(fullService).toContain(`ExecStart="${s.paths.binary}" full --env-file "${s.paths.envFile}"`)
+    expect(fullService).toContain(`StandardOutput=append:${s.paths.log}`)
+    expect(fullService).toContain('TimeoutStartSec=3480s')
+    const fullTimer = readFileSync(unit(s, 'gingr-sync-full.timer'), 'utf8')
+    expect(fullTimer).toContain('OnCalendar=Sun *-*-* 02:00:00\n')
+    expect(fullTimer).toContain('Persistent=true')
+    expect(s.calls()).toEqual(
+      expect.arrayContaining(['systemctl daemon-reload', 'systemctl enable --now gingr-sync.timer gingr-sync-full.timer']),
+    )
     expect(s.crontab()).toBe(BUSY_TABLE)
-    expect(result.stdout).toContain('systemctl list-timers')
+    expect(result.stdout).toContain('systemctl list-timers gingr-sync.timer gingr-sync-full.timer')
 
     expect(s.install(['--uninstall']).exitCode).toBe(0)
-    expect(existsSync(unit(s, 'gingr-sync.service'))).toBe(false)
-    expect(existsSync(unit(s, 'gingr-sync.timer'))).toBe(false)
+    for (const name of ['gingr-sync.service', 'gingr-sync.timer', 'gingr-sync-full.service', 'gingr-sync-full.timer']) {
+      expect({ name, exists: existsSync(unit(s, name)) }).toEqual({ name, exists: false })
+    }
     expect(s.calls()).toContain('systemctl disable --now gingr-sync.timer')
+    expect(s.calls()).toContain('systemctl disable --now gingr-sync-full.timer')
     expect(s.crontab()).toBe(BUSY_TABLE)
   })
 
@@ -448,7 +626,10 @@ describe('--systemd', () => {
     const s = sandbox({ machineName: 'a machine 100% $HOME' })
     const odd = join(s.machine, `it's a "\\" 100% $HOME`)
     expect(s.install(['--systemd', '--env-file', `${odd}.env`, '--log', `${odd}.log`]).exitCode).toBe(0)
-    const check = Bun.spawnSync(['systemd-analyze', 'verify', unit(s, 'gingr-sync.service'), unit(s, 'gingr-sync.timer')])
+    const units = ['gingr-sync.service', 'gingr-sync.timer', 'gingr-sync-full.service', 'gingr-sync-full.timer'].map((name) =>
+      unit(s, name),
+    )
+    const check = Bun.spawnSync(['systemd-analyze', 'verify', ...units])
     expect(check.stderr.toString()).toBe('')
     expect(check.exitCode).toBe(0)
   })
@@ -457,10 +638,12 @@ describe('--systemd', () => {
     const s = sandbox()
     s.install()
     expect(s.install(['--systemd']).exitCode).toBe(0)
-    expect(managedLines(s.crontab())).toEqual([])
+    expect((s.crontab() ?? '').split('\n').filter(isManaged)).toEqual([])
     expect(s.install().exitCode).toBe(0)
     expect(managedLines(s.crontab())).toHaveLength(1)
+    expect(managedLines(s.crontab(), FULL_CRON_MARKER)).toHaveLength(1)
     expect(existsSync(unit(s, 'gingr-sync.timer'))).toBe(false)
+    expect(existsSync(unit(s, 'gingr-sync-full.timer'))).toBe(false)
   })
 
   test.each([
@@ -482,6 +665,7 @@ describe('--uninstall', () => {
   test('leaves the env file, the binary and the log; --purge removes them', () => {
     const s = sandbox()
     s.install()
+    expect(s.runCronCommand({}, FULL_CRON_MARKER).exitCode).toBe(0) // makes the full sync's lock
     writeFileSync(s.paths.log, 'a run\n')
     writeFileSync(`${s.paths.log}.1`, 'an older run\n')
 
@@ -490,7 +674,7 @@ describe('--uninstall', () => {
 
     const purged = s.install(['--uninstall', '--purge'])
     expect(purged.exitCode).toBe(0)
-    for (const path of [s.paths.envFile, dirname(s.paths.envFile), s.paths.binary, s.paths.log, `${s.paths.log}.1`]) {
+    for (const path of [s.paths.envFile, dirname(s.paths.envFile), s.paths.binary, s.paths.fullLock, s.paths.log, `${s.paths.log}.1`]) {
       expect(existsSync(path)).toBe(false)
     }
     expect(s.crontab()).toBeNull()
@@ -499,6 +683,7 @@ describe('--uninstall', () => {
     expect(removed).toEqual([
       `removed ${s.paths.envFile}`,
       `removed ${s.paths.binary}`,
+      `removed ${s.paths.fullLock}`,
       `removed ${s.paths.log}`,
       `removed ${s.paths.log}.1`,
       `removed the folder ${dirname(s.paths.envFile)}`,
@@ -527,6 +712,24 @@ describe('command line', () => {
     [['--env-file', '/tmp/a\nb'], 'a path holds a control character'],
     [['--user', 'ops:wheel'], '--user wants a user name'],
     [['--user='], '--user needs a non-empty value'],
+    [['--full-schedule='], '--full-schedule needs a non-empty value'],
+    [['--no-full=yes'], '--no-full takes no value'],
+    [['--no-full', '--full-schedule', '0 2 * * 0'], '--full-schedule and --no-full do not go together'],
+    [['--full-schedule', 'weekly'], '--full-schedule wants five cron fields'],
+    [['--full-schedule', '0 2 * * 0 rm -rf /'], '--full-schedule wants five cron fields'],
+    [['--full-schedule', '0 2 * *\n0 evil'], `not $'0 2 * *\\n0 evil'`],
+    // Each field within cron's bounds, in a form every cron reads.
+    [['--full-schedule', '60 2 * * 0'], 'not "60 2 * * 0"'],
+    [['--full-schedule', '0 24 * * 0'], '--full-schedule wants five cron fields'],
+    [['--full-schedule', '0 2 0 * *'], '--full-schedule wants five cron fields'],
+    [['--full-schedule', '0 2 * 13 *'], '--full-schedule wants five cron fields'],
+    [['--full-schedule', '0 2 * * 8'], '--full-schedule wants five cron fields'],
+    [['--full-schedule', '0 5-1 * * *'], '--full-schedule wants five cron fields'],
+    [['--full-schedule', '*/0 2 * * *'], '--full-schedule wants five cron fields'],
+    [['--full-schedule', '5/10 2 * * *'], '--full-schedule wants five cron fields'],
+    [['--full-schedule', '0,,30 2 * * *'], '--full-schedule wants five cron fields'],
+    [['--full-schedule', '0 2 * * sunday'], '--full-schedule wants five cron fields'],
+    [['--schedule', '0 * * foo *'], '--schedule wants five cron fields'],
   ])('%p: one-line error, usage, exit 2, nothing changed', (args, message) => {
     const s = sandbox()
     const before = snapshotTree(s.dir)
@@ -540,7 +743,8 @@ describe('command line', () => {
   test.each([
     [{ hide: ['crontab'] }, [] as string[], 'crontab not found'],
     [{ hide: ['flock'] }, [], 'install util-linux'],
-    [{}, ['--systemd', '--schedule', '*/10 * * * *'], 'OnCalendar='],
+    [{}, ['--systemd', '--schedule', '0 * 1 * 1'], '--schedule "0 * 1 * 1" restricts both the day of the month and the day of the week'],
+    [{}, ['--systemd', '--full-schedule', '0 2 1,15 * sun'], '--full-schedule "0 2 1,15 * sun" restricts both the day of the month'],
     [{ dist: STUB_BINARY }, ['--systemd', '--binary', `/opt/it's/gingr-sync`], 'systemd cannot run'],
   ])('a missing prerequisite (%p %p): exit 2, nothing changed', (options, args, message) => {
     const s = sandbox(options)
@@ -577,11 +781,14 @@ describe('--user NAME, run by root', () => {
       expect(result.exitCode).toBe(0)
 
       expect(managedLines(s.crontab(user.name))).toHaveLength(1)
+      expect(managedLines(s.crontab(user.name), FULL_CRON_MARKER)).toHaveLength(1)
       expect(s.crontab('root')).toBeNull()
       expect(s.calls()).toContain(`crontab -u ${user.name} -l`)
       expect([ownerOf(s.paths.envFile), modeOf(s.paths.envFile)]).toEqual([user.ids, '600'])
       expect([ownerOf(dirname(s.paths.envFile)), modeOf(dirname(s.paths.envFile))]).toEqual([user.ids, '700'])
-      for (const path of [log, dirname(log), s.paths.lock]) expect({ path, owner: ownerOf(path) }).toEqual({ path, owner: user.ids })
+      for (const path of [log, dirname(log), s.paths.lock, s.paths.fullLock]) {
+        expect({ path, owner: ownerOf(path) }).toEqual({ path, owner: user.ids })
+      }
       // The binary stays root's: the job may run it, not change it.
       expect([ownerOf(s.paths.binary), modeOf(s.paths.binary)]).toEqual(['0:0', '755'])
       expect(s.calls()).toContain(`gingr-sync doctor --env-file ${s.paths.envFile} (as ${user.name})`)
@@ -591,10 +798,14 @@ describe('--user NAME, run by root', () => {
       const rule = readFileSync(join(s.machine, 'etc/logrotate.d/gingr-sync'), 'utf8')
       expect(rule).toContain(`\n    su ${user.name} ${user.name}\n    create 0640 ${user.name} ${user.name}\n`)
 
-      const run = s.runCronCommandAs(user.name)
-      expect(run.stderr).toBe('')
-      expect(run.exitCode).toBe(0)
-      expect(readFileSync(log, 'utf8')).toBe(`stand-in gingr-sync: --env-file ${s.paths.envFile}\n`)
+      for (const marker of [CRON_MARKER, FULL_CRON_MARKER]) {
+        const run = s.runCronCommandAs(user.name, marker)
+        expect(run.stderr).toBe('')
+        expect(run.exitCode).toBe(0)
+      }
+      expect(readFileSync(log, 'utf8')).toBe(
+        `stand-in gingr-sync: --env-file ${s.paths.envFile}\nstand-in gingr-sync: full --env-file ${s.paths.envFile}\n`,
+      )
 
       // Again: nothing to change, nothing said about owners.
       const table = s.crontab(user.name)
@@ -606,19 +817,21 @@ describe('--user NAME, run by root', () => {
     },
   )
 
-  test.skipIf(!canMakeUser)("with the defaults, writes the README's sample entry (a dry run on this machine's paths)", () => {
+  test.skipIf(!canMakeUser)("with the defaults, writes the README's sample entries (a dry run on this machine's paths)", () => {
     const user = jobUser()
     const s = sandbox({ dist: STUB_BINARY, installedBinary: false })
     const result = s.run(['--user', user.name, '--dry-run'])
     expect(result.exitCode).toBe(0)
-    const entry = /^would: crontab of \S+: install the entry: (.*)$/m.exec(result.stdout)?.[1] ?? ''
+    const entries = ['the entry', "the full sync's entry"].map(
+      (name) => new RegExp(`^would: crontab of \\S+: install ${name}: (.*)$`, 'm').exec(result.stdout)?.[1] ?? `no ${name}`,
+    )
     const readme = readFileSync(join(import.meta.dir, '../README.md'), 'utf8')
     const section = readme.slice(readme.indexOf('### 2. Install'), readme.indexOf('### 3. Configure'))
-    const sample = /^```\n(0 \* \* \* \* .*)\n```$/m.exec(section)?.[1]
-    const asInTheReadme = entry
-      .replaceAll(`'${Bun.which('flock')}'`, "'/usr/bin/flock'")
-      .replaceAll(`'${Bun.which('timeout')}'`, "'/usr/bin/timeout'")
-    expect(asInTheReadme).toBe(sample ?? 'no sample entry in the README')
+    const samples = /^```\n(0 \* \* \* \* .*)\n(0 2 \* \* 0 .*)\n```$/m.exec(section)?.slice(1) ?? ['no sample entries in the README']
+    const asInTheReadme = entries.map((entry) =>
+      entry.replaceAll(`'${Bun.which('flock')}'`, "'/usr/bin/flock'").replaceAll(`'${Bun.which('timeout')}'`, "'/usr/bin/timeout'"),
+    )
+    expect(asInTheReadme).toEqual(samples)
   })
 
   test.skipIf(!canMakeUser || Bun.which('logrotate') === null)('logrotate accepts the rule that rotates as NAME', () => {
@@ -705,9 +918,14 @@ describe('--user NAME, run by root', () => {
     expect(s.install(['--systemd', '--user', user.name]).exitCode).toBe(0)
     const service = join(s.machine, 'etc/systemd/system/gingr-sync.service')
     expect(readFileSync(service, 'utf8')).toContain(`\nUser=${user.name}\nGroup=${user.name}\n`)
+    const fullService = join(s.machine, 'etc/systemd/system/gingr-sync-full.service')
+    expect(readFileSync(fullService, 'utf8')).toContain(`\nUser=${user.name}\nGroup=${user.name}\n`)
     expect(ownerOf(s.paths.envFile)).toBe(user.ids)
     if (Bun.which('systemd-analyze') !== null) {
-      const check = Bun.spawnSync(['systemd-analyze', 'verify', service, join(s.machine, 'etc/systemd/system/gingr-sync.timer')])
+      const units = ['gingr-sync.timer', 'gingr-sync-full.service', 'gingr-sync-full.timer'].map((name) =>
+        join(s.machine, 'etc/systemd/system', name),
+      )
+      const check = Bun.spawnSync(['systemd-analyze', 'verify', service, ...units])
       expect(check.stderr.toString()).toBe('')
       expect(check.exitCode).toBe(0)
     }
@@ -726,6 +944,7 @@ describe('--user NAME, run by root', () => {
       `removed ${s.paths.envFile}`,
       `removed ${s.paths.binary}`,
       `removed ${s.paths.lock}`,
+      `removed ${s.paths.fullLock}`,
       `removed ${log}`,
       `removed the folder ${dirname(s.paths.envFile)}`,
       `removed the folder ${dirname(log)}`,
@@ -964,14 +1183,24 @@ test('the installed cron line, run by sh -c, syncs the simulator into PostgreSQL
     const proc = Bun.spawn(['sh', '-c', box.cronCommand()], { env: { PATH: '/usr/bin:/bin', HOME: box.dir }, cwd: box.dir })
     expect(await proc.exited).toBe(0)
 
+    // Then the full sync's line: every owner becomes a customer, its output appended to the same log.
+    const full = Bun.spawn(['sh', '-c', box.cronCommand('root', FULL_CRON_MARKER)], {
+      env: { PATH: '/usr/bin:/bin', HOME: box.dir },
+      cwd: box.dir,
+    })
+    expect(await full.exited).toBe(0)
+
     const log = readFileSync(box.paths.log, 'utf8')
     const lines = log.trim().split('\n')
     for (const line of lines) expect(line).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (INFO |WARN |ERROR) /)
     expect(log).toContain('Tenant: Cron Kennels (cron-tenant)')
-    expect(log).toContain('✅ Sync complete')
+    expect(log.indexOf('✅ Sync complete')).toBeGreaterThan(0)
+    expect(log.indexOf('✅ Full sync complete')).toBeGreaterThan(log.indexOf('✅ Sync complete'))
     expect(log).not.toContain(sim.apiKey)
     const [row] = await db.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM reservations WHERE "tenantId" = 'cron-tenant'`
     expect(row?.n).toBeGreaterThan(0)
+    const [customers] = await db.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM customers WHERE "tenantId" = 'cron-tenant'`
+    expect(customers?.n).toBe(30)
     expect(readFileSync(box.paths.crontab, 'utf8')).not.toContain(sim.apiKey)
   } finally {
     await sim.stop()
