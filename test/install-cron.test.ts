@@ -2,14 +2,21 @@
  * install-cron.sh, run for real in a sandbox (see test/fixtures/bin-stubs/install-cron-sandbox.ts):
  * crontab and systemctl are stand-ins first on PATH, the binary is a stand-in shell script, and
  * every system path points into a temp dir.
+ *
+ * The cases run side by side (describe.concurrent), each in a sandbox of its own (a folder, its
+ * stand-ins' crontabs and call log, its locks), so that the script's runs use every core and fill
+ * each other's waits. The one thing they share is the throwaway user: the cases that install into
+ * its home run alone, at the end of the file.
  */
-import { afterAll, afterEach, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
+import type { Subprocess } from 'bun'
 import { startSimulator } from '../src/simulator/index.ts'
-import { binary } from './_binary.ts'
+import { TIMING_VARIABLE } from '../src/timing.ts'
+import { binary, TEST_TIMING } from './_binary.ts'
 import { migratedDatabase } from './_db.ts'
+import { testDir } from './_tmp.ts'
 import {
   CRON_MARKER,
   createInstallSandbox,
@@ -17,7 +24,7 @@ import {
   FULL_CRON_MARKER,
   type InstallSandbox,
   idOf,
-  type SandboxOptions,
+  runCommand,
   snapshotTree,
   throwawayUser,
 } from './fixtures/bin-stubs/install-cron-sandbox.ts'
@@ -28,15 +35,10 @@ setDefaultTimeout(60_000)
 
 const STUB_BINARY = join(import.meta.dir, 'fixtures/bin-stubs/gingr-sync')
 
-const sandboxes: InstallSandbox[] = []
-function sandbox(options: SandboxOptions = {}): InstallSandbox {
-  const created = createInstallSandbox(options)
-  sandboxes.push(created)
-  return created
-}
-afterEach(() => {
-  for (const s of sandboxes.splice(0)) s.remove()
-})
+/** Each case's own machine; all are removed after the file's tests (see the sandbox's file). */
+const sandbox = createInstallSandbox
+/** The stand-in builds and the release folders that ./build.sh makes: removed after the file's tests. */
+const buildsRoot = testDir('install-cron')
 
 const modeOf = (path: string): string => (statSync(path).mode & 0o777).toString(8)
 const ownerOf = (path: string): string => `${statSync(path).uid}:${statSync(path).gid}`
@@ -44,10 +46,27 @@ const ownerOf = (path: string): string => `${statSync(path).uid}:${statSync(path
 /** Tests that install for a user other than root need root, setpriv and useradd. */
 const canMakeUser = process.getuid?.() === 0 && Bun.which('setpriv') !== null && Bun.which('useradd') !== null
 /** The unprivileged user those tests install for (made once, on first use; see throwawayUser). */
+let madeJobUser: { name: string; home: string; ids: string } | undefined
 function jobUser(): { name: string; home: string; ids: string } {
+  if (madeJobUser !== undefined) return madeJobUser
   const user = throwawayUser()
   if (user === null) throw new Error('no throwaway user: the test should have been skipped')
-  return { ...user, ids: `${idOf(user.name, '-u')}:${idOf(user.name, '-g')}` }
+  madeJobUser = { ...user, ids: `${idOf(user.name, '-u')}:${idOf(user.name, '-g')}` }
+  return madeJobUser
+}
+
+/**
+ * Holds `lock` as a run still going would, until the holder is killed. flock --no-fork makes the
+ * shell, then the sleep it becomes, hold the lock itself, so that killing it frees the lock; the
+ * shell says so once it holds it, which is what this waits for.
+ */
+async function holdLock(lock: string): Promise<Subprocess> {
+  const holder = Bun.spawn(['flock', '--no-fork', lock, 'sh', '-c', 'echo held && exec sleep 60'], { stdout: 'pipe', stderr: 'ignore' })
+  const reader = holder.stdout.getReader()
+  const { value } = await reader.read()
+  reader.releaseLock()
+  if (new TextDecoder().decode(value) !== 'held\n') throw new Error(`flock did not take ${lock}`)
+  return holder
 }
 
 /**
@@ -79,7 +98,7 @@ const RELEASE_BUILDS = ['gingr-sync-linux-x64', 'gingr-sync-linux-x64-baseline',
 
 /** Stand-in binaries that differ by a comment, one per name of a release's builds, in a temp folder. */
 const builds = (() => {
-  const folder = mkdtempSync(join(tmpdir(), 'gingr-sync-builds-'))
+  const folder = mkdtempSync(join(buildsRoot.path, 'builds-'))
   const stub = readFileSync(STUB_BINARY, 'utf8')
   const files: Record<string, string> = {}
   for (const name of RELEASE_BUILDS) {
@@ -88,7 +107,6 @@ const builds = (() => {
   }
   return { folder, files }
 })()
-afterAll(() => rmSync(builds.folder, { recursive: true, force: true }))
 function buildNamed(name: string): string {
   const file = builds.files[name]
   if (file === undefined) throw new Error(`no stand-in build named ${name}`)
@@ -114,10 +132,60 @@ const BUSY_TABLE = [
   '',
 ].join('\n')
 
-describe('install (cron)', () => {
-  test('installs two entries, the hourly sync and the Sunday 02:00 full sync: schedule, flock -n on a lock of each, a hard time limit, the binary with --env-file, output appended to the one log', () => {
+// The longest case first (it builds the binary and starts a simulator), so that the others run
+// in its waits.
+test.concurrent('the installed cron line, run by sh -c, syncs the simulator into PostgreSQL with the real binary', async () => {
+  const sim = await startSimulator({ seed: 41, reservations: 80, owners: 30, animals: 40 })
+  const db = await migratedDatabase()
+  // Two copies of the real binary: removed at the end of this case, not of the file.
+  let box: InstallSandbox | undefined
+  try {
+    await insertTenant(db.sql, { id: 'cron-tenant', businessName: 'Cron Kennels', timezone: 'America/Denver' })
+    box = sandbox({ dist: await binary() })
+    const installed = await box.install()
+    expect(installed.exitCode).toBe(0)
+    writeFileSync(
+      box.paths.envFile,
+      [`DATABASE_URL=${db.url}`, 'GINGR_SUBDOMAIN=cron-kennels', `GINGR_API_KEY=${sim.apiKey}`, `GINGR_BASE_URL=${sim.baseUrl}`, ''].join(
+        '\n',
+      ),
+      { mode: 0o600 },
+    )
+
+    // Cron's bare environment, and the tests' timing: no pause of 150 ms between two requests to
+    // Gingr (e2e.test.ts runs the binary with production's). The binary's work happens in another
+    // process: run cron's line without blocking the simulator.
+    const cronEnv = { PATH: '/usr/bin:/bin', HOME: box.dir, [TIMING_VARIABLE]: JSON.stringify(TEST_TIMING) }
+    const proc = Bun.spawn(['sh', '-c', box.cronCommand()], { env: cronEnv, cwd: box.dir })
+    expect(await proc.exited).toBe(0)
+
+    // Then the full sync's line: every owner becomes a customer, its output appended to the same log.
+    const full = Bun.spawn(['sh', '-c', box.cronCommand('root', FULL_CRON_MARKER)], { env: cronEnv, cwd: box.dir })
+    expect(await full.exited).toBe(0)
+
+    const log = readFileSync(box.paths.log, 'utf8')
+    const lines = log.trim().split('\n')
+    for (const line of lines) expect(line).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (INFO |WARN |ERROR) /)
+    expect(log).toContain('Tenant: Cron Kennels (cron-tenant)')
+    expect(log.indexOf('✅ Sync complete')).toBeGreaterThan(0)
+    expect(log.indexOf('✅ Full sync complete')).toBeGreaterThan(log.indexOf('✅ Sync complete'))
+    expect(log).not.toContain(sim.apiKey)
+    const [row] = await db.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM reservations WHERE "tenantId" = 'cron-tenant'`
+    expect(row?.n).toBeGreaterThan(0)
+    const [customers] = await db.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM customers WHERE "tenantId" = 'cron-tenant'`
+    expect(customers?.n).toBe(30)
+    expect(readFileSync(box.paths.crontab, 'utf8')).not.toContain(sim.apiKey)
+  } finally {
+    box?.remove()
+    await sim.stop()
+    await db.drop()
+  }
+})
+
+describe.concurrent('install (cron)', () => {
+  test('installs two entries, the hourly sync and the Sunday 02:00 full sync: schedule, flock -n on a lock of each, a hard time limit, the binary with --env-file, output appended to the one log', async () => {
     const s = sandbox()
-    const result = s.install()
+    const result = await s.install()
     expect(result.exitCode).toBe(0)
 
     const table = (s.crontab() ?? '').split('\n')
@@ -148,61 +216,62 @@ describe('install (cron)', () => {
     ['an empty crontab', ''],
     ['a busy crontab', BUSY_TABLE],
     ['a crontab with an entry of its own at the end', '0 3 * * * /usr/local/bin/other-job\n'],
-  ])('with %s: two installs leave one entry of each, other lines byte for byte, and --uninstall restores it exactly', (_name, table) => {
-    const s = sandbox()
-    if (table !== null) writeFileSync(s.paths.crontab, table)
+  ])(
+    'with %s: two installs leave one entry of each, other lines byte for byte, and --uninstall restores it exactly',
+    async (_name, table) => {
+      const s = sandbox()
+      if (table !== null) writeFileSync(s.paths.crontab, table)
 
-    expect(s.install().exitCode).toBe(0)
-    const first = s.crontab()
-    const again = s.install()
-    expect(again.exitCode).toBe(0)
-    expect(s.crontab()).toBe(first)
-    expect(again.stdout).toContain('crontab: the entry is already installed: ')
-    expect(again.stdout).toContain("crontab: the full sync's entry is already installed: ")
-    expect(managedLines(first)).toHaveLength(1)
-    expect(managedLines(first, FULL_CRON_MARKER)).toHaveLength(1)
-    const others = (first ?? '').split('\n').filter((line) => !isManaged(line))
-    expect(others.join('\n')).toBe(table ?? '')
+      expect((await s.install()).exitCode).toBe(0)
+      const first = s.crontab()
+      const again = await s.install()
+      expect(again.exitCode).toBe(0)
+      expect(s.crontab()).toBe(first)
+      expect(again.stdout).toContain('crontab: the entry is already installed: ')
+      expect(again.stdout).toContain("crontab: the full sync's entry is already installed: ")
+      expect(managedLines(first)).toHaveLength(1)
+      expect(managedLines(first, FULL_CRON_MARKER)).toHaveLength(1)
+      const others = (first ?? '').split('\n').filter((line) => !isManaged(line))
+      expect(others.join('\n')).toBe(table ?? '')
 
-    expect(s.install(['--uninstall']).exitCode).toBe(0)
-    expect(s.crontab()).toBe(table === '' ? null : table)
-  })
+      expect((await s.install(['--uninstall'])).exitCode).toBe(0)
+      expect(s.crontab()).toBe(table === '' ? null : table)
+    },
+  )
 
-  test('a new --schedule replaces the entry where it stands', () => {
+  test('a new --schedule replaces the entry where it stands', async () => {
     const s = sandbox()
     writeFileSync(s.paths.crontab, BUSY_TABLE)
-    s.install()
+    await s.install()
     const before = s.crontab() ?? ''
     writeFileSync(s.paths.crontab, `${before}# added after the install\n`)
 
-    expect(s.install(['--schedule', '*/15 6-20 * * 1-5']).exitCode).toBe(0)
+    expect((await s.install(['--schedule', '*/15 6-20 * * 1-5'])).exitCode).toBe(0)
     const after = s.crontab() ?? ''
     const [entry] = managedLines(after)
     expect(entry?.startsWith(`*/15 6-20 * * 1-5 '`)).toBe(true)
     expect(after.replace(entry ?? '', managedLines(before)[0] ?? '')).toBe(`${before}# added after the install\n`)
   })
 
-  test('an @macro schedule is kept as it is', () => {
+  test('an @macro schedule is kept as it is', async () => {
     const s = sandbox()
-    expect(s.install(['--schedule', '@daily']).exitCode).toBe(0)
+    expect((await s.install(['--schedule', '@daily'])).exitCode).toBe(0)
     expect(managedLines(s.crontab())[0]?.startsWith(`@daily '`)).toBe(true)
   })
 
   test('the installed line runs under sh -c with paths that need quoting, and flock keeps runs from overlapping', async () => {
     const s = sandbox({ machineName: `it's 100% a "machine" $HOME` })
-    expect(s.install().exitCode).toBe(0)
+    expect((await s.install()).exitCode).toBe(0)
 
-    const first = s.runCronCommand()
+    const first = await s.runCronCommand()
     expect(first.exitCode).toBe(0)
     expect(readFileSync(s.paths.log, 'utf8')).toBe(`stand-in gingr-sync: --env-file ${s.paths.envFile}\n`)
     expect(existsSync(s.paths.lock)).toBe(true)
 
-    // --no-fork: the sleep itself holds the lock, so that killing it frees the lock.
-    const holder = Bun.spawn(['flock', '--no-fork', s.paths.lock, 'sleep', '60'], { stdout: 'ignore', stderr: 'ignore' })
+    const holder = await holdLock(s.paths.lock)
     try {
-      while (Bun.spawnSync(['flock', '-n', s.paths.lock, 'true']).exitCode === 0) await Bun.sleep(20)
       // The run that finds the lock held does not run, and says so in one line of the log.
-      s.runCronCommand()
+      await s.runCronCommand()
       const lines = readFileSync(s.paths.log, 'utf8').split('\n')
       expect(lines[0]).toBe(`stand-in gingr-sync: --env-file ${s.paths.envFile}`)
       expect(lines[1]).toMatch(
@@ -217,64 +286,73 @@ describe('install (cron)', () => {
     }
   })
 
-  test('relative paths become absolute: cron runs in the home directory', () => {
+  test('relative paths become absolute: cron runs in the home directory', async () => {
     const s = sandbox()
-    const result = s.run(['--binary', s.paths.binary, '--env-file', 'machine/my.env', '--log', 'machine/sync.log', '--lock', s.paths.lock])
+    const result = await s.run([
+      '--binary',
+      s.paths.binary,
+      '--env-file',
+      'machine/my.env',
+      '--log',
+      'machine/sync.log',
+      '--lock',
+      s.paths.lock,
+    ])
     expect(result.exitCode).toBe(0)
     expect(s.cronCommand()).toContain(`--env-file '${join(s.dir, 'machine/my.env')}' >> '${join(s.dir, 'machine/sync.log')}'`)
   })
 })
 
-describe('the weekly full sync', () => {
+describe.concurrent('the weekly full sync', () => {
   const fullEntry = (s: InstallSandbox): string => managedLines(s.crontab(), FULL_CRON_MARKER)[0] ?? 'no full sync entry'
 
-  test('--full-schedule replaces only the full sync entry, where it stands; an @macro is kept as it is', () => {
+  test('--full-schedule replaces only the full sync entry, where it stands; an @macro is kept as it is', async () => {
     const s = sandbox()
     writeFileSync(s.paths.crontab, BUSY_TABLE)
-    expect(s.install().exitCode).toBe(0)
+    expect((await s.install()).exitCode).toBe(0)
     writeFileSync(s.paths.crontab, `${s.crontab()}# added after the install\n`)
     const before = s.crontab() ?? ''
 
-    const result = s.install(['--full-schedule', '30  3 * *   sat'])
+    const result = await s.install(['--full-schedule', '30  3 * *   sat'])
     expect(result.exitCode).toBe(0)
     expect(fullEntry(s).startsWith(`30 3 * * sat '`)).toBe(true)
     expect(result.stdout).toContain(`crontab: install the full sync's entry: ${fullEntry(s)}\n`)
     expect(result.stdout).toContain('crontab: the entry is already installed: ')
     expect((s.crontab() ?? '').replace(fullEntry(s), managedLines(before, FULL_CRON_MARKER)[0] ?? '')).toBe(before)
 
-    expect(s.install(['--full-schedule=@weekly']).exitCode).toBe(0)
+    expect((await s.install(['--full-schedule=@weekly'])).exitCode).toBe(0)
     expect(fullEntry(s).startsWith(`@weekly '`)).toBe(true)
     expect(cronCommandOf(s.crontab() ?? '', FULL_CRON_MARKER)).toContain(`' full --env-file '${s.paths.envFile}' >> `)
   })
 
-  test('--no-full installs only the hourly entry and removes a full sync entry installed before; without it, the entry is back', () => {
+  test('--no-full installs only the hourly entry and removes a full sync entry installed before; without it, the entry is back', async () => {
     const s = sandbox()
     writeFileSync(s.paths.crontab, BUSY_TABLE)
-    expect(s.install(['--no-full']).exitCode).toBe(0)
+    expect((await s.install(['--no-full'])).exitCode).toBe(0)
     const hourlyOnly = s.crontab()
     expect(managedLines(hourlyOnly)).toHaveLength(1)
     expect(managedLines(hourlyOnly, FULL_CRON_MARKER)).toEqual([])
 
-    expect(s.install().exitCode).toBe(0)
+    expect((await s.install()).exitCode).toBe(0)
     expect(managedLines(s.crontab(), FULL_CRON_MARKER)).toHaveLength(1)
-    const removed = s.install(['--no-full'])
+    const removed = await s.install(['--no-full'])
     expect(removed.exitCode).toBe(0)
     expect(removed.stdout).toContain("crontab: remove the full sync's entry\n")
     expect(s.crontab()).toBe(hourlyOnly)
     // Again: nothing to change.
-    const again = s.install(['--no-full'])
+    const again = await s.install(['--no-full'])
     expect(again.stdout).not.toContain('remove')
     expect(s.crontab()).toBe(hourlyOnly)
   })
 
   test("runs under sh -c with its own lock: a full run still going skips the next with one line, and neither job waits for the other's lock", async () => {
     const s = sandbox({ machineName: `it's 100% a "machine"` })
-    expect(s.install().exitCode).toBe(0)
-    const run = (marker: string) => expect(s.runCronCommand({}, marker).exitCode).toBe(0)
+    expect((await s.install()).exitCode).toBe(0)
+    const run = async (marker: string) => expect((await s.runCronCommand({}, marker)).exitCode).toBe(0)
     const hourly = `stand-in gingr-sync: --env-file ${s.paths.envFile}`
     const full = `stand-in gingr-sync: full --env-file ${s.paths.envFile}`
 
-    run(FULL_CRON_MARKER)
+    await run(FULL_CRON_MARKER)
     expect(readFileSync(s.paths.log, 'utf8')).toBe(`${full}\n`)
     expect(existsSync(s.paths.fullLock)).toBe(true)
 
@@ -283,12 +361,10 @@ describe('the weekly full sync', () => {
       [s.paths.lock, CRON_MARKER, FULL_CRON_MARKER],
     ] as const) {
       writeFileSync(s.paths.log, '')
-      // --no-fork: the sleep itself holds the lock, so that killing it frees the lock.
-      const holder = Bun.spawn(['flock', '--no-fork', held, 'sleep', '60'], { stdout: 'ignore', stderr: 'ignore' })
+      const holder = await holdLock(held)
       try {
-        while (Bun.spawnSync(['flock', '-n', held, 'true']).exitCode === 0) await Bun.sleep(20)
-        run(blocked)
-        run(runs)
+        await run(blocked)
+        await run(runs)
         const lines = readFileSync(s.paths.log, 'utf8').split('\n')
         const who = blocked === FULL_CRON_MARKER ? 'the previous full sync' : 'the previous run'
         expect(lines[0]).toMatch(
@@ -310,18 +386,18 @@ describe('the weekly full sync', () => {
     ['*/20 1-5/2 */3 jan-mar,JUN mon-fri', 'Mon,Tue,Wed,Thu,Fri *-01..03,06-01/3 01..05/2:00/20:00'],
     ['0 6 */10 * */2', 'Sun,Tue,Thu,Sat *-*-01/10 06:00:00'],
     ['@weekly', 'Sun *-*-* 00:00:00'],
-  ])('with --systemd, --full-schedule %p becomes OnCalendar=%s', (schedule, calendar) => {
+  ])('with --systemd, --full-schedule %p becomes OnCalendar=%s', async (schedule, calendar) => {
     const s = sandbox()
-    expect(s.install(['--systemd', '--full-schedule', schedule]).exitCode).toBe(0)
+    expect((await s.install(['--systemd', '--full-schedule', schedule])).exitCode).toBe(0)
     const timer = readFileSync(join(s.machine, 'etc/systemd/system/gingr-sync-full.timer'), 'utf8')
     expect(timer).toContain(`\nOnCalendar=${calendar}\n`)
     if (Bun.which('systemd-analyze') === null) return
     const base = Date.UTC(2026, 0, 1)
-    const analyzed = Bun.spawnSync(['systemd-analyze', 'calendar', '--iterations=8', `--base-time=@${base / 1000}`, calendar], {
+    const analyzed = await runCommand(['systemd-analyze', 'calendar', '--iterations=8', `--base-time=@${base / 1000}`, calendar], {
       env: { ...process.env, TZ: 'UTC' },
     })
     expect(analyzed.exitCode).toBe(0)
-    const elapses = [...analyzed.stdout.toString().matchAll(/(?:Next elapse|Iter\. #\d+): \w+ (\S+ \S+) UTC/g)].map((m) => `${m[1]}`)
+    const elapses = [...analyzed.stdout.matchAll(/(?:Next elapse|Iter\. #\d+): \w+ (\S+ \S+) UTC/g)].map((m) => `${m[1]}`)
     expect(elapses).toEqual(nextCronTimes(schedule, base, 8))
   })
 })
@@ -371,10 +447,10 @@ function nextCronTimes(schedule: string, base: number, count: number): string[] 
   return times
 }
 
-describe('the env file', () => {
-  test('is created from a commented template, mode 600 in a 700 directory, naming every setting the binary reads', () => {
+describe.concurrent('the env file', () => {
+  test('is created from a commented template, mode 600 in a 700 directory, naming every setting the binary reads', async () => {
     const s = sandbox()
-    expect(s.install().exitCode).toBe(0)
+    expect((await s.install()).exitCode).toBe(0)
     expect(modeOf(s.paths.envFile)).toBe('600')
     expect(modeOf(dirname(s.paths.envFile))).toBe('700')
     const lines = readFileSync(s.paths.envFile, 'utf8').split('\n')
@@ -402,13 +478,13 @@ describe('the env file', () => {
     [0o640, true],
     [0o644, true],
     [0o604, true],
-  ])('an existing one (mode %o) is never overwritten; warned about when others can read it: %p', (mode, warned) => {
+  ])('an existing one (mode %o) is never overwritten; warned about when others can read it: %p', async (mode, warned) => {
     const s = sandbox()
     mkdirSync(dirname(s.paths.envFile), { recursive: true })
     writeFileSync(s.paths.envFile, 'GINGR_API_KEY=keep-me\n')
     chmodSync(s.paths.envFile, mode)
 
-    const result = s.install()
+    const result = await s.install()
     expect(result.exitCode).toBe(0)
     expect(readFileSync(s.paths.envFile, 'utf8')).toBe('GINGR_API_KEY=keep-me\n')
     expect(statSync(s.paths.envFile).mode & 0o777).toBe(mode)
@@ -417,7 +493,7 @@ describe('the env file', () => {
 
   test.each([[[] as string[]], [['--systemd']]])(
     'no secret from it appears in the crontab, the units, the rule or the output (%p)',
-    (extra) => {
+    async (extra) => {
       const s = sandbox()
       const secrets = ['s3cret-db-pass', 'gk_live_9f8e7d6c5b4a']
       mkdirSync(dirname(s.paths.envFile), { recursive: true })
@@ -426,7 +502,7 @@ describe('the env file', () => {
         `DATABASE_URL=postgres://sync:${secrets[0]}@127.0.0.1:5432/tailtown\nGINGR_SUBDOMAIN=resort\nGINGR_API_KEY=${secrets[1]}\n`,
         { mode: 0o600 },
       )
-      const result = s.install(extra)
+      const result = await s.install(extra)
       expect(result.exitCode).toBe(0)
 
       const written = [...snapshotTree(s.machine)]
@@ -439,13 +515,13 @@ describe('the env file', () => {
   )
 })
 
-describe('--dry-run', () => {
-  const installed = (s: InstallSandbox, args: string[] = []): void => {
-    expect(s.install(args).exitCode).toBe(0)
+describe.concurrent('--dry-run', () => {
+  const installed = async (s: InstallSandbox, args: string[] = []): Promise<void> => {
+    expect((await s.install(args)).exitCode).toBe(0)
   }
   test.each([
-    ['install on a fresh machine', () => {}, [] as string[]],
-    ['install --systemd on a fresh machine', () => {}, ['--systemd']],
+    ['install on a fresh machine', async () => {}, [] as string[]],
+    ['install --systemd on a fresh machine', async () => {}, ['--systemd']],
     ['a second install', installed, []],
     ['--uninstall', installed, ['--uninstall']],
     ['--uninstall --purge', installed, ['--uninstall', '--purge']],
@@ -453,14 +529,14 @@ describe('--dry-run', () => {
     ['--no-full after an install', installed, ['--no-full']],
     ['a new --full-schedule', installed, ['--full-schedule', '0 4 * * 1']],
     ['--systemd --no-full after an install of the units', (s: InstallSandbox) => installed(s, ['--systemd']), ['--systemd', '--no-full']],
-  ])('%s changes nothing: same files, same crontab, nothing but crontab -l called', (_name, prepare, args) => {
+  ])('%s changes nothing: same files, same crontab, nothing but crontab -l called', async (_name, prepare, args) => {
     const s = sandbox()
     writeFileSync(s.paths.crontab, BUSY_TABLE)
-    prepare(s)
+    await prepare(s)
     const before = snapshotTree(s.dir)
     const callsBefore = s.calls().length
 
-    const result = s.install([...args, '--dry-run'])
+    const result = await s.install([...args, '--dry-run'])
     expect(result.exitCode).toBe(0)
     expect(result.stdout).toContain('would: ')
     const after = snapshotTree(s.dir)
@@ -472,12 +548,12 @@ describe('--dry-run', () => {
 
   test.skipIf(!canMakeUser)(
     'install --user NAME (given as a number) changes nothing either: only the crontabs of NAME and root are read',
-    () => {
+    async () => {
       const user = jobUser()
       const s = sandbox({ dist: STUB_BINARY, installedBinary: false })
       writeFileSync(s.paths.crontab, BUSY_TABLE)
       const before = snapshotTree(s.dir)
-      const result = s.install(['--user', idOf(user.name, '-u'), '--dry-run'])
+      const result = await s.install(['--user', idOf(user.name, '-u'), '--dry-run'])
       expect(result.exitCode).toBe(0)
       expect(result.stdout).toContain(`would: crontab of ${user.name}: install the entry: `)
       expect(result.stdout).toContain(`would: chown -- ${user.name}:${user.name} ${s.paths.envFile}`)
@@ -489,9 +565,9 @@ describe('--dry-run', () => {
     },
   )
 
-  test('names every action it would take', () => {
+  test('names every action it would take', async () => {
     const s = sandbox({ dist: STUB_BINARY, installedBinary: false })
-    const result = s.install(['--dry-run'])
+    const result = await s.install(['--dry-run'])
     expect(result.exitCode).toBe(0)
     for (const action of [
       `would: write ${s.paths.binary} (mode 755)`,
@@ -505,89 +581,89 @@ describe('--dry-run', () => {
   })
 })
 
-describe('the binary', () => {
-  test('dist/gingr-sync beside the script is copied to --binary, mode 755, through a temp file and a rename', () => {
+describe.concurrent('the binary', () => {
+  test('dist/gingr-sync beside the script is copied to --binary, mode 755, through a temp file and a rename', async () => {
     const s = sandbox({ dist: STUB_BINARY })
     mkdirSync(dirname(s.paths.binary), { recursive: true })
     writeFileSync(s.paths.binary, '#!/bin/sh\necho old build\n')
 
-    const result = s.install()
+    const result = await s.install()
     expect(result.exitCode).toBe(0)
     expect(readFileSync(s.paths.binary, 'utf8')).toBe(readFileSync(STUB_BINARY, 'utf8'))
     expect(modeOf(s.paths.binary)).toBe('755')
     expect(readdirSync(dirname(s.paths.binary))).toEqual(['gingr-sync'])
     expect(s.calls()).toContain(`gingr-sync doctor --env-file ${s.paths.envFile}`)
 
-    expect(s.install().stdout).toContain(`binary: ${s.paths.binary} is already ${join(s.paths.app, 'dist/gingr-sync')}\n`)
+    expect((await s.install()).stdout).toContain(`binary: ${s.paths.binary} is already ${join(s.paths.app, 'dist/gingr-sync')}\n`)
   })
 
-  test('neither dist/ nor an installed binary: a clear error, exit 2, nothing changed', () => {
+  test('neither dist/ nor an installed binary: a clear error, exit 2, nothing changed', async () => {
     const s = sandbox({ installedBinary: false })
     const before = snapshotTree(s.machine)
-    const result = s.install()
+    const result = await s.install()
     expect(result.exitCode).toBe(2)
     expect(result.stderr).toContain('./build.sh')
     expect(snapshotTree(s.machine)).toEqual(before)
   })
 })
 
-describe('doctor', () => {
-  test('a failing doctor is reported with what to do next, and the install stands', () => {
+describe.concurrent('doctor', () => {
+  test('a failing doctor is reported with what to do next, and the install stands', async () => {
     const s = sandbox()
-    const result = s.install([], { STUB_BINARY_EXIT: '1' })
+    const result = await s.install([], { STUB_BINARY_EXIT: '1' })
     expect(result.exitCode).toBe(0)
     expect(managedLines(s.crontab())).toHaveLength(1)
     expect(result.stderr).toContain(`edit ${s.paths.envFile}, then run: ${s.paths.binary} doctor --env-file ${s.paths.envFile}`)
   })
 })
 
-describe('logrotate', () => {
+describe.concurrent('logrotate', () => {
   const rulePath = (s: InstallSandbox): string => join(s.machine, 'etc/logrotate.d/gingr-sync')
 
-  test('writes a weekly rule for the log, and --uninstall removes it', () => {
+  test('writes a weekly rule for the log, and --uninstall removes it', async () => {
     const s = sandbox()
-    expect(s.install().exitCode).toBe(0)
+    expect((await s.install()).exitCode).toBe(0)
     const rule = readFileSync(rulePath(s), 'utf8')
     expect(rule).toContain(`"${s.paths.log}" {`)
     for (const directive of ['weekly', 'rotate 8', 'compress', 'missingok', 'notifempty']) {
       expect(rule).toMatch(new RegExp(`^\\s+${directive}$`, 'm'))
     }
-    expect(s.install(['--uninstall']).exitCode).toBe(0)
+    expect((await s.install(['--uninstall'])).exitCode).toBe(0)
     expect(existsSync(rulePath(s))).toBe(false)
   })
 
-  test.skipIf(Bun.which('logrotate') === null)('logrotate accepts the rule', () => {
+  test.skipIf(Bun.which('logrotate') === null)('logrotate accepts the rule', async () => {
     const s = sandbox()
-    s.install()
-    const check = Bun.spawnSync(['logrotate', '--debug', '--state', join(s.dir, 'logrotate.state'), rulePath(s)])
-    expect(check.stderr.toString()).not.toMatch(/error/i)
+    await s.install()
+    const check = await runCommand(['logrotate', '--debug', '--state', join(s.dir, 'logrotate.state'), rulePath(s)])
+    expect(check.stderr).not.toMatch(/error/i)
     expect(check.exitCode).toBe(0)
   })
 
-  test('without /etc/logrotate.d nothing is written', () => {
+  test('without /etc/logrotate.d nothing is written', async () => {
     const s = sandbox({ logrotateDir: false })
-    const result = s.install()
+    const result = await s.install()
     expect(result.exitCode).toBe(0)
     expect(existsSync(join(s.machine, 'etc/logrotate.d'))).toBe(false)
     expect(result.stdout).toContain('logrotate: no ')
   })
 
-  test('a rule written by hand is left alone, by install and by --uninstall', () => {
+  test('a rule written by hand is left alone, by install and by --uninstall', async () => {
     const s = sandbox()
     writeFileSync(rulePath(s), '/var/log/gingr-sync.log { daily }\n')
-    expect(s.install().stderr).toContain('not written by install-cron.sh')
-    expect(s.install(['--uninstall']).exitCode).toBe(0)
+    expect((await s.install()).stderr).toContain('not written by install-cron.sh')
+    expect((await s.install(['--uninstall'])).exitCode).toBe(0)
     expect(readFileSync(rulePath(s), 'utf8')).toBe('/var/log/gingr-sync.log { daily }\n')
   })
 })
 
-describe('--systemd', () => {
+describe.concurrent('--systemd', () => {
   const unit = (s: InstallSandbox, name: string): string => join(s.machine, 'etc/systemd/system', name)
 
-  test('writes a oneshot service and an hourly persistent timer, enables the timer, and --uninstall removes both', () => {
+  test('writes a oneshot service and an hourly persistent timer, enables the timer, and --uninstall removes both', async () => {
     const s = sandbox()
     writeFileSync(s.paths.crontab, BUSY_TABLE)
-    const result = s.install(['--systemd'])
+    const result = await s.install(['--systemd'])
     expect(result.exitCode).toBe(0)
 
     const service = readFileSync(unit(s, 'gingr-sync.service'), 'utf8')
@@ -613,7 +689,7 @@ describe('--systemd', () => {
     expect(s.crontab()).toBe(BUSY_TABLE)
     expect(result.stdout).toContain('systemctl list-timers gingr-sync.timer gingr-sync-full.timer')
 
-    expect(s.install(['--uninstall']).exitCode).toBe(0)
+    expect((await s.install(['--uninstall'])).exitCode).toBe(0)
     for (const name of ['gingr-sync.service', 'gingr-sync.timer', 'gingr-sync-full.service', 'gingr-sync-full.timer']) {
       expect({ name, exists: existsSync(unit(s, name)) }).toEqual({ name, exists: false })
     }
@@ -622,24 +698,24 @@ describe('--systemd', () => {
     expect(s.crontab()).toBe(BUSY_TABLE)
   })
 
-  test.skipIf(Bun.which('systemd-analyze') === null)('systemd-analyze accepts the units, even with paths that need escaping', () => {
+  test.skipIf(Bun.which('systemd-analyze') === null)('systemd-analyze accepts the units, even with paths that need escaping', async () => {
     const s = sandbox({ machineName: 'a machine 100% $HOME' })
     const odd = join(s.machine, `it's a "\\" 100% $HOME`)
-    expect(s.install(['--systemd', '--env-file', `${odd}.env`, '--log', `${odd}.log`]).exitCode).toBe(0)
+    expect((await s.install(['--systemd', '--env-file', `${odd}.env`, '--log', `${odd}.log`])).exitCode).toBe(0)
     const units = ['gingr-sync.service', 'gingr-sync.timer', 'gingr-sync-full.service', 'gingr-sync-full.timer'].map((name) =>
       unit(s, name),
     )
-    const check = Bun.spawnSync(['systemd-analyze', 'verify', ...units])
-    expect(check.stderr.toString()).toBe('')
+    const check = await runCommand(['systemd-analyze', 'verify', ...units])
+    expect(check.stderr).toBe('')
     expect(check.exitCode).toBe(0)
   })
 
-  test('switching between cron and systemd leaves one scheduler', () => {
+  test('switching between cron and systemd leaves one scheduler', async () => {
     const s = sandbox()
-    s.install()
-    expect(s.install(['--systemd']).exitCode).toBe(0)
+    await s.install()
+    expect((await s.install(['--systemd'])).exitCode).toBe(0)
     expect((s.crontab() ?? '').split('\n').filter(isManaged)).toEqual([])
-    expect(s.install().exitCode).toBe(0)
+    expect((await s.install()).exitCode).toBe(0)
     expect(managedLines(s.crontab())).toHaveLength(1)
     expect(managedLines(s.crontab(), FULL_CRON_MARKER)).toHaveLength(1)
     expect(existsSync(unit(s, 'gingr-sync.timer'))).toBe(false)
@@ -649,11 +725,11 @@ describe('--systemd', () => {
   test.each([
     ['systemd is not running', { systemdRunning: false }, 'systemd is not running on this machine (there is no '],
     ['there is no systemctl', { hide: ['systemctl'] }, 'systemctl not found'],
-  ])('when %s: nothing is installed, the reason is said, exit 2', (_name, options, message) => {
+  ])('when %s: nothing is installed, the reason is said, exit 2', async (_name, options, message) => {
     const s = sandbox(options)
     writeFileSync(s.paths.crontab, BUSY_TABLE)
     const before = snapshotTree(s.dir)
-    const result = s.install(['--systemd'])
+    const result = await s.install(['--systemd'])
     expect(result.exitCode).toBe(2)
     expect(result.stderr).toStartWith(`install-cron.sh: error: ${message}`)
     expect(result.stderr.trim().split('\n')).toHaveLength(1)
@@ -661,18 +737,18 @@ describe('--systemd', () => {
   })
 })
 
-describe('--uninstall', () => {
-  test('leaves the env file, the binary and the log; --purge removes them', () => {
+describe.concurrent('--uninstall', () => {
+  test('leaves the env file, the binary and the log; --purge removes them', async () => {
     const s = sandbox()
-    s.install()
-    expect(s.runCronCommand({}, FULL_CRON_MARKER).exitCode).toBe(0) // makes the full sync's lock
+    await s.install()
+    expect((await s.runCronCommand({}, FULL_CRON_MARKER)).exitCode).toBe(0) // makes the full sync's lock
     writeFileSync(s.paths.log, 'a run\n')
     writeFileSync(`${s.paths.log}.1`, 'an older run\n')
 
-    expect(s.install(['--uninstall']).exitCode).toBe(0)
+    expect((await s.install(['--uninstall'])).exitCode).toBe(0)
     for (const path of [s.paths.envFile, s.paths.binary, s.paths.log]) expect(existsSync(path)).toBe(true)
 
-    const purged = s.install(['--uninstall', '--purge'])
+    const purged = await s.install(['--uninstall', '--purge'])
     expect(purged.exitCode).toBe(0)
     for (const path of [s.paths.envFile, dirname(s.paths.envFile), s.paths.binary, s.paths.fullLock, s.paths.log, `${s.paths.log}.1`]) {
       expect(existsSync(path)).toBe(false)
@@ -691,9 +767,9 @@ describe('--uninstall', () => {
   })
 })
 
-describe('command line', () => {
-  test('--help prints the usage, with the test hook, and exits 0', () => {
-    const result = sandbox().run(['--help'])
+describe.concurrent('command line', () => {
+  test('--help prints the usage, with the test hook, and exits 0', async () => {
+    const result = await sandbox().run(['--help'])
     expect(result.exitCode).toBe(0)
     expect(result.stdout).toContain('Usage: ./install-cron.sh')
     expect(result.stdout).toContain('GINGR_SYNC_ROOT')
@@ -730,10 +806,10 @@ describe('command line', () => {
     [['--full-schedule', '0,,30 2 * * *'], '--full-schedule wants five cron fields'],
     [['--full-schedule', '0 2 * * sunday'], '--full-schedule wants five cron fields'],
     [['--schedule', '0 * * foo *'], '--schedule wants five cron fields'],
-  ])('%p: one-line error, usage, exit 2, nothing changed', (args, message) => {
+  ])('%p: one-line error, usage, exit 2, nothing changed', async (args, message) => {
     const s = sandbox()
     const before = snapshotTree(s.dir)
-    const result = s.install(args)
+    const result = await s.install(args)
     expect(result.exitCode).toBe(2)
     expect(result.stderr.split('\n')[0]).toContain(message)
     expect(result.stderr).toContain('Usage: ./install-cron.sh')
@@ -746,37 +822,30 @@ describe('command line', () => {
     [{}, ['--systemd', '--schedule', '0 * 1 * 1'], '--schedule "0 * 1 * 1" restricts both the day of the month and the day of the week'],
     [{}, ['--systemd', '--full-schedule', '0 2 1,15 * sun'], '--full-schedule "0 2 1,15 * sun" restricts both the day of the month'],
     [{ dist: STUB_BINARY }, ['--systemd', '--binary', `/opt/it's/gingr-sync`], 'systemd cannot run'],
-  ])('a missing prerequisite (%p %p): exit 2, nothing changed', (options, args, message) => {
+  ])('a missing prerequisite (%p %p): exit 2, nothing changed', async (options, args, message) => {
     const s = sandbox(options)
     const before = snapshotTree(s.dir)
-    const result = s.install(args)
+    const result = await s.install(args)
     expect(result.exitCode).toBe(2)
     expect(result.stderr).toContain(message)
     expect(snapshotTree(s.dir)).toEqual(before)
   })
 })
 
-describe('--user NAME, run by root', () => {
+describe.concurrent('--user NAME, run by root', () => {
   /** install-cron.sh run under umask 077 (sudo keeps the caller's): what it makes must still let NAME in. */
-  const installUnderUmask077 = (s: InstallSandbox, args: string[]) => {
-    const result = Bun.spawnSync({
-      cmd: ['sh', '-c', 'umask 077 && exec "$0" "$@"', s.paths.script, ...args],
-      env: s.env,
-      cwd: s.dir,
-      stdin: 'ignore',
-    })
-    return { exitCode: result.exitCode, stdout: result.stdout.toString(), stderr: result.stderr.toString() }
-  }
+  const installUnderUmask077 = (s: InstallSandbox, args: string[]) =>
+    runCommand(['sh', '-c', 'umask 077 && exec "$0" "$@"', s.paths.script, ...args], { env: s.env, cwd: s.dir })
 
   test.skipIf(!canMakeUser)(
     "puts the entry in NAME's crontab, makes what the job uses NAME's (the env file 600), runs doctor as NAME, and the line runs as NAME",
-    () => {
+    async () => {
       const user = jobUser()
       const s = sandbox({ dist: STUB_BINARY, installedBinary: false })
       // A log folder of its own, as the default /var/log/gingr-sync: made NAME's, rotated as NAME.
       const log = join(s.machine, 'var/log/gingr-sync/gingr-sync.log')
       const flags = ['--binary', s.paths.binary, '--env-file', s.paths.envFile, '--log', log, '--lock', s.paths.lock, '--user', user.name]
-      const result = installUnderUmask077(s, flags)
+      const result = await installUnderUmask077(s, flags)
       expect(result.stderr).toBe('')
       expect(result.exitCode).toBe(0)
 
@@ -799,7 +868,7 @@ describe('--user NAME, run by root', () => {
       expect(rule).toContain(`\n    su ${user.name} ${user.name}\n    create 0640 ${user.name} ${user.name}\n`)
 
       for (const marker of [CRON_MARKER, FULL_CRON_MARKER]) {
-        const run = s.runCronCommandAs(user.name, marker)
+        const run = await s.runCronCommandAs(user.name, marker)
         expect(run.stderr).toBe('')
         expect(run.exitCode).toBe(0)
       }
@@ -809,7 +878,7 @@ describe('--user NAME, run by root', () => {
 
       // Again: nothing to change, nothing said about owners.
       const table = s.crontab(user.name)
-      const again = s.run(flags)
+      const again = await s.run(flags)
       expect(again.exitCode).toBe(0)
       expect(s.crontab(user.name)).toBe(table)
       expect(again.stdout).not.toContain('owner: ')
@@ -817,10 +886,10 @@ describe('--user NAME, run by root', () => {
     },
   )
 
-  test.skipIf(!canMakeUser)("with the defaults, writes the README's sample entries (a dry run on this machine's paths)", () => {
+  test.skipIf(!canMakeUser)("with the defaults, writes the README's sample entries (a dry run on this machine's paths)", async () => {
     const user = jobUser()
     const s = sandbox({ dist: STUB_BINARY, installedBinary: false })
-    const result = s.run(['--user', user.name, '--dry-run'])
+    const result = await s.run(['--user', user.name, '--dry-run'])
     expect(result.exitCode).toBe(0)
     const entries = ['the entry', "the full sync's entry"].map(
       (name) => new RegExp(`^would: crontab of \\S+: install ${name}: (.*)$`, 'm').exec(result.stdout)?.[1] ?? `no ${name}`,
@@ -834,32 +903,32 @@ describe('--user NAME, run by root', () => {
     expect(asInTheReadme).toEqual(samples)
   })
 
-  test.skipIf(!canMakeUser || Bun.which('logrotate') === null)('logrotate accepts the rule that rotates as NAME', () => {
+  test.skipIf(!canMakeUser || Bun.which('logrotate') === null)('logrotate accepts the rule that rotates as NAME', async () => {
     const user = jobUser()
     const s = sandbox()
     const log = join(s.machine, 'var/log/gingr-sync/gingr-sync.log')
-    expect(s.install(['--user', user.name, '--log', log]).exitCode).toBe(0)
-    const check = Bun.spawnSync([
+    expect((await s.install(['--user', user.name, '--log', log])).exitCode).toBe(0)
+    const check = await runCommand([
       'logrotate',
       '--debug',
       '--state',
       join(s.dir, 'logrotate.state'),
       join(s.machine, 'etc/logrotate.d/gingr-sync'),
     ])
-    expect(check.stderr.toString()).not.toMatch(/error/i)
+    expect(check.stderr).not.toMatch(/error/i)
     expect(check.exitCode).toBe(0)
   })
 
-  test.skipIf(!canMakeUser)("after an install as root: root's entry goes, the root-owned files become NAME's, as they are", () => {
+  test.skipIf(!canMakeUser)("after an install as root: root's entry goes, the root-owned files become NAME's, as they are", async () => {
     const user = jobUser()
     const s = sandbox()
     writeFileSync(s.paths.crontab, BUSY_TABLE)
-    expect(s.install().exitCode).toBe(0)
+    expect((await s.install()).exitCode).toBe(0)
     writeFileSync(s.paths.envFile, 'GINGR_API_KEY=keep-me\n')
-    s.runCronCommand() // the lock, as a run of root's left it
+    await s.runCronCommand() // the lock, as a run of root's left it
     for (const path of [s.paths.envFile, s.paths.log, s.paths.lock]) expect(ownerOf(path)).toBe('0:0')
 
-    const result = s.install(['--user', user.name])
+    const result = await s.install(['--user', user.name])
     expect(result.exitCode).toBe(0)
     expect(s.crontab('root')).toBe(BUSY_TABLE)
     expect(result.stdout).toContain('crontab of root: remove the gingr-sync entry')
@@ -874,17 +943,17 @@ describe('--user NAME, run by root', () => {
     const rule = readFileSync(join(s.machine, 'etc/logrotate.d/gingr-sync'), 'utf8')
     expect(rule).not.toContain(' su ')
     expect(rule).toContain(`    create 0640 ${user.name} ${user.name}\n`)
-    expect(s.runCronCommandAs(user.name).exitCode).toBe(0)
+    expect((await s.runCronCommandAs(user.name)).exitCode).toBe(0)
   })
 
-  test.skipIf(!canMakeUser)("after it, root's own install or --uninstall is refused while the env file is NAME's (exit 2)", () => {
+  test.skipIf(!canMakeUser)("after it, root's own install or --uninstall is refused while the env file is NAME's (exit 2)", async () => {
     const user = jobUser()
     const s = sandbox()
-    expect(s.install(['--user', user.name]).exitCode).toBe(0)
+    expect((await s.install(['--user', user.name])).exitCode).toBe(0)
     // Else an upgrade typed without --user would add a second job, root's; --uninstall would leave NAME's.
     for (const args of [[], ['--user', 'root'], ['--uninstall'], ['--uninstall', '--purge']]) {
       const before = snapshotTree(s.dir)
-      const result = s.install(args)
+      const result = await s.install(args)
       expect({ args, exitCode: result.exitCode }).toEqual({ args, exitCode: 2 })
       expect(result.stderr).toBe(
         `install-cron.sh: error: ${s.paths.envFile} is ${user.name}'s, so the job is ${user.name}'s: add --user ${user.name} (to give the job to root instead, first uninstall it with --user ${user.name} and chown the env file to root)\n`,
@@ -892,51 +961,54 @@ describe('--user NAME, run by root', () => {
       expect(snapshotTree(s.dir)).toEqual(before)
     }
     // As the message says.
-    expect(s.install(['--user', user.name, '--uninstall']).exitCode).toBe(0)
-    Bun.spawnSync(['chown', 'root:root', s.paths.envFile])
-    expect(s.install().exitCode).toBe(0)
+    expect((await s.install(['--user', user.name, '--uninstall'])).exitCode).toBe(0)
+    expect((await runCommand(['chown', 'root:root', s.paths.envFile])).exitCode).toBe(0)
+    expect((await s.install()).exitCode).toBe(0)
     expect(managedLines(s.crontab('root'))).toHaveLength(1)
     expect(s.crontab(user.name)).toBeNull()
   })
 
-  test.skipIf(!canMakeUser)('an env file outside a gingr-sync folder that NAME may read is left to its owner', () => {
+  test.skipIf(!canMakeUser)('an env file outside a gingr-sync folder that NAME may read is left to its owner', async () => {
     const user = jobUser()
     const s = sandbox()
     const shared = join(s.machine, 'app.env')
     writeFileSync(shared, 'GINGR_API_KEY=shared\n')
-    Bun.spawnSync(['chown', `0:${idOf(user.name, '-g')}`, shared])
+    expect((await runCommand(['chown', `0:${idOf(user.name, '-g')}`, shared])).exitCode).toBe(0)
     chmodSync(shared, 0o640)
-    const result = s.install(['--user', user.name, '--env-file', shared])
+    const result = await s.install(['--user', user.name, '--env-file', shared])
     expect(result.exitCode).toBe(0)
     expect([ownerOf(shared), modeOf(shared)]).toEqual([`0:${idOf(user.name, '-g')}`, '640'])
     expect(result.stdout).not.toContain(`owner: ${shared}`)
   })
 
-  test.skipIf(!canMakeUser)("with --systemd: User= and Group= in the service, which systemd-analyze accepts; the env file NAME's", () => {
-    const user = jobUser()
-    const s = sandbox()
-    expect(s.install(['--systemd', '--user', user.name]).exitCode).toBe(0)
-    const service = join(s.machine, 'etc/systemd/system/gingr-sync.service')
-    expect(readFileSync(service, 'utf8')).toContain(`\nUser=${user.name}\nGroup=${user.name}\n`)
-    const fullService = join(s.machine, 'etc/systemd/system/gingr-sync-full.service')
-    expect(readFileSync(fullService, 'utf8')).toContain(`\nUser=${user.name}\nGroup=${user.name}\n`)
-    expect(ownerOf(s.paths.envFile)).toBe(user.ids)
-    if (Bun.which('systemd-analyze') !== null) {
-      const units = ['gingr-sync.timer', 'gingr-sync-full.service', 'gingr-sync-full.timer'].map((name) =>
-        join(s.machine, 'etc/systemd/system', name),
-      )
-      const check = Bun.spawnSync(['systemd-analyze', 'verify', service, ...units])
-      expect(check.stderr.toString()).toBe('')
-      expect(check.exitCode).toBe(0)
-    }
-  })
+  test.skipIf(!canMakeUser)(
+    "with --systemd: User= and Group= in the service, which systemd-analyze accepts; the env file NAME's",
+    async () => {
+      const user = jobUser()
+      const s = sandbox()
+      expect((await s.install(['--systemd', '--user', user.name])).exitCode).toBe(0)
+      const service = join(s.machine, 'etc/systemd/system/gingr-sync.service')
+      expect(readFileSync(service, 'utf8')).toContain(`\nUser=${user.name}\nGroup=${user.name}\n`)
+      const fullService = join(s.machine, 'etc/systemd/system/gingr-sync-full.service')
+      expect(readFileSync(fullService, 'utf8')).toContain(`\nUser=${user.name}\nGroup=${user.name}\n`)
+      expect(ownerOf(s.paths.envFile)).toBe(user.ids)
+      if (Bun.which('systemd-analyze') !== null) {
+        const units = ['gingr-sync.timer', 'gingr-sync-full.service', 'gingr-sync-full.timer'].map((name) =>
+          join(s.machine, 'etc/systemd/system', name),
+        )
+        const check = await runCommand(['systemd-analyze', 'verify', service, ...units])
+        expect(check.stderr).toBe('')
+        expect(check.exitCode).toBe(0)
+      }
+    },
+  )
 
-  test.skipIf(!canMakeUser)("--uninstall --user NAME --purge empties NAME's crontab and names each file it removes", () => {
+  test.skipIf(!canMakeUser)("--uninstall --user NAME --purge empties NAME's crontab and names each file it removes", async () => {
     const user = jobUser()
     const s = sandbox()
     const log = join(s.machine, 'var/log/gingr-sync/gingr-sync.log')
-    expect(s.install(['--user', user.name, '--log', log]).exitCode).toBe(0)
-    const result = s.install(['--user', user.name, '--log', log, '--uninstall', '--purge'])
+    expect((await s.install(['--user', user.name, '--log', log])).exitCode).toBe(0)
+    const result = await s.install(['--user', user.name, '--log', log, '--uninstall', '--purge'])
     expect(result.exitCode).toBe(0)
     expect(s.crontab(user.name)).toBeNull()
     expect(result.stdout.split('\n').filter((line) => line.startsWith('removed '))).toEqual([
@@ -951,9 +1023,9 @@ describe('--user NAME, run by root', () => {
     ])
   })
 
-  test.skipIf(!canMakeUser)('refuses, before any change, a job that could not run (exit 2, one line)', () => {
+  test.skipIf(!canMakeUser)('refuses, before any change, a job that could not run (exit 2, one line)', async () => {
     const user = jobUser()
-    const nobodyHome = Bun.spawnSync(['getent', 'passwd', 'nobody']).stdout.toString().split(':')[5] ?? ''
+    const nobodyHome = (await runCommand(['getent', 'passwd', 'nobody'])).stdout.split(':')[5] ?? ''
     const cases: [string, (s: InstallSandbox) => string[], string][] = [
       ['an unknown user', () => ['--user', 'no-such-user-gs'], "there is no user 'no-such-user-gs' on this machine: create one first"],
       [
@@ -991,7 +1063,7 @@ describe('--user NAME, run by root', () => {
       const s = sandbox()
       const args = prepare(s)
       const before = snapshotTree(s.dir)
-      const result = s.install(args)
+      const result = await s.install(args)
       expect({ name, exitCode: result.exitCode }).toEqual({ name, exitCode: 2 })
       expect(result.stderr).toStartWith(`install-cron.sh: error: ${message.replaceAll('MACHINE', s.machine)}`)
       expect(result.stderr.trim().split('\n')).toHaveLength(1)
@@ -1000,6 +1072,110 @@ describe('--user NAME, run by root', () => {
   })
 })
 
+describe.concurrent('a release folder (the binary, install-cron.sh and sha256sums.txt)', () => {
+  test('the build for this machine beside the script is installed, checked against sha256sums.txt', async () => {
+    const release = Object.fromEntries(RELEASE_BUILDS.map((name) => [name, buildNamed(name)]))
+    const s = sandbox({ release, installedBinary: false, dist: STUB_BINARY })
+    writeFileSync(join(s.paths.app, 'sha256sums.txt'), sumsOf(RELEASE_BUILDS.slice(0, 3)))
+    const result = await s.install()
+    expect(result.exitCode).toBe(0)
+    expect(sha256(s.paths.binary)).toBe(sha256(buildNamed(THIS_MACHINES_BUILD)))
+    expect(result.stdout).toContain(
+      `binary: installing ${join(s.paths.app, THIS_MACHINES_BUILD)} (matches ${join(s.paths.app, 'sha256sums.txt')})\n`,
+    )
+  })
+
+  test('a lone gingr-sync beside the script, without sha256sums.txt, is installed as it is', async () => {
+    const s = sandbox({ release: { 'gingr-sync': buildNamed('gingr-sync') }, installedBinary: false, dist: STUB_BINARY })
+    const result = await s.install()
+    expect(result.exitCode).toBe(0)
+    expect(sha256(s.paths.binary)).toBe(sha256(buildNamed('gingr-sync')))
+    expect(result.stdout).toContain(`binary: installing ${join(s.paths.app, 'gingr-sync')}\n`)
+  })
+
+  test.each([
+    [
+      'a copy that does not match its checksum',
+      (sums: string) => sums.replace(/^[0-9a-f]{8}/gm, '00000000'),
+      'does not match its checksum in',
+    ],
+    ['a build that sha256sums.txt does not list', () => sumsOf(['gingr-sync']), 'is not listed in'],
+  ])('%s is refused, before any change (exit 2)', async (_name, edit, message) => {
+    const s = sandbox({ release: { [THIS_MACHINES_BUILD]: buildNamed(THIS_MACHINES_BUILD) } })
+    writeFileSync(join(s.paths.app, 'sha256sums.txt'), edit(sumsOf([THIS_MACHINES_BUILD])))
+    const before = snapshotTree(s.dir)
+    const result = await s.install()
+    expect(result.exitCode).toBe(2)
+    expect(result.stderr).toStartWith(`install-cron.sh: error: ${join(s.paths.app, THIS_MACHINES_BUILD)} ${message}`)
+    expect(snapshotTree(s.dir)).toEqual(before)
+  })
+
+  test('./build.sh all makes dist/ one: the installer is in it, sha256sum -c passes, and it installs the binary', async () => {
+    const out = mkdtempSync(join(buildsRoot.path, 'release-'))
+    // Copies of the real binary: removed at the end of this case, not of the file.
+    let s: InstallSandbox | undefined
+    try {
+      // No other platform: each would download a Bun runtime (tens of MB). The stand-ins above test
+      // the choice among them.
+      const built = await runCommand(['./build.sh', 'all'], {
+        cwd: join(import.meta.dir, '..'),
+        env: { ...process.env, GINGR_SYNC_BUILD_DIR: out, GINGR_SYNC_BUILD_TARGETS: '' },
+      })
+      expect(built.stderr).toBe('')
+      expect(built.exitCode).toBe(0)
+      expect(readFileSync(join(out, 'install-cron.sh'), 'utf8')).toBe(readFileSync(join(import.meta.dir, '../install-cron.sh'), 'utf8'))
+      expect(statSync(join(out, 'install-cron.sh')).mode & 0o111).toBe(0o111)
+      const check = await runCommand(['sha256sum', '-c', 'sha256sums.txt'], { cwd: out })
+      expect(check.stdout).toBe('install-cron.sh: OK\n')
+
+      const release = Object.fromEntries(readdirSync(out).map((name) => [name, join(out, name)]))
+      s = sandbox({ release, installedBinary: false })
+      const result = await s.install()
+      expect(result.exitCode).toBe(0)
+      expect(result.stdout).toContain(`binary: installing ${join(s.paths.app, 'gingr-sync')}\n`)
+      expect(sha256(s.paths.binary)).toBe(sha256(join(out, 'gingr-sync')))
+      expect((await runCommand([s.paths.binary, '--version'])).exitCode).toBe(0)
+    } finally {
+      s?.remove()
+      rmSync(out, { recursive: true, force: true })
+    }
+  })
+})
+
+const canDropRoot = process.getuid?.() === 0 && Bun.which('setpriv') !== null
+describe.concurrent('an unprivileged user', () => {
+  test.skipIf(!canDropRoot)('is refused before any change when a folder to write in is not theirs: exit 2', async () => {
+    const s = sandbox()
+    chmodSync(s.dir, 0o755) // so that nobody may run the script copy, and nothing more
+    const before = snapshotTree(s.dir)
+    const asNobody = await runCommand(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', s.paths.script, ...s.pathFlags], {
+      env: s.env,
+      cwd: '/',
+    })
+    expect(asNobody.exitCode).toBe(2)
+    expect(asNobody.stderr).toContain(`cannot write in ${s.machine}/var: choose paths you may write`)
+    expect(snapshotTree(s.dir)).toEqual(before)
+  })
+})
+
+describe.concurrent('cronCommandOf', () => {
+  test.each([
+    [`0 * * * * 'a b' --x '\\%y' ${CRON_MARKER}\n`, `'a b' --x '%y' ${CRON_MARKER}`],
+    [`# other\n@hourly run ${CRON_MARKER}\n`, `run ${CRON_MARKER}`],
+  ])('%p → %p', (table, command) => {
+    expect(cronCommandOf(table)).toBe(command)
+  })
+
+  test.each([['no entry\n'], [`1 * * * * a ${CRON_MARKER}\n2 * * * * b ${CRON_MARKER}\n`], [`0 * * * * a % b ${CRON_MARKER}\n`]])(
+    'refuses %p',
+    (table) => {
+      expect(() => cronCommandOf(table)).toThrow()
+    },
+  )
+})
+
+// Alone, after all the others: both cases empty and fill the throwaway user's home, which the
+// other cases' runs as that user enter too (cron starts a job there), and one compares it whole.
 describe('a user other than root, for themself', () => {
   /** The throwaway user, with an empty home: each test starts as a fresh account. */
   const freshUser = () => {
@@ -1010,7 +1186,7 @@ describe('a user other than root, for themself', () => {
 
   test.skipIf(!canMakeUser)(
     'installs from a release folder under their home, in their own crontab, without logrotate (a line says how to rotate), and --purge names what it removes',
-    () => {
+    async () => {
       const user = freshUser()
       const s = sandbox({ release: { [THIS_MACHINES_BUILD]: buildNamed(THIS_MACHINES_BUILD) }, installedBinary: false })
       const at = (path: string) => join(user.home, path)
@@ -1020,7 +1196,7 @@ describe('a user other than root, for themself', () => {
         at('.local/state/gingr-sync/gingr-sync.log'),
         at('.local/state/gingr-sync/gingr-sync.lock'),
       ]
-      const result = s.runAs(user.name, [], { HOME: user.home })
+      const result = await s.runAs(user.name, [], { HOME: user.home })
       expect(result.stderr).toBe('')
       expect(result.exitCode).toBe(0)
 
@@ -1038,13 +1214,13 @@ describe('a user other than root, for themself', () => {
         `logrotate: skipped, only root may add a rule to ${join(s.machine, 'etc/logrotate.d')}; rotate the log yourself: each run opens it anew, so renaming it (mv ${log} ${log}.1) loses nothing`,
       )
       expect(readdirSync(join(s.machine, 'etc/logrotate.d'))).toEqual([])
-      expect(s.runCronCommandAs(user.name).exitCode).toBe(0)
+      expect((await s.runCronCommandAs(user.name)).exitCode).toBe(0)
       expect(readFileSync(log, 'utf8')).toBe(`stand-in gingr-sync: --env-file ${envFile}\n`)
 
       // A rule that root wrote for another install is not theirs to remove: said, and left.
       const rule = join(s.machine, 'etc/logrotate.d/gingr-sync')
       writeFileSync(rule, `${CRON_MARKER}\n"/var/log/gingr-sync.log" {\n}\n`)
-      const purged = s.runAs(user.name, ['--uninstall', '--purge'], { HOME: user.home })
+      const purged = await s.runAs(user.name, ['--uninstall', '--purge'], { HOME: user.home })
       expect(purged.exitCode).toBe(0)
       expect(purged.stderr).toContain(`${rule} belongs to an install made by root: left as it is`)
       expect(existsSync(rule)).toBe(true)
@@ -1060,7 +1236,7 @@ describe('a user other than root, for themself', () => {
     },
   )
 
-  test.skipIf(!canMakeUser)('is refused what takes root, before any change (exit 2, one line)', () => {
+  test.skipIf(!canMakeUser)('is refused what takes root, before any change (exit 2, one line)', async () => {
     const user = freshUser()
     const cases: [string[], Record<string, string>, string][] = [
       [['--user', 'root'], {}, 'only root can install the job of another user: run sudo ./install-cron.sh --user root'],
@@ -1070,156 +1246,11 @@ describe('a user other than root, for themself', () => {
     for (const [args, env, message] of cases) {
       const s = sandbox({ release: { 'gingr-sync': STUB_BINARY }, installedBinary: false })
       const before = [snapshotTree(s.dir), snapshotTree(user.home)]
-      const result = s.runAs(user.name, args, { HOME: user.home, ...env })
+      const result = await s.runAs(user.name, args, { HOME: user.home, ...env })
       expect({ args, exitCode: result.exitCode }).toEqual({ args, exitCode: 2 })
       expect(result.stderr).toStartWith(`install-cron.sh: error: ${message}`)
       expect(result.stderr.trim().split('\n')).toHaveLength(1)
       expect([snapshotTree(s.dir), snapshotTree(user.home)]).toEqual(before)
     }
   })
-})
-
-describe('a release folder (the binary, install-cron.sh and sha256sums.txt)', () => {
-  test('the build for this machine beside the script is installed, checked against sha256sums.txt', () => {
-    const release = Object.fromEntries(RELEASE_BUILDS.map((name) => [name, buildNamed(name)]))
-    const s = sandbox({ release, installedBinary: false, dist: STUB_BINARY })
-    writeFileSync(join(s.paths.app, 'sha256sums.txt'), sumsOf(RELEASE_BUILDS.slice(0, 3)))
-    const result = s.install()
-    expect(result.exitCode).toBe(0)
-    expect(sha256(s.paths.binary)).toBe(sha256(buildNamed(THIS_MACHINES_BUILD)))
-    expect(result.stdout).toContain(
-      `binary: installing ${join(s.paths.app, THIS_MACHINES_BUILD)} (matches ${join(s.paths.app, 'sha256sums.txt')})\n`,
-    )
-  })
-
-  test('a lone gingr-sync beside the script, without sha256sums.txt, is installed as it is', () => {
-    const s = sandbox({ release: { 'gingr-sync': buildNamed('gingr-sync') }, installedBinary: false, dist: STUB_BINARY })
-    const result = s.install()
-    expect(result.exitCode).toBe(0)
-    expect(sha256(s.paths.binary)).toBe(sha256(buildNamed('gingr-sync')))
-    expect(result.stdout).toContain(`binary: installing ${join(s.paths.app, 'gingr-sync')}\n`)
-  })
-
-  test.each([
-    [
-      'a copy that does not match its checksum',
-      (sums: string) => sums.replace(/^[0-9a-f]{8}/gm, '00000000'),
-      'does not match its checksum in',
-    ],
-    ['a build that sha256sums.txt does not list', () => sumsOf(['gingr-sync']), 'is not listed in'],
-  ])('%s is refused, before any change (exit 2)', (_name, edit, message) => {
-    const s = sandbox({ release: { [THIS_MACHINES_BUILD]: buildNamed(THIS_MACHINES_BUILD) } })
-    writeFileSync(join(s.paths.app, 'sha256sums.txt'), edit(sumsOf([THIS_MACHINES_BUILD])))
-    const before = snapshotTree(s.dir)
-    const result = s.install()
-    expect(result.exitCode).toBe(2)
-    expect(result.stderr).toStartWith(`install-cron.sh: error: ${join(s.paths.app, THIS_MACHINES_BUILD)} ${message}`)
-    expect(snapshotTree(s.dir)).toEqual(before)
-  })
-
-  test('./build.sh all makes dist/ one: the installer is in it, sha256sum -c passes, and it installs the binary', () => {
-    const out = mkdtempSync(join(tmpdir(), 'gingr-sync-release-'))
-    try {
-      // No other platform: each would download a Bun runtime (tens of MB). The stand-ins above test
-      // the choice among them.
-      const built = Bun.spawnSync(['./build.sh', 'all'], {
-        cwd: join(import.meta.dir, '..'),
-        env: { ...process.env, GINGR_SYNC_BUILD_DIR: out, GINGR_SYNC_BUILD_TARGETS: '' },
-      })
-      expect(built.stderr.toString()).toBe('')
-      expect(built.exitCode).toBe(0)
-      expect(readFileSync(join(out, 'install-cron.sh'), 'utf8')).toBe(readFileSync(join(import.meta.dir, '../install-cron.sh'), 'utf8'))
-      expect(statSync(join(out, 'install-cron.sh')).mode & 0o111).toBe(0o111)
-      const check = Bun.spawnSync(['sha256sum', '-c', 'sha256sums.txt'], { cwd: out })
-      expect(check.stdout.toString()).toBe('install-cron.sh: OK\n')
-
-      const release = Object.fromEntries(readdirSync(out).map((name) => [name, join(out, name)]))
-      const s = sandbox({ release, installedBinary: false })
-      const result = s.install()
-      expect(result.exitCode).toBe(0)
-      expect(result.stdout).toContain(`binary: installing ${join(s.paths.app, 'gingr-sync')}\n`)
-      expect(sha256(s.paths.binary)).toBe(sha256(join(out, 'gingr-sync')))
-      expect(Bun.spawnSync([s.paths.binary, '--version']).exitCode).toBe(0)
-    } finally {
-      rmSync(out, { recursive: true, force: true })
-    }
-  })
-})
-
-const canDropRoot = process.getuid?.() === 0 && Bun.which('setpriv') !== null
-describe('an unprivileged user', () => {
-  test.skipIf(!canDropRoot)('is refused before any change when a folder to write in is not theirs: exit 2', () => {
-    const s = sandbox()
-    chmodSync(s.dir, 0o755) // so that nobody may run the script copy, and nothing more
-    const before = snapshotTree(s.dir)
-    const asNobody = Bun.spawnSync({
-      cmd: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', s.paths.script, ...s.pathFlags],
-      env: s.env,
-      cwd: '/',
-    })
-    expect(asNobody.exitCode).toBe(2)
-    expect(asNobody.stderr.toString()).toContain(`cannot write in ${s.machine}/var: choose paths you may write`)
-    expect(snapshotTree(s.dir)).toEqual(before)
-  })
-})
-
-test('the installed cron line, run by sh -c, syncs the simulator into PostgreSQL with the real binary', async () => {
-  const sim = await startSimulator({ seed: 41, reservations: 80, owners: 30, animals: 40 })
-  const db = await migratedDatabase()
-  try {
-    await insertTenant(db.sql, { id: 'cron-tenant', businessName: 'Cron Kennels', timezone: 'America/Denver' })
-    const box = sandbox({ dist: await binary() })
-    const installed = box.install()
-    expect(installed.exitCode).toBe(0)
-    writeFileSync(
-      box.paths.envFile,
-      [`DATABASE_URL=${db.url}`, 'GINGR_SUBDOMAIN=cron-kennels', `GINGR_API_KEY=${sim.apiKey}`, `GINGR_BASE_URL=${sim.baseUrl}`, ''].join(
-        '\n',
-      ),
-      { mode: 0o600 },
-    )
-
-    // The binary's work happens in another process: run cron's line without blocking the simulator.
-    const proc = Bun.spawn(['sh', '-c', box.cronCommand()], { env: { PATH: '/usr/bin:/bin', HOME: box.dir }, cwd: box.dir })
-    expect(await proc.exited).toBe(0)
-
-    // Then the full sync's line: every owner becomes a customer, its output appended to the same log.
-    const full = Bun.spawn(['sh', '-c', box.cronCommand('root', FULL_CRON_MARKER)], {
-      env: { PATH: '/usr/bin:/bin', HOME: box.dir },
-      cwd: box.dir,
-    })
-    expect(await full.exited).toBe(0)
-
-    const log = readFileSync(box.paths.log, 'utf8')
-    const lines = log.trim().split('\n')
-    for (const line of lines) expect(line).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (INFO |WARN |ERROR) /)
-    expect(log).toContain('Tenant: Cron Kennels (cron-tenant)')
-    expect(log.indexOf('✅ Sync complete')).toBeGreaterThan(0)
-    expect(log.indexOf('✅ Full sync complete')).toBeGreaterThan(log.indexOf('✅ Sync complete'))
-    expect(log).not.toContain(sim.apiKey)
-    const [row] = await db.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM reservations WHERE "tenantId" = 'cron-tenant'`
-    expect(row?.n).toBeGreaterThan(0)
-    const [customers] = await db.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM customers WHERE "tenantId" = 'cron-tenant'`
-    expect(customers?.n).toBe(30)
-    expect(readFileSync(box.paths.crontab, 'utf8')).not.toContain(sim.apiKey)
-  } finally {
-    await sim.stop()
-    await db.drop()
-  }
-})
-
-describe('cronCommandOf', () => {
-  test.each([
-    [`0 * * * * 'a b' --x '\\%y' ${CRON_MARKER}\n`, `'a b' --x '%y' ${CRON_MARKER}`],
-    [`# other\n@hourly run ${CRON_MARKER}\n`, `run ${CRON_MARKER}`],
-  ])('%p → %p', (table, command) => {
-    expect(cronCommandOf(table)).toBe(command)
-  })
-
-  test.each([['no entry\n'], [`1 * * * * a ${CRON_MARKER}\n2 * * * * b ${CRON_MARKER}\n`], [`0 * * * * a % b ${CRON_MARKER}\n`]])(
-    'refuses %p',
-    (table) => {
-      expect(() => cronCommandOf(table)).toThrow()
-    },
-  )
 })
