@@ -1,25 +1,13 @@
 import { defineCommand } from 'citty'
-import {
-  checkGingrSettings,
-  type GingrAccountSettings,
-  gingrAccountFor,
-  maxResponseBytes,
-  maxRuntimeMs,
-  requireDatabaseUrl,
-  type Settings,
-  statementTimeoutMs,
-  vanishedFor,
-  windowDaysFor,
-} from '../config.ts'
-import { findTenant, listSyncableTenants, type Tenant, unknownTenantIds } from '../db/tenants.ts'
-import { ExitCode, TenantSettingError, UsageError } from '../errors.ts'
-import type { DateRange } from '../gingr/chunks.ts'
+import { checkGingrSettings, maxResponseBytes, maxRuntimeMs, requireDatabaseUrl, statementTimeoutMs } from '../config.ts'
+import { SYNCED_TENANT_RULE, type Tenant } from '../db/tenants.ts'
+import { ExitCode, UsageError } from '../errors.ts'
 import type { Logger } from '../log.ts'
 import { writeResult } from '../output.ts'
 import { ping } from '../ping.ts'
 import { redact } from '../secrets.ts'
-import { failTenant, type ProgressEvent, recordInterruption, syncTenant, type TenantResult } from '../sync/run.ts'
-import { isKnownTimeZone, syncWindow } from '../sync/window.ts'
+import { HourlyRun, hourlyExitCode } from '../sync/hourly.ts'
+import type { ProgressEvent, TenantResult } from '../sync/run.ts'
 import { timing } from '../timing.ts'
 import { monitorUrl, openDatabase, prepare, syncArgs, wholeNumber } from './_shared.ts'
 import { onSignals, unlessStopped } from './_signals.ts'
@@ -49,22 +37,44 @@ export default defineCommand({
 
     const { sql, statements, explain } = openDatabase(databaseUrl, { statementTimeoutMs: statementTimeoutMs(settings) })
     const abort = new AbortController()
-    // The tenant being synced, so that a run stopped by a signal or the deadline leaves its record.
-    let inFlight: { tenant: Tenant; window: DateRange; startedAt: Date } | undefined
+    const blocks = new TenantBlocks(log)
+    const hourly = new HourlyRun({
+      sql,
+      settings,
+      tenantId: args.tenant,
+      dryRun,
+      flags,
+      gingr: { timeoutMs, signal: abort.signal, ...(responseLimit ? { maxResponseBytes: responseLimit } : {}) },
+      statements,
+      onNotEnabled: (tenant) =>
+        log.warn(
+          `⚠️  Tenant ${tenant.businessName} is not enabled for the hourly sync (${SYNCED_TENANT_RULE}); syncing it because it was asked for.`,
+        ),
+      onUnknownTenant: (id) =>
+        log.warn(`⚠️  The config file names tenant ${JSON.stringify(id)}, which the database does not have: its settings apply to no one.`),
+      onStart: (tenant) => printStart(blocks.of(tenant.id), tenant, dryRun),
+      onProgress: (tenant, event) => printProgress(blocks.of(tenant.id), event),
+      onResult: (result) => {
+        printResult(blocks.of(result.tenantId), result)
+        blocks.print(result.tenantId)
+      },
+    })
     const stop = onSignals(
       log,
       abort,
       async (reason) => {
-        if (inFlight && !dryRun) await recordInterruption(sql, { ...inFlight, dryRun, reason }).catch(() => {})
+        await hourly.recordInterruptions(reason)
         await sql.end({ timeout: 0 })
       },
       runtimeLimitMs,
     )
     await ping(monitor, 'start', log)
     try {
-      const results = await syncAll()
+      const { results } = await hourly.run()
       await unlessStopped(abort)
-      const code = exitCodeOf(results)
+      if (results.length > 1) printSummary(log, results)
+      if (results.length === 0) log.info(`No tenant has Gingr sync enabled (${SYNCED_TENANT_RULE}): nothing to do.`)
+      const code = hourlyExitCode(results)
       await ping(monitor, code === ExitCode.Failed ? 'fail' : 'success', log)
       if (args.json) await writeResult(`${redact(JSON.stringify({ ok: code !== ExitCode.Failed, tenants: results }))}\n`)
       return code
@@ -78,106 +88,45 @@ export default defineCommand({
       stop()
       await sql.end({ timeout: timing().closeTimeoutMs / 1000 })
     }
-
-    async function syncAll(): Promise<TenantResult[]> {
-      const tenants = await selectTenants(sql, args.tenant, log)
-      // A typo in a config file's tenant id: that tenant would sync with the shared account, unsaid.
-      for (const id of await unknownTenantIds(sql, Object.keys(settings.config.tenants))) {
-        log.warn(`⚠️  The config file names tenant ${JSON.stringify(id)}, which the database does not have: its settings apply to no one.`)
-      }
-      // Every tenant's account and window are settled before anything runs. The run-wide settings
-      // were checked already; what is wrong for one tenant alone fails that tenant alone.
-      const plans = tenants.map((tenant) => planTenant(settings, tenant, flags))
-      const results: TenantResult[] = []
-      for (const plan of plans) {
-        if (abort.signal.aborted) break
-        const { tenant } = plan
-        printStart(log, tenant, dryRun)
-        if ('problem' in plan) {
-          const result = await failTenant({ sql, tenant, dryRun, error: plan.problem })
-          printResult(log, result)
-          results.push(result)
-          continue
-        }
-        const { window, account } = plan
-        inFlight = { tenant, window, startedAt: new Date() }
-        const result = await syncTenant({
-          sql,
-          tenant,
-          window,
-          dryRun,
-          statements,
-          gingr: {
-            ...account,
-            timeZone: tenant.timezone,
-            timeoutMs,
-            signal: abort.signal,
-            ...(responseLimit ? { maxResponseBytes: responseLimit } : {}),
-          },
-          onProgress: (event) => printProgress(log, event),
-          vanished: vanishedFor(settings, tenant.id, flags),
-        })
-        inFlight = undefined
-        printResult(log, result)
-        results.push(result)
-      }
-      if (results.length > 1) printSummary(log, results)
-      if (results.length === 0) log.info('No tenant has Gingr sync enabled (gingr_sync_enabled, "isActive", status ACTIVE): nothing to do.')
-      return results
-    }
   },
 })
 
-async function selectTenants(sql: ReturnType<typeof openDatabase>['sql'], id: string | undefined, log: Logger): Promise<Tenant[]> {
-  if (id === undefined) return listSyncableTenants(sql)
-  const tenant = await findTenant(sql, id)
-  if (!tenant) throw new UsageError(`Tenant ${id} does not exist.`)
-  if (!(tenant.syncEnabled && tenant.isActive && tenant.status === 'ACTIVE')) {
-    log.warn(
-      `⚠️  Tenant ${tenant.businessName} is not enabled for the hourly sync (gingr_sync_enabled, "isActive", status ACTIVE); syncing it because it was asked for.`,
-    )
-  }
-  return [tenant]
-}
-
-type Plan = { tenant: Tenant; account: GingrAccountSettings; window: DateRange } | { tenant: Tenant; problem: string }
-
-function planTenant(settings: Settings, tenant: Tenant, flags: { pastDays?: number; futureDays?: number }): Plan {
-  try {
-    const account = gingrAccountFor(settings, tenant.id)
-    if (!isKnownTimeZone(tenant.timezone)) {
-      throw new TenantSettingError(
-        `its time zone ${JSON.stringify(tenant.timezone)} (tenants.timezone) is not an IANA time zone such as America/Denver.`,
-      )
-    }
-    const { pastDays, futureDays } = windowDaysFor(settings, tenant.id, flags)
-    return { tenant, account, window: syncWindow(tenant.timezone, pastDays, futureDays) }
-  } catch (error) {
-    if (error instanceof TenantSettingError) return { tenant, problem: `Tenant ${tenant.businessName} (${tenant.id}): ${error.message}` }
-    throw error
-  }
-}
+type Lines = Pick<Logger, 'info' | 'warn' | 'error'>
 
 /**
- * 1 when a tenant failed, else 3 when there is something to look at (records skipped, or
- * cancellations the guard withheld), else 0. A locked tenant is not a failure.
+ * Each tenant's lines, held until its result and then printed whole: tenants synced side by side
+ * never interleave their blocks in the log.
  */
-export function exitCodeOf(results: readonly TenantResult[]): number {
-  if (results.some((r) => r.status === 'failed')) return ExitCode.Failed
-  if (results.some((r) => r.invalid.length > 0 || r.vanished.withheld.length > 0)) return ExitCode.Partial
-  return ExitCode.Ok
+class TenantBlocks {
+  readonly #log: Logger
+  readonly #held = new Map<string, [level: 'info' | 'warn' | 'error', text: string][]>()
+
+  constructor(log: Logger) {
+    this.#log = log
+  }
+
+  of(tenantId: string): Lines {
+    const held = this.#held.get(tenantId) ?? []
+    this.#held.set(tenantId, held)
+    return {
+      info: (text: string) => void held.push(['info', text]),
+      warn: (text: string) => void held.push(['warn', text]),
+      error: (text: string) => void held.push(['error', text]),
+    } as Lines
+  }
+
+  print(tenantId: string): void {
+    for (const [level, text] of this.#held.get(tenantId) ?? []) this.#log[level](text)
+    this.#held.delete(tenantId)
+  }
 }
 
-/**
- * SIGTERM (systemd, a tired operator) ends the run at once: the fetch is aborted and the database
- * connection closed, which makes PostgreSQL roll the open transaction back. Exit 143 as shells expect.
- */
-function printStart(log: Logger, tenant: Tenant, dryRun: boolean): void {
+function printStart(log: Lines, tenant: Tenant, dryRun: boolean): void {
   log.info(`🔄 Starting Incremental Gingr Sync${dryRun ? ' (dry run: nothing will be written)' : ''}`)
   log.info(`   Tenant: ${tenant.businessName} (${tenant.id})`)
 }
 
-function printProgress(log: Logger, event: ProgressEvent): void {
+function printProgress(log: Lines, event: ProgressEvent): void {
   if (event.step === 'fetching') {
     log.info(`📅 Fetching reservations from ${event.window.from} to ${event.window.to}...`)
     return
@@ -192,7 +141,7 @@ function printProgress(log: Logger, event: ProgressEvent): void {
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`
 
-function printResult(log: Logger, r: TenantResult): void {
+function printResult(log: Lines, r: TenantResult): void {
   if (r.status === 'failed') {
     log.error(`❌ Sync failed for ${r.businessName} (${r.tenantId}) after ${seconds(r.durationMs)}: ${r.error}`)
     log.error('   Nothing was written for this tenant; last_gingr_sync_at is unchanged.')
@@ -213,7 +162,7 @@ function printResult(log: Logger, r: TenantResult): void {
 }
 
 /** Stays gone from Gingr's answer: one line of counts, then who, as warnings where it needs a look. */
-function printVanished(log: Logger, r: TenantResult): void {
+function printVanished(log: Lines, r: TenantResult): void {
   const v = r.vanished
   if (v.vanished === 0) return
   const cancelled = r.dryRun ? 'would be cancelled' : 'cancelled'

@@ -11,15 +11,26 @@ export interface Tenant {
   status: TenantStatus
   isActive: boolean
   syncEnabled: boolean
+  /** Synced by the hourly run: SYNCED_TENANT below, computed by the database, the rule's one home. */
+  enabled: boolean
   /** The last successful sync. */
   lastSyncAt: Date | null
 }
+
+/**
+ * Which tenants the hourly run syncs: switched on for Gingr, and an active Tailtown customer. The
+ * rule's one home; every reader gets it as `Tenant.enabled` or filters on it in SQL.
+ */
+const SYNCED_TENANT = `gingr_sync_enabled AND "isActive" AND status = 'ACTIVE'`
+
+/** The rule in words, for messages that say why a tenant is (not) synced. */
+export const SYNCED_TENANT_RULE = 'gingr_sync_enabled, "isActive", status ACTIVE'
 
 /** The columns, renamed once; `status` as text, since an enum column comes back as an unknown type. */
 function selectTenants(sql: Queryable) {
   return sql<Tenant[]>`
     SELECT id, "businessName", timezone, status::text AS status, "isActive",
-           gingr_sync_enabled AS "syncEnabled", last_gingr_sync_at AS "lastSyncAt"
+           gingr_sync_enabled AS "syncEnabled", ${sql.unsafe(SYNCED_TENANT)} AS enabled, last_gingr_sync_at AS "lastSyncAt"
     FROM tenants`
 }
 
@@ -38,7 +49,7 @@ export async function listSyncableTenants(sql: Queryable): Promise<Tenant[]> {
   return [
     ...(await sql<Tenant[]>`
     ${selectTenants(sql)}
-    WHERE gingr_sync_enabled AND "isActive" AND status = 'ACTIVE'
+    WHERE ${sql.unsafe(SYNCED_TENANT)}
     ORDER BY "businessName", id`),
   ]
 }

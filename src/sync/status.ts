@@ -17,7 +17,7 @@ export type LastRun = Omit<RunRecord, 'tenantId' | 'dryRun'>
 export interface TenantStatusEntry {
   tenantId: string
   businessName: string
-  /** Synced by the hourly job: gingr_sync_enabled AND "isActive" AND status ACTIVE. */
+  /** Synced by the hourly job (Tenant.enabled, db/tenants.ts). */
   enabled: boolean
   /** tenants.last_gingr_sync_at: the last successful sync, whoever made it. */
   lastSyncAt: Date | null
@@ -40,10 +40,6 @@ export interface StatusOptions {
   now?: Date
 }
 
-export function isSyncEnabled(tenant: Pick<Tenant, 'syncEnabled' | 'isActive' | 'status'>): boolean {
-  return tenant.syncEnabled && tenant.isActive && tenant.status === 'ACTIVE'
-}
-
 /**
  * Every tenant gingr-sync has to do with: enabled ones, and any that was switched on, synced or
  * run before (a tenant switched off keeps its history in view). Tailtown's other tenants are not
@@ -64,7 +60,7 @@ export async function readStatus(sql: Queryable, options: StatusOptions = {}): P
 }
 
 function statusOf(tenant: Tenant, run: RunRecord | undefined, maxAgeMinutes: number, now: Date): TenantStatusEntry {
-  const enabled = isSyncEnabled(tenant)
+  const { enabled } = tenant
   // A stamp a little ahead of this clock (the database's clock drifts) counts as just now.
   const ageMs = tenant.lastSyncAt === null ? null : Math.max(0, now.getTime() - tenant.lastSyncAt.getTime())
   return {

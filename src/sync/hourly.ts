@@ -1,0 +1,159 @@
+/**
+ * The hourly run over many tenants: which tenants, each one's plan (its Gingr account and window),
+ * then each synced on its own (one failing never stops the others), and the run's exit code.
+ * Callable without a CLI: `new HourlyRun(options).run()`; the command only parses and prints.
+ */
+import { type GingrAccountSettings, gingrAccountFor, type Settings, vanishedFor, windowDaysFor } from '../config.ts'
+import type { Sql } from '../db/connect.ts'
+import { findTenant, listSyncableTenants, type Tenant, unknownTenantIds } from '../db/tenants.ts'
+import { ExitCode, TenantSettingError, UsageError } from '../errors.ts'
+import type { DateRange } from '../gingr/chunks.ts'
+import type { GingrClientOptions } from '../gingr/client.ts'
+import { failTenant, type ProgressEvent, recordInterruption, syncTenant, type TenantResult } from './run.ts'
+import { isKnownTimeZone, syncWindow } from './window.ts'
+
+export interface HourlyFlags {
+  pastDays?: number
+  futureDays?: number
+  vanished?: 'cancel' | 'report'
+  maxCancel?: number
+}
+
+export interface HourlyOptions {
+  sql: Sql
+  settings: Settings
+  /** One tenant, asked for by hand (exit 2 when it does not exist); default every enabled tenant. */
+  tenantId?: string
+  dryRun: boolean
+  flags: HourlyFlags
+  /** For every tenant's client: the request timeout, the response limit, the run's abort signal. */
+  gingr: Omit<GingrClientOptions, 'subdomain' | 'apiKey' | 'baseUrl' | 'timeZone'>
+  /** Counts the statements sent on `sql`. */
+  statements?: () => number
+  /** Told of a tenant asked for by --tenant that the hourly run would not sync. */
+  onNotEnabled?: (tenant: Tenant) => void
+  /** Told of a config file entry for a tenant the database does not have. */
+  onUnknownTenant?: (id: string) => void
+  onStart?: (tenant: Tenant) => void
+  onProgress?: (tenant: Tenant, event: ProgressEvent) => void
+  onResult?: (result: TenantResult) => void
+}
+
+export interface HourlyReport {
+  /** The tenants this run worked on, in the order of the tenant list. */
+  results: TenantResult[]
+  /** Tenants of the list this run did not take. */
+  skipped: number
+}
+
+type Plan = { tenant: Tenant; account: GingrAccountSettings; window: DateRange } | { tenant: Tenant; problem: string }
+
+interface InFlight {
+  tenant: Tenant
+  window: DateRange
+  startedAt: Date
+}
+
+export class HourlyRun {
+  readonly #options: HourlyOptions
+  /** The tenants being synced, so that a run stopped by a signal or the deadline records each. */
+  readonly #inFlight = new Map<string, InFlight>()
+
+  constructor(options: HourlyOptions) {
+    this.#options = options
+  }
+
+  async run(): Promise<HourlyReport> {
+    const { sql, settings } = this.#options
+    const tenants = await this.#selectTenants()
+    // A typo in a config file's tenant id: that tenant would sync with the shared account, unsaid.
+    for (const id of await unknownTenantIds(sql, Object.keys(settings.config.tenants))) this.#options.onUnknownTenant?.(id)
+    // Every tenant's account and window are settled before anything runs. The run-wide settings
+    // were checked already; what is wrong for one tenant alone fails that tenant alone.
+    const plans = tenants.map((tenant) => planTenant(settings, tenant, this.#options.flags))
+    const results: TenantResult[] = []
+    for (const plan of plans) {
+      if (this.#options.gingr.signal?.aborted) break
+      results.push(await this.#syncOne(plan))
+    }
+    return { results, skipped: 0 }
+  }
+
+  /** Records each tenant in flight as stopped (best effort: the caller bounds the wait). */
+  async recordInterruptions(reason: string): Promise<void> {
+    if (this.#options.dryRun) return
+    const { sql } = this.#options
+    await Promise.all([...this.#inFlight.values()].map((run) => recordInterruption(sql, { ...run, dryRun: false, reason }).catch(() => {})))
+  }
+
+  async #selectTenants(): Promise<Tenant[]> {
+    const { sql, tenantId } = this.#options
+    if (tenantId === undefined) return listSyncableTenants(sql)
+    const tenant = await findTenant(sql, tenantId)
+    if (!tenant) throw new UsageError(`Tenant ${tenantId} does not exist.`)
+    if (!tenant.enabled) this.#options.onNotEnabled?.(tenant)
+    return [tenant]
+  }
+
+  async #syncOne(plan: Plan): Promise<TenantResult> {
+    const { sql, dryRun, settings, flags } = this.#options
+    const { tenant } = plan
+    this.#options.onStart?.(tenant)
+    if ('problem' in plan) {
+      const result = await failTenant({ sql, tenant, dryRun, error: plan.problem })
+      this.#options.onResult?.(result)
+      return result
+    }
+    const { window, account } = plan
+    this.#inFlight.set(tenant.id, { tenant, window, startedAt: new Date() })
+    const result = await syncTenant({
+      sql,
+      tenant,
+      window,
+      dryRun,
+      statements: this.#options.statements,
+      gingr: { ...account, ...this.#options.gingr, timeZone: tenant.timezone },
+      onProgress: (event) => this.#options.onProgress?.(tenant, event),
+      vanished: vanishedFor(settings, tenant.id, flags),
+    })
+    this.#inFlight.delete(tenant.id)
+    this.#options.onResult?.(result)
+    return result
+  }
+}
+
+function planTenant(settings: Settings, tenant: Tenant, flags: HourlyFlags): Plan {
+  const account = tenantAccount(settings, tenant)
+  if ('problem' in account) return { tenant, problem: account.problem }
+  const { pastDays, futureDays } = windowDaysFor(settings, tenant.id, flags)
+  return { tenant, account, window: syncWindow(tenant.timezone, pastDays, futureDays) }
+}
+
+/**
+ * A tenant's Gingr account, once its own settings are known good (the hourly run's and the full
+ * sync's): a setting wrong for this tenant alone is its problem, said as a sentence, not a throw.
+ */
+export function tenantAccount(settings: Settings, tenant: Tenant): GingrAccountSettings | { problem: string } {
+  try {
+    const account = gingrAccountFor(settings, tenant.id)
+    if (!isKnownTimeZone(tenant.timezone)) {
+      throw new TenantSettingError(
+        `its time zone ${JSON.stringify(tenant.timezone)} (tenants.timezone) is not an IANA time zone such as America/Denver.`,
+      )
+    }
+    return account
+  } catch (error) {
+    if (error instanceof TenantSettingError) return { problem: `Tenant ${tenant.businessName} (${tenant.id}): ${error.message}` }
+    throw error
+  }
+}
+
+/**
+ * 1 when a tenant failed, else 3 when there is something to look at (records skipped, or
+ * cancellations the guard withheld), else 0. A locked or skipped tenant is not a failure.
+ */
+export function hourlyExitCode(results: readonly TenantResult[]): number {
+  if (results.some((r) => r.status === 'failed')) return ExitCode.Failed
+  if (results.some((r) => r.invalid.length > 0 || r.vanished.withheld.length > 0)) return ExitCode.Partial
+  return ExitCode.Ok
+}

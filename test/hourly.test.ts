@@ -1,0 +1,62 @@
+/**
+ * The hourly run over many tenants, called as a library (src/sync/hourly.ts): which tenants, each
+ * planned and synced on its own, the exit code; against a real PostgreSQL and the simulator.
+ */
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { loadSettings } from '../src/config.ts'
+import { ExitCode, UsageError } from '../src/errors.ts'
+import { type Simulator, startSimulator } from '../src/simulator/index.ts'
+import { type HourlyOptions, HourlyRun, hourlyExitCode } from '../src/sync/hourly.ts'
+import { migratedDatabase, type TestDatabase } from './_db.ts'
+import { insertTenant } from './fixtures/tailtown.ts'
+
+setDefaultTimeout(30_000)
+
+const ZONE = 'America/Denver'
+let sim: Simulator
+let db: TestDatabase
+
+beforeAll(async () => {
+  sim = await startSimulator({ seed: 5, reservations: 60, owners: 20, animals: 30, timeZone: ZONE })
+  db = await migratedDatabase({ max: 10 })
+})
+afterAll(async () => {
+  await sim?.stop()
+  await db?.drop()
+})
+
+function hourly(options: Partial<HourlyOptions> = {}): HourlyRun {
+  const settings = loadSettings({ env: { GINGR_API_KEY: sim.apiKey, GINGR_BASE_URL: sim.baseUrl } })
+  return new HourlyRun({
+    sql: db.sql,
+    settings,
+    dryRun: false,
+    flags: {},
+    gingr: { paceMs: 0, backoffBaseMs: 5, backoffMaxMs: 20, timeoutMs: 5000 },
+    ...options,
+  })
+}
+
+describe.concurrent('the tenants of a run', () => {
+  test('every enabled tenant, each on its own: a setting wrong for one fails that one alone', async () => {
+    const good = await insertTenant(db.sql, { businessName: 'A good one' })
+    const bad = await insertTenant(db.sql, { businessName: 'A bad zone', timezone: 'Mars/Olympus' })
+    const off = await insertTenant(db.sql, { businessName: 'Switched off', gingr_sync_enabled: false })
+    const { results } = await hourly().run()
+    const byId = new Map(results.map((r) => [r.tenantId, r]))
+    expect(byId.get(good)?.status).toBe('synced')
+    expect(byId.get(bad)?.status).toBe('failed')
+    expect(byId.get(bad)?.error).toContain('Mars/Olympus')
+    expect(byId.has(off)).toBe(false)
+    expect(hourlyExitCode(results)).toBe(ExitCode.Failed)
+  })
+
+  test('--tenant: a tenant that is not enabled runs, and says so; an unknown one is a usage error', async () => {
+    const off = await insertTenant(db.sql, { businessName: 'Off by hand', gingr_sync_enabled: false })
+    const told: string[] = []
+    const { results } = await hourly({ tenantId: off, onNotEnabled: (tenant) => told.push(tenant.id) }).run()
+    expect(results.map((r) => [r.tenantId, r.status])).toEqual([[off, 'synced']])
+    expect(told).toEqual([off])
+    expect(hourly({ tenantId: 'no-such-tenant' }).run()).rejects.toBeInstanceOf(UsageError)
+  })
+})
