@@ -1,12 +1,12 @@
 import { defineCommand } from 'citty'
-import { checkGingrSettings, maxResponseBytes, maxRuntimeMs, requireDatabaseUrl, statementTimeoutMs } from '../config.ts'
+import { checkGingrSettings, concurrencyOf, maxResponseBytes, maxRuntimeMs, requireDatabaseUrl, statementTimeoutMs } from '../config.ts'
 import { SYNCED_TENANT_RULE, type Tenant } from '../db/tenants.ts'
 import { ExitCode, UsageError } from '../errors.ts'
 import type { Logger } from '../log.ts'
 import { writeResult } from '../output.ts'
 import { ping } from '../ping.ts'
 import { redact } from '../secrets.ts'
-import { HourlyRun, hourlyExitCode } from '../sync/hourly.ts'
+import { HourlyRun, hourlyExitCode, type Outcomes, outcomesOf } from '../sync/hourly.ts'
 import type { ProgressEvent, TenantResult } from '../sync/run.ts'
 import { timing } from '../timing.ts'
 import { monitorUrl, openDatabase, prepare, syncArgs, wholeNumber } from './_shared.ts'
@@ -34,8 +34,11 @@ export default defineCommand({
     const responseLimit = maxResponseBytes(settings)
     const dryRun = Boolean(args['dry-run'])
     const monitor = monitorUrl(args['ping-url'], settings, dryRun)
+    const concurrency = concurrencyOf(settings, args.concurrency)
 
-    const { sql, statements, explain } = openDatabase(databaseUrl, { statementTimeoutMs: statementTimeoutMs(settings) })
+    // One connection for the run (the tenant list, records), and one for each tenant in flight.
+    const database = { statementTimeoutMs: statementTimeoutMs(settings), max: 1 }
+    const { sql, statements, explain } = openDatabase(databaseUrl, database)
     const abort = new AbortController()
     const blocks = new TenantBlocks(log)
     const hourly = new HourlyRun({
@@ -46,6 +49,8 @@ export default defineCommand({
       flags,
       gingr: { timeoutMs, signal: abort.signal, ...(responseLimit ? { maxResponseBytes: responseLimit } : {}) },
       statements,
+      concurrency,
+      connect: () => openDatabase(databaseUrl, database),
       onNotEnabled: (tenant) =>
         log.warn(
           `⚠️  Tenant ${tenant.businessName} is not enabled for the hourly sync (${SYNCED_TENANT_RULE}); syncing it because it was asked for.`,
@@ -63,17 +68,19 @@ export default defineCommand({
       log,
       abort,
       async (reason) => {
-        await hourly.recordInterruptions(reason)
+        await hourly.stop(reason)
         await sql.end({ timeout: 0 })
       },
       runtimeLimitMs,
     )
     await ping(monitor, 'start', log)
     try {
-      const { results } = await hourly.run()
+      const report = await hourly.run()
+      const { results } = report
       await unlessStopped(abort)
       if (results.length > 1) printSummary(log, results)
-      if (results.length === 0) log.info(`No tenant has Gingr sync enabled (${SYNCED_TENANT_RULE}): nothing to do.`)
+      if (results.length === 0 && report.skipped === 0) log.info(`No tenant has Gingr sync enabled (${SYNCED_TENANT_RULE}): nothing to do.`)
+      if (args.tenant === undefined) printOutcomes(log, outcomesOf(report))
       const code = hourlyExitCode(results)
       await ping(monitor, code === ExitCode.Failed ? 'fail' : 'success', log)
       if (args.json) await writeResult(`${redact(JSON.stringify({ ok: code !== ExitCode.Failed, tenants: results }))}\n`)
@@ -203,4 +210,12 @@ function printSummary(log: Logger, results: readonly TenantResult[]): void {
     if (r.status === 'failed') log.error(line)
     else log.info(line)
   }
+}
+
+/** The run in one line, whatever its length: what an operator greps for first. */
+function printOutcomes(log: Logger, o: Outcomes): void {
+  const total = o.synced + o.failed + o.locked + o.skipped
+  const line = `📋 ${total} tenant${total === 1 ? '' : 's'}: ${o.synced} synced, ${o.failed} failed, ${o.locked} locked, ${o.skipped} skipped`
+  if (o.failed > 0) log.error(line)
+  else log.info(line)
 }

@@ -9,6 +9,8 @@ import { findTenant, listSyncableTenants, type Tenant, unknownTenantIds } from '
 import { ExitCode, TenantSettingError, UsageError } from '../errors.ts'
 import type { DateRange } from '../gingr/chunks.ts'
 import type { GingrClientOptions } from '../gingr/client.ts'
+import { AccountPacers } from '../gingr/pacer.ts'
+import { timing } from '../timing.ts'
 import { failTenant, type ProgressEvent, recordInterruption, syncTenant, type TenantResult } from './run.ts'
 import { isKnownTimeZone, syncWindow } from './window.ts'
 
@@ -30,6 +32,13 @@ export interface HourlyOptions {
   gingr: Omit<GingrClientOptions, 'subdomain' | 'apiKey' | 'baseUrl' | 'timeZone'>
   /** Counts the statements sent on `sql`. */
   statements?: () => number
+  /** Tenants synced at once (default 1), each on a connection of its own made by `connect`. */
+  concurrency?: number
+  /**
+   * A database client of one connection for each tenant synced at once, whose statements are then
+   * that tenant's alone (counted for its report); default `sql` and `statements`, for a serial run.
+   */
+  connect?: () => { sql: Sql; statements: () => number }
   /** Told of a tenant asked for by --tenant that the hourly run would not sync. */
   onNotEnabled?: (tenant: Tenant) => void
   /** Told of a config file entry for a tenant the database does not have. */
@@ -46,6 +55,14 @@ export interface HourlyReport {
   skipped: number
 }
 
+/** The run's tenants by outcome: the summary line and the metrics. */
+export type Outcomes = Record<TenantResult['status'] | 'skipped', number>
+
+export function outcomesOf(report: HourlyReport): Outcomes {
+  const count = (status: TenantResult['status']) => report.results.filter((r) => r.status === status).length
+  return { synced: count('synced'), failed: count('failed'), locked: count('locked'), skipped: report.skipped }
+}
+
 type Plan = { tenant: Tenant; account: GingrAccountSettings; window: DateRange } | { tenant: Tenant; problem: string }
 
 interface InFlight {
@@ -58,9 +75,14 @@ export class HourlyRun {
   readonly #options: HourlyOptions
   /** The tenants being synced, so that a run stopped by a signal or the deadline records each. */
   readonly #inFlight = new Map<string, InFlight>()
+  /** Tenants that share a Gingr account share its pace and its 429 back-off. */
+  readonly #pacers: AccountPacers
+  /** The connections made for the workers, ended when they are done or the run is stopped. */
+  readonly #connections = new Set<Sql>()
 
   constructor(options: HourlyOptions) {
     this.#options = options
+    this.#pacers = new AccountPacers(options.gingr.paceMs ?? timing().paceMs)
   }
 
   async run(): Promise<HourlyReport> {
@@ -71,19 +93,38 @@ export class HourlyRun {
     // Every tenant's account and window are settled before anything runs. The run-wide settings
     // were checked already; what is wrong for one tenant alone fails that tenant alone.
     const plans = tenants.map((tenant) => planTenant(settings, tenant, this.#options.flags))
+    const queue = [...plans]
     const results: TenantResult[] = []
-    for (const plan of plans) {
-      if (this.#options.gingr.signal?.aborted) break
-      results.push(await this.#syncOne(plan))
+    const worker = async () => {
+      const db = this.#options.connect?.() ?? { sql: this.#options.sql, statements: this.#options.statements }
+      if (db.sql !== this.#options.sql) this.#connections.add(db.sql)
+      try {
+        for (let plan = queue.shift(); plan && !this.#options.gingr.signal?.aborted; plan = queue.shift()) {
+          results.push(await this.#syncOne(plan, db))
+        }
+      } finally {
+        if (this.#connections.delete(db.sql)) await db.sql.end({ timeout: timing().closeTimeoutMs / 1000 })
+      }
     }
+    const workers = Math.max(1, Math.min(this.#options.concurrency ?? 1, plans.length))
+    await Promise.all(Array.from({ length: workers }, worker))
+    const order = new Map(tenants.map((tenant, index) => [tenant.id, index]))
+    results.sort((a, b) => (order.get(a.tenantId) ?? 0) - (order.get(b.tenantId) ?? 0))
     return { results, skipped: 0 }
   }
 
-  /** Records each tenant in flight as stopped (best effort: the caller bounds the wait). */
-  async recordInterruptions(reason: string): Promise<void> {
-    if (this.#options.dryRun) return
+  /**
+   * The run was stopped (a signal, its deadline): each tenant in flight is recorded as stopped
+   * (best effort: the caller bounds the wait), then every connection is closed at once, which
+   * makes PostgreSQL roll each open transaction back.
+   */
+  async stop(reason: string): Promise<void> {
     const { sql } = this.#options
-    await Promise.all([...this.#inFlight.values()].map((run) => recordInterruption(sql, { ...run, dryRun: false, reason }).catch(() => {})))
+    if (!this.#options.dryRun) {
+      const runs = [...this.#inFlight.values()]
+      await Promise.all(runs.map((run) => recordInterruption(sql, { ...run, dryRun: false, reason }).catch(() => {})))
+    }
+    await Promise.all([...this.#connections].map((connection) => connection.end({ timeout: 0 })))
   }
 
   async #selectTenants(): Promise<Tenant[]> {
@@ -95,8 +136,8 @@ export class HourlyRun {
     return [tenant]
   }
 
-  async #syncOne(plan: Plan): Promise<TenantResult> {
-    const { sql, dryRun, settings, flags } = this.#options
+  async #syncOne(plan: Plan, { sql, statements }: { sql: Sql; statements?: () => number }): Promise<TenantResult> {
+    const { dryRun, settings, flags } = this.#options
     const { tenant } = plan
     this.#options.onStart?.(tenant)
     if ('problem' in plan) {
@@ -111,8 +152,8 @@ export class HourlyRun {
       tenant,
       window,
       dryRun,
-      statements: this.#options.statements,
-      gingr: { ...account, ...this.#options.gingr, timeZone: tenant.timezone },
+      statements,
+      gingr: { ...account, ...this.#options.gingr, timeZone: tenant.timezone, pacer: this.#pacers.of(account) },
       onProgress: (event) => this.#options.onProgress?.(tenant, event),
       vanished: vanishedFor(settings, tenant.id, flags),
     })
