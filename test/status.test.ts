@@ -3,6 +3,7 @@
  * the decisions, and the CLI run from source for exit codes and what an operator reads.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { hostname } from 'node:os'
 import { ago } from '../src/commands/status.ts'
 import { type RunRecord, recordRun } from '../src/db/runs.ts'
 import { freePort } from '../src/dev/embedded-postgres.ts'
@@ -161,6 +162,7 @@ describe('the last run', () => {
       cancelled: 0,
       withheld: 0,
       error: failure.error,
+      host: hostname(),
     })
   })
 
@@ -218,7 +220,7 @@ describe('the command', () => {
     expect(result.code).toBe(0)
     const lines = result.stdout.trim().split('\n')
     expect(lines[0]).toMatch(
-      /^✓ Happy Paws \(h1\) · enabled · last sync \d{4}-\d\d-\d\d \d\d:\d\d UTC, 3[78] min ago · last run synced in 4\.2 s: 12 fetched, 3 created, 1 updated, 8 unchanged, 0 skipped$/,
+      /^✓ Happy Paws \(h1\) · enabled · last sync \d{4}-\d\d-\d\d \d\d:\d\d UTC, 3[78] min ago · last run synced on \S+ in 4\.2 s: 12 fetched, 3 created, 1 updated, 8 unchanged, 0 skipped$/,
     )
     expect(lines[1]).toBe('— Paused Place (h2) · not enabled · never synced · no run recorded')
     expect(lines.at(-1)).toBe('All 1 enabled tenant synced within the last 150 min.')
@@ -229,7 +231,7 @@ describe('the command', () => {
     expect(result.code).toBe(1)
     expect(result.stdout).toMatch(/^✓ Fine Kennels \(s1\) · enabled · last sync .*, 1[01] min ago · no run recorded$/m)
     expect(result.stdout).toMatch(
-      /^✗ STALE Stuck Kennels \(s2\) · enabled · last sync .*, 3 h 2[01] min ago · last run FAILED .* UTC \([34] min ago\) after 30\.1 s: Gingr \/reservations failed after 4 attempts: HTTP 503\.$/m,
+      /^✗ STALE Stuck Kennels \(s2\) · enabled · last sync .*, 3 h 2[01] min ago · last run FAILED .* UTC \([34] min ago\) on \S+ after 30\.1 s: Gingr \/reservations failed after 4 attempts: HTTP 503\.$/m,
     )
     expect(result.stdout).toMatch(/^✗ STALE New Kennels \(s3\) · enabled · never synced · no run recorded$/m)
     expect(result.stdout).toContain('STALE: 2 of 3 enabled tenants not synced within the last 150 min (or never).')

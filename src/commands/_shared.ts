@@ -5,6 +5,7 @@ import { connect, explainDbFailure, type Sql } from '../db/connect.ts'
 import { UsageError } from '../errors.ts'
 import { createLogger, type Logger } from '../log.ts'
 import { registerSecrets } from '../secrets.ts'
+import { DEFAULT_MIN_INTERVAL_MINUTES } from '../sync/hourly.ts'
 import { PRODUCTION_TIMING } from '../timing.ts'
 
 /** Flags every command takes. */
@@ -46,6 +47,11 @@ export const syncArgs = {
     type: 'string',
     valueHint: String(DEFAULT_CONCURRENCY),
     description: `Tenants synced at once (1-${MAX_CONCURRENCY}; or GINGR_SYNC_CONCURRENCY)`,
+  },
+  'min-interval': {
+    type: 'string',
+    valueHint: String(DEFAULT_MIN_INTERVAL_MINUTES),
+    description: 'Minutes: a tenant synced more recently than this (by any host) is left alone; not with --tenant (0-10080)',
   },
   'max-runtime': {
     type: 'string',

@@ -24,6 +24,7 @@ export default defineCommand({
       timeoutSeconds: wholeNumber('timeout', args.timeout, 1, 600),
       vanished: vanishedMode(args.vanished),
       maxCancel: wholeNumber('max-cancel', args['max-cancel'], 0, 1_000_000),
+      minIntervalMinutes: wholeNumber('min-interval', args['min-interval'], 0, 10_080),
     }
     // Without --timeout the client keeps its own default (src/timing.ts).
     const timeoutMs = flags.timeoutSeconds === undefined ? undefined : flags.timeoutSeconds * 1000
@@ -50,6 +51,7 @@ export default defineCommand({
       gingr: { timeoutMs, signal: abort.signal, ...(responseLimit ? { maxResponseBytes: responseLimit } : {}) },
       statements,
       concurrency,
+      ...(flags.minIntervalMinutes === undefined ? {} : { minIntervalMs: flags.minIntervalMinutes * 60_000 }),
       connect: () => openDatabase(databaseUrl, database),
       onNotEnabled: (tenant) =>
         log.warn(

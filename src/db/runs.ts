@@ -1,3 +1,4 @@
+import { hostname } from 'node:os'
 import { oneLine } from '../text.ts'
 import type { Queryable } from './connect.ts'
 
@@ -38,6 +39,8 @@ export interface RunRecord {
   cancelled: number
   withheld: number
   error: string | null
+  /** The host that ran it; recorded as this one's name when not given; null on older rows. */
+  host?: string | null
 }
 
 export interface TenantRuns {
@@ -52,13 +55,13 @@ export async function recordRun(sql: Queryable, run: RunRecord): Promise<void> {
     INSERT INTO gingr_sync_runs (
       kind, tenant_id, started_at, finished_at, dry_run, status, window_from, window_to,
       fetched, created, updated, unchanged, skipped, customers_created, pets_created, services_created,
-      duration_ms, statements, vanished, moved, cancelled, withheld, error)
+      duration_ms, statements, vanished, moved, cancelled, withheld, error, host)
     VALUES (
       ${run.kind ?? 'reservations'}, ${run.tenantId}, ${run.startedAt}, ${run.finishedAt}, ${run.dryRun}, ${run.status}, ${run.windowFrom}, ${run.windowTo},
       ${run.fetched}, ${run.created}, ${run.updated}, ${run.unchanged}, ${run.skipped},
       ${run.customersCreated}, ${run.petsCreated}, ${run.servicesCreated},
       ${Math.round(run.durationMs)}, ${run.statements}, ${run.vanished}, ${run.moved}, ${run.cancelled}, ${run.withheld},
-      ${run.error === null ? null : oneLine(run.error)})`
+      ${run.error === null ? null : oneLine(run.error)}, ${run.host ?? hostname()})`
 }
 
 /** The columns as RunRecord names them (not `kind`: every reader asks for one); dates as text, since they are calendar dates, not instants. */
@@ -68,7 +71,7 @@ function runColumns(sql: Queryable) {
     status, window_from::text AS "windowFrom", window_to::text AS "windowTo",
     fetched, created, updated, unchanged, skipped, customers_created AS "customersCreated",
     pets_created AS "petsCreated", services_created AS "servicesCreated",
-    duration_ms AS "durationMs", statements, vanished, moved, cancelled, withheld, error`
+    duration_ms AS "durationMs", statements, vanished, moved, cancelled, withheld, error, host`
 }
 
 /**

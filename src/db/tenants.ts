@@ -23,6 +23,11 @@ export interface Tenant {
  */
 const SYNCED_TENANT = `gingr_sync_enabled AND "isActive" AND status = 'ACTIVE'`
 
+/** The rule as a condition on `tenants`' columns, for a statement that joins other tables. */
+export function syncedTenant(sql: Queryable) {
+  return sql.unsafe(SYNCED_TENANT)
+}
+
 /** The rule in words, for messages that say why a tenant is (not) synced. */
 export const SYNCED_TENANT_RULE = 'gingr_sync_enabled, "isActive", status ACTIVE'
 
@@ -30,7 +35,7 @@ export const SYNCED_TENANT_RULE = 'gingr_sync_enabled, "isActive", status ACTIVE
 function selectTenants(sql: Queryable) {
   return sql<Tenant[]>`
     SELECT id, "businessName", timezone, status::text AS status, "isActive",
-           gingr_sync_enabled AS "syncEnabled", ${sql.unsafe(SYNCED_TENANT)} AS enabled, last_gingr_sync_at AS "lastSyncAt"
+           gingr_sync_enabled AS "syncEnabled", ${syncedTenant(sql)} AS enabled, last_gingr_sync_at AS "lastSyncAt"
     FROM tenants`
 }
 
@@ -49,7 +54,7 @@ export async function listSyncableTenants(sql: Queryable): Promise<Tenant[]> {
   return [
     ...(await sql<Tenant[]>`
     ${selectTenants(sql)}
-    WHERE ${sql.unsafe(SYNCED_TENANT)}
+    WHERE ${syncedTenant(sql)}
     ORDER BY "businessName", id`),
   ]
 }

@@ -3,8 +3,10 @@
  * then each synced on its own (one failing never stops the others), and the run's exit code.
  * Callable without a CLI: `new HourlyRun(options).run()`; the command only parses and prints.
  */
+import { hostname } from 'node:os'
 import { type GingrAccountSettings, gingrAccountFor, type Settings, vanishedFor, windowDaysFor } from '../config.ts'
 import type { Sql } from '../db/connect.ts'
+import { claimNextTenant, databaseNow, ensureStateRows, releaseLease, releaseLeases, renewLeases } from '../db/leases.ts'
 import { findTenant, listSyncableTenants, type Tenant, unknownTenantIds } from '../db/tenants.ts'
 import { ExitCode, TenantSettingError, UsageError } from '../errors.ts'
 import type { DateRange } from '../gingr/chunks.ts'
@@ -39,6 +41,14 @@ export interface HourlyOptions {
    * that tenant's alone (counted for its report); default `sql` and `statements`, for a serial run.
    */
   connect?: () => { sql: Sql; statements: () => number }
+  /**
+   * The run among other hosts' (src/db/leases.ts): each tenant is claimed before its fetch, and
+   * one synced less than `minIntervalMs` ago is left alone. Not for `--tenant` (by hand, it always
+   * runs) nor for a dry run (which writes nothing, so claims nothing).
+   */
+  minIntervalMs?: number
+  /** Who claims: default this host and process (`host:pid`). */
+  owner?: string
   /** Told of a tenant asked for by --tenant that the hourly run would not sync. */
   onNotEnabled?: (tenant: Tenant) => void
   /** Told of a config file entry for a tenant the database does not have. */
@@ -47,6 +57,13 @@ export interface HourlyOptions {
   onProgress?: (tenant: Tenant, event: ProgressEvent) => void
   onResult?: (result: TenantResult) => void
 }
+
+/**
+ * --min-interval's default, in minutes: a little under the hourly period, so that a host arriving
+ * late (a slow start, a clock off) never syncs a tenant again within the hour, while the next
+ * hour's run, which takes tenants the longest unsynced first, finds each one due.
+ */
+export const DEFAULT_MIN_INTERVAL_MINUTES = 45
 
 export interface HourlyReport {
   /** The tenants this run worked on, in the order of the tenant list. */
@@ -79,10 +96,17 @@ export class HourlyRun {
   readonly #pacers: AccountPacers
   /** The connections made for the workers, ended when they are done or the run is stopped. */
   readonly #connections = new Set<Sql>()
+  readonly #owner: string
 
   constructor(options: HourlyOptions) {
     this.#options = options
     this.#pacers = new AccountPacers(options.gingr.paceMs ?? timing().paceMs)
+    this.#owner = options.owner ?? `${hostname()}:${process.pid}`
+  }
+
+  /** Claims through leases: the scheduled run, which other hosts may be running too. */
+  get #coordinated(): boolean {
+    return this.#options.tenantId === undefined && !this.#options.dryRun
   }
 
   async run(): Promise<HourlyReport> {
@@ -93,24 +117,64 @@ export class HourlyRun {
     // Every tenant's account and window are settled before anything runs. The run-wide settings
     // were checked already; what is wrong for one tenant alone fails that tenant alone.
     const plans = tenants.map((tenant) => planTenant(settings, tenant, this.#options.flags))
-    const queue = [...plans]
+    const next = this.#coordinated ? await this.#claims(plans) : queueOf(plans)
     const results: TenantResult[] = []
     const worker = async () => {
       const db = this.#options.connect?.() ?? { sql: this.#options.sql, statements: this.#options.statements }
       if (db.sql !== this.#options.sql) this.#connections.add(db.sql)
       try {
-        for (let plan = queue.shift(); plan && !this.#options.gingr.signal?.aborted; plan = queue.shift()) {
-          results.push(await this.#syncOne(plan, db))
+        while (!this.#options.gingr.signal?.aborted) {
+          const plan = await next()
+          if (!plan) break
+          const result = await this.#syncOne(plan, db)
+          results.push(result)
+          if (this.#coordinated) await releaseLease(sql, this.#owner, plan.tenant.id, result.status === 'failed').catch(() => {})
         }
       } finally {
         if (this.#connections.delete(db.sql)) await db.sql.end({ timeout: timing().closeTimeoutMs / 1000 })
       }
     }
     const workers = Math.max(1, Math.min(this.#options.concurrency ?? 1, plans.length))
-    await Promise.all(Array.from({ length: workers }, worker))
+    const renewal = this.#coordinated ? this.#renewLeases() : undefined
+    try {
+      await Promise.all(Array.from({ length: workers }, worker))
+    } finally {
+      clearInterval(renewal)
+    }
     const order = new Map(tenants.map((tenant, index) => [tenant.id, index]))
     results.sort((a, b) => (order.get(a.tenantId) ?? 0) - (order.get(b.tenantId) ?? 0))
-    return { results, skipped: 0 }
+    return { results, skipped: plans.length - results.length }
+  }
+
+  /**
+   * The next plan is the next tenant this run claims; none when every tenant was synced or failed
+   * recently, is held by another run, or was claimed since this run began (by any host).
+   */
+  async #claims(plans: Plan[]): Promise<() => Promise<Plan | undefined>> {
+    const { sql } = this.#options
+    const byId = new Map(plans.map((plan) => [plan.tenant.id, plan]))
+    const tenantIds = [...byId.keys()]
+    await ensureStateRows(sql, tenantIds)
+    const claim = {
+      owner: this.#owner,
+      tenantIds,
+      leaseMs: timing().leaseMs,
+      minIntervalMs: this.#options.minIntervalMs ?? DEFAULT_MIN_INTERVAL_MINUTES * 60_000,
+      roundStartedAt: await databaseNow(sql),
+    }
+    return async () => {
+      const id = await claimNextTenant(sql, claim)
+      return id === null ? undefined : byId.get(id)
+    }
+  }
+
+  /** Keeps the leases of the tenants in flight alive, so that only a host that died loses them. */
+  #renewLeases(): ReturnType<typeof setInterval> {
+    const renewal = setInterval(() => {
+      renewLeases(this.#options.sql, this.#owner, [...this.#inFlight.keys()], timing().leaseMs).catch(() => {})
+    }, timing().leaseRenewMs)
+    renewal.unref()
+    return renewal
   }
 
   /**
@@ -125,6 +189,8 @@ export class HourlyRun {
       await Promise.all(runs.map((run) => recordInterruption(sql, { ...run, dryRun: false, reason }).catch(() => {})))
     }
     await Promise.all([...this.#connections].map((connection) => connection.end({ timeout: 0 })))
+    // The next run, on any host, may take them at once rather than when their leases run out.
+    if (this.#coordinated) await releaseLeases(sql, this.#owner).catch(() => {})
   }
 
   async #selectTenants(): Promise<Tenant[]> {
@@ -147,20 +213,28 @@ export class HourlyRun {
     }
     const { window, account } = plan
     this.#inFlight.set(tenant.id, { tenant, window, startedAt: new Date() })
-    const result = await syncTenant({
-      sql,
-      tenant,
-      window,
-      dryRun,
-      statements,
-      gingr: { ...account, ...this.#options.gingr, timeZone: tenant.timezone, pacer: this.#pacers.of(account) },
-      onProgress: (event) => this.#options.onProgress?.(tenant, event),
-      vanished: vanishedFor(settings, tenant.id, flags),
-    })
-    this.#inFlight.delete(tenant.id)
-    this.#options.onResult?.(result)
-    return result
+    try {
+      const result = await syncTenant({
+        sql,
+        tenant,
+        window,
+        dryRun,
+        statements,
+        gingr: { ...account, ...this.#options.gingr, timeZone: tenant.timezone, pacer: this.#pacers.of(account) },
+        onProgress: (event) => this.#options.onProgress?.(tenant, event),
+        vanished: vanishedFor(settings, tenant.id, flags),
+      })
+      this.#options.onResult?.(result)
+      return result
+    } finally {
+      this.#inFlight.delete(tenant.id)
+    }
   }
+}
+
+function queueOf(plans: readonly Plan[]): () => Promise<Plan | undefined> {
+  const queue = [...plans]
+  return async () => queue.shift()
 }
 
 function planTenant(settings: Settings, tenant: Tenant, flags: HourlyFlags): Plan {
