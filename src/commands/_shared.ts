@@ -53,6 +53,11 @@ export const syncArgs = {
     valueHint: String(DEFAULT_MIN_INTERVAL_MINUTES),
     description: 'Minutes: a tenant synced more recently than this (by any host) is left alone; not with --tenant (0-10080)',
   },
+  'metrics-file': {
+    type: 'string',
+    valueHint: 'path',
+    description: "After the run, write its metrics there in Prometheus's text format (node_exporter's textfile collector)",
+  },
   'max-runtime': {
     type: 'string',
     valueHint: String(DEFAULT_MAX_RUNTIME_SECONDS),

@@ -1,12 +1,14 @@
 import { defineCommand } from 'citty'
 import { checkGingrSettings, concurrencyOf, maxResponseBytes, maxRuntimeMs, requireDatabaseUrl, statementTimeoutMs } from '../config.ts'
 import { SYNCED_TENANT_RULE, type Tenant } from '../db/tenants.ts'
-import { ExitCode, UsageError } from '../errors.ts'
+import { ExitCode, errorMessage, UsageError } from '../errors.ts'
 import type { Logger } from '../log.ts'
+import { checkMetricsPath, writeMetricsFile } from '../metrics-file.ts'
 import { writeResult } from '../output.ts'
 import { ping } from '../ping.ts'
 import { redact } from '../secrets.ts'
 import { HourlyRun, hourlyExitCode, type Outcomes, outcomesOf } from '../sync/hourly.ts'
+import { metricsOfRun } from '../sync/metrics.ts'
 import type { ProgressEvent, TenantResult } from '../sync/run.ts'
 import { timing } from '../timing.ts'
 import { monitorUrl, openDatabase, prepare, syncArgs, wholeNumber } from './_shared.ts'
@@ -36,6 +38,9 @@ export default defineCommand({
     const dryRun = Boolean(args['dry-run'])
     const monitor = monitorUrl(args['ping-url'], settings, dryRun)
     const concurrency = concurrencyOf(settings, args.concurrency)
+    const metricsFile = args['metrics-file']
+    if (metricsFile !== undefined) checkMetricsPath(metricsFile)
+    const startedMs = performance.now()
 
     // One connection for the run (the tenant list, records), and one for each tenant in flight.
     const database = { statementTimeoutMs: statementTimeoutMs(settings), max: 1 }
@@ -65,6 +70,7 @@ export default defineCommand({
         printResult(blocks.of(result.tenantId), result)
         blocks.print(result.tenantId)
       },
+      ping: (tenant, url, event) => ping(url, event, blocks.of(tenant.id)),
     })
     const stop = onSignals(
       log,
@@ -84,6 +90,8 @@ export default defineCommand({
       if (results.length === 0 && report.skipped === 0) log.info(`No tenant has Gingr sync enabled (${SYNCED_TENANT_RULE}): nothing to do.`)
       if (args.tenant === undefined) printOutcomes(log, outcomesOf(report))
       const code = hourlyExitCode(results)
+      if (metricsFile !== undefined)
+        await writeMetrics(metricsFile, await metricsOfRun(sql, report, { durationMs: performance.now() - startedMs, exitCode: code }), log)
       await ping(monitor, code === ExitCode.Failed ? 'fail' : 'success', log)
       if (args.json) await writeResult(`${redact(JSON.stringify({ ok: code !== ExitCode.Failed, tenants: results }))}\n`)
       return code
@@ -220,4 +228,13 @@ function printOutcomes(log: Logger, o: Outcomes): void {
   const line = `📋 ${total} tenant${total === 1 ? '' : 's'}: ${o.synced} synced, ${o.failed} failed, ${o.locked} locked, ${o.skipped} skipped`
   if (o.failed > 0) log.error(line)
   else log.info(line)
+}
+
+/** A metrics file that cannot be written is said, and fails nothing: the sync itself went as it went. */
+async function writeMetrics(path: string, text: string, log: Logger): Promise<void> {
+  try {
+    writeMetricsFile(path, text)
+  } catch (error) {
+    log.warn(`⚠️  ${errorMessage(error)} The sync is not affected.`)
+  }
 }

@@ -80,3 +80,12 @@ export async function stampTenantSynced(sql: Queryable, id: string): Promise<voi
     SET last_gingr_sync_at = now() AT TIME ZONE 'UTC', "updatedAt" = now() AT TIME ZONE 'UTC'
     WHERE id = ${id}`
 }
+
+/** Each of `ids`'s last successful sync, whoever made it, read now. */
+export async function lastSyncsOf(sql: Queryable, ids: readonly string[]): Promise<Map<string, Date | null>> {
+  if (ids.length === 0) return new Map()
+  const rows = await sql<{ id: string; lastSyncAt: Date | null }[]>`
+    SELECT id, last_gingr_sync_at AS "lastSyncAt" FROM tenants
+    WHERE id IN (SELECT jsonb_array_elements_text(${sql.json(ids as string[])}))`
+  return new Map(rows.map((row) => [row.id, row.lastSyncAt]))
+}

@@ -4,7 +4,7 @@
  * Callable without a CLI: `new HourlyRun(options).run()`; the command only parses and prints.
  */
 import { hostname } from 'node:os'
-import { type GingrAccountSettings, gingrAccountFor, type Settings, vanishedFor, windowDaysFor } from '../config.ts'
+import { type GingrAccountSettings, gingrAccountFor, type Settings, tenantPingUrl, vanishedFor, windowDaysFor } from '../config.ts'
 import type { Sql } from '../db/connect.ts'
 import { claimNextTenant, databaseNow, ensureStateRows, releaseLease, releaseLeases, renewLeases } from '../db/leases.ts'
 import { findTenant, listSyncableTenants, type Tenant, unknownTenantIds } from '../db/tenants.ts'
@@ -12,6 +12,7 @@ import { ExitCode, TenantSettingError, UsageError } from '../errors.ts'
 import type { DateRange } from '../gingr/chunks.ts'
 import type { GingrClientOptions } from '../gingr/client.ts'
 import { AccountPacers } from '../gingr/pacer.ts'
+import type { PingEvent } from '../ping.ts'
 import { timing } from '../timing.ts'
 import { failTenant, type ProgressEvent, recordInterruption, syncTenant, type TenantResult } from './run.ts'
 import { isKnownTimeZone, syncWindow } from './window.ts'
@@ -56,6 +57,8 @@ export interface HourlyOptions {
   onStart?: (tenant: Tenant) => void
   onProgress?: (tenant: Tenant, event: ProgressEvent) => void
   onResult?: (result: TenantResult) => void
+  /** Sends a tenant's own monitoring ping (`pingUrl` in --config); never for a dry run. */
+  ping?: (tenant: Tenant, url: string, event: PingEvent) => Promise<void>
 }
 
 /**
@@ -66,6 +69,8 @@ export interface HourlyOptions {
 export const DEFAULT_MIN_INTERVAL_MINUTES = 45
 
 export interface HourlyReport {
+  /** Every tenant the run considered, the ones it did not take included. */
+  tenantIds: string[]
   /** The tenants this run worked on, in the order of the tenant list. */
   results: TenantResult[]
   /** Tenants of the list this run did not take. */
@@ -143,7 +148,7 @@ export class HourlyRun {
     }
     const order = new Map(tenants.map((tenant, index) => [tenant.id, index]))
     results.sort((a, b) => (order.get(a.tenantId) ?? 0) - (order.get(b.tenantId) ?? 0))
-    return { results, skipped: plans.length - results.length }
+    return { tenantIds: tenants.map((tenant) => tenant.id), results, skipped: plans.length - results.length }
   }
 
   /**
@@ -202,19 +207,32 @@ export class HourlyRun {
     return [tenant]
   }
 
+  /** One tenant, between its own pings. */
   async #syncOne(plan: Plan, { sql, statements }: { sql: Sql; statements?: () => number }): Promise<TenantResult> {
-    const { dryRun, settings, flags } = this.#options
     const { tenant } = plan
     this.#options.onStart?.(tenant)
+    await this.#ping(tenant, 'start')
+    const result = await this.#syncPlanned(plan, { sql, statements })
+    await this.#ping(tenant, result.status === 'failed' ? 'fail' : 'success')
+    this.#options.onResult?.(result)
+    return result
+  }
+
+  async #ping(tenant: Tenant, event: PingEvent): Promise<void> {
+    const url = tenantPingUrl(this.#options.settings, tenant.id)
+    if (url && !this.#options.dryRun) await this.#options.ping?.(tenant, url, event)
+  }
+
+  async #syncPlanned(plan: Plan, { sql, statements }: { sql: Sql; statements?: () => number }): Promise<TenantResult> {
+    const { dryRun, settings, flags } = this.#options
+    const { tenant } = plan
     if ('problem' in plan) {
-      const result = await failTenant({ sql, tenant, dryRun, error: plan.problem })
-      this.#options.onResult?.(result)
-      return result
+      return failTenant({ sql, tenant, dryRun, error: plan.problem })
     }
     const { window, account } = plan
     this.#inFlight.set(tenant.id, { tenant, window, startedAt: new Date() })
     try {
-      const result = await syncTenant({
+      return await syncTenant({
         sql,
         tenant,
         window,
@@ -224,8 +242,6 @@ export class HourlyRun {
         onProgress: (event) => this.#options.onProgress?.(tenant, event),
         vanished: vanishedFor(settings, tenant.id, flags),
       })
-      this.#options.onResult?.(result)
-      return result
     } finally {
       this.#inFlight.delete(tenant.id)
     }
