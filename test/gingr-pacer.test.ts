@@ -64,12 +64,16 @@ describe.concurrent('one account, several clients', () => {
     expect(other!.at - first!.at).toBeLessThan(900)
   })
 
-  test('accounts are told apart by address: another subdomain has a pace of its own', () => {
+  test('accounts are told apart by subdomain, else by address', () => {
     const pacers = new AccountPacers(150)
     expect(pacers.of({ subdomain: 'Denver' })).toBe(pacers.of({ subdomain: 'denver' }))
     expect(pacers.of({ subdomain: 'denver' })).not.toBe(pacers.of({ subdomain: 'boulder' }))
-    expect(pacers.of({ subdomain: 'a', baseUrl: 'http://127.0.0.1:9/api/' })).toBe(
+    // One proxy (or simulator) in front of two accounts: two pacers.
+    expect(pacers.of({ subdomain: 'a', baseUrl: 'http://127.0.0.1:9/api' })).not.toBe(
       pacers.of({ subdomain: 'b', baseUrl: 'http://127.0.0.1:9/api' }),
+    )
+    expect(pacers.of({ subdomain: '', baseUrl: 'http://127.0.0.1:9/api/' })).toBe(
+      pacers.of({ subdomain: '', baseUrl: 'http://127.0.0.1:9/api' }),
     )
   })
 })

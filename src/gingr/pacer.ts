@@ -49,9 +49,14 @@ export class AccountPacers {
     this.#paceMs = paceMs
   }
 
-  /** The pacer of the account at `subdomain` (or `baseUrl`, which overrides it). */
+  /**
+   * The pacer of the account: by its subdomain (Gingr's name for an account, whatever address it
+   * is reached at: a proxy or the simulator in `baseUrl` serves many), else by its address.
+   */
   of(account: { subdomain: string; baseUrl?: string }): AccountPacer {
-    const key = account.baseUrl?.replace(/\/+$/, '').toLowerCase() ?? account.subdomain.toLowerCase()
+    const key = account.subdomain
+      ? `subdomain ${account.subdomain.toLowerCase()}`
+      : `url ${(account.baseUrl ?? '').replace(/\/+$/, '').toLowerCase()}`
     let pacer = this.#byAccount.get(key)
     if (!pacer) {
       pacer = new AccountPacer(this.#paceMs)
