@@ -143,6 +143,6 @@ describe('a run of many tenants, 4 at once', () => {
     const after = await db.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM gingr_sync_runs WHERE error LIKE 'Stopped by SIGTERM%'`
     expect(after[0]!.n - before[0]!.n).toBeGreaterThanOrEqual(3)
     // A run stopped by a signal frees its claims at once: the next run need not wait for the leases.
-    expect(await db.sql`SELECT tenant_id FROM gingr_sync_tenants WHERE lease_owner IS NOT NULL`).toEqual([])
+    expect([...(await db.sql`SELECT tenant_id FROM gingr_sync_tenants WHERE lease_owner IS NOT NULL`)]).toEqual([])
   })
 })
