@@ -7,6 +7,7 @@ import { loadSettings } from '../src/config.ts'
 import { ExitCode, UsageError } from '../src/errors.ts'
 import { type Simulator, startSimulator } from '../src/simulator/index.ts'
 import { type HourlyOptions, HourlyRun, hourlyExitCode } from '../src/sync/hourly.ts'
+import { LOCAL_OWNER_PREFIX } from '../src/sync/owner.ts'
 import { migratedDatabase, type TestDatabase } from './_db.ts'
 import { insertTenant } from './fixtures/tailtown.ts'
 
@@ -58,5 +59,49 @@ describe.concurrent('the tenants of a run', () => {
     expect(results.map((r) => [r.tenantId, r.status])).toEqual([[off, 'synced']])
     expect(told).toEqual([off])
     expect(hourly({ tenantId: 'no-such-tenant' }).run()).rejects.toBeInstanceOf(UsageError)
+  })
+})
+
+describe.concurrent('leases of other runs', () => {
+  /** A database of the case's own with one enabled tenant held by `owner` for `ms`. */
+  async function held(owner: string, ms: number) {
+    const own = await migratedDatabase({ max: 4 })
+    const tenant = await insertTenant(own.sql, { businessName: 'Held' })
+    await own.sql`INSERT INTO gingr_sync_tenants (tenant_id, lease_owner, lease_until, claimed_at)
+      VALUES (${tenant}, ${owner}, now() + ${ms / 1000}::float8 * interval '1 second', now() - interval '1 hour')`
+    return { own, tenant, run: () => hourly({ sql: own.sql }).run() }
+  }
+
+  test("another machine's lease: left alone while it holds, the tenant taken once it has run out", async () => {
+    const { own, tenant, run } = await held('elsewhere pid:[1] 4242', 1500)
+    try {
+      const first = await run()
+      expect([first.results, first.skipped]).toEqual([[], 1])
+      await Bun.sleep(1600)
+      const next = await run()
+      expect(next.results.map((r) => [r.tenantId, r.status])).toEqual([[tenant, 'synced']])
+    } finally {
+      await own.drop()
+    }
+  })
+
+  test('a run of this machine whose process is gone: its lease is void at once', async () => {
+    const gone = Bun.spawn(['true'])
+    await gone.exited
+    const { own, tenant, run } = await held(`${LOCAL_OWNER_PREFIX}${gone.pid}`, 3_600_000)
+    try {
+      expect((await run()).results.map((r) => [r.tenantId, r.status])).toEqual([[tenant, 'synced']])
+    } finally {
+      await own.drop()
+    }
+  })
+
+  test('a run of this machine still alive keeps its lease', async () => {
+    const { own, run } = await held(`${LOCAL_OWNER_PREFIX}${process.ppid}`, 3_600_000)
+    try {
+      expect((await run()).skipped).toBe(1)
+    } finally {
+      await own.drop()
+    }
   })
 })

@@ -85,7 +85,15 @@ export async function releaseLease(sql: Queryable, owner: string, tenantId: stri
     WHERE tenant_id = ${tenantId} AND lease_owner = ${owner}`
 }
 
-/** Every lease of the owner, at once (a run that stops). */
+/** The owners holding a lease that has not run out, among those whose name starts with `prefix`. */
+export async function leaseOwners(sql: Queryable, prefix: string): Promise<string[]> {
+  const rows = await sql<{ owner: string }[]>`
+    SELECT DISTINCT lease_owner AS owner FROM gingr_sync_tenants
+    WHERE left(lease_owner, length(${prefix})) = ${prefix} AND lease_until > now()`
+  return rows.map((row) => row.owner)
+}
+
+/** Every lease of the owner, at once (a run that stops, or one found dead). */
 export async function releaseLeases(sql: Queryable, owner: string): Promise<void> {
   await sql`UPDATE gingr_sync_tenants SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ${owner}`
 }

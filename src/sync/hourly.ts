@@ -3,10 +3,9 @@
  * then each synced on its own (one failing never stops the others), and the run's exit code.
  * Callable without a CLI: `new HourlyRun(options).run()`; the command only parses and prints.
  */
-import { hostname } from 'node:os'
 import { type GingrAccountSettings, gingrAccountFor, type Settings, tenantPingUrl, vanishedFor, windowDaysFor } from '../config.ts'
 import type { Sql } from '../db/connect.ts'
-import { claimNextTenant, databaseNow, ensureStateRows, releaseLease, releaseLeases, renewLeases } from '../db/leases.ts'
+import { claimNextTenant, databaseNow, ensureStateRows, leaseOwners, releaseLease, releaseLeases, renewLeases } from '../db/leases.ts'
 import { findTenant, listSyncableTenants, type Tenant, unknownTenantIds } from '../db/tenants.ts'
 import { ExitCode, TenantSettingError, UsageError } from '../errors.ts'
 import type { DateRange } from '../gingr/chunks.ts'
@@ -14,6 +13,7 @@ import type { GingrClientOptions } from '../gingr/client.ts'
 import { AccountPacers } from '../gingr/pacer.ts'
 import type { PingEvent } from '../ping.ts'
 import { timing } from '../timing.ts'
+import { isDeadLocalOwner, LOCAL_OWNER_PREFIX, ownerOfThisProcess } from './owner.ts'
 import { failTenant, type ProgressEvent, recordInterruption, syncTenant, type TenantResult } from './run.ts'
 import { isKnownTimeZone, syncWindow } from './window.ts'
 
@@ -48,7 +48,7 @@ export interface HourlyOptions {
    * runs) nor for a dry run (which writes nothing, so claims nothing).
    */
   minIntervalMs?: number
-  /** Who claims: default this host and process (`host:pid`). */
+  /** Who claims: default this process (src/sync/owner.ts). */
   owner?: string
   /** Told of a tenant asked for by --tenant that the hourly run would not sync. */
   onNotEnabled?: (tenant: Tenant) => void
@@ -106,7 +106,7 @@ export class HourlyRun {
   constructor(options: HourlyOptions) {
     this.#options = options
     this.#pacers = new AccountPacers(options.gingr.paceMs ?? timing().paceMs)
-    this.#owner = options.owner ?? `${hostname()}:${process.pid}`
+    this.#owner = options.owner ?? ownerOfThisProcess()
   }
 
   /** Claims through leases: the scheduled run, which other hosts may be running too. */
@@ -160,6 +160,10 @@ export class HourlyRun {
     const byId = new Map(plans.map((plan) => [plan.tenant.id, plan]))
     const tenantIds = [...byId.keys()]
     await ensureStateRows(sql, tenantIds)
+    // A run of this machine killed before it could free its tenants: no need to wait out its leases.
+    for (const owner of await leaseOwners(sql, LOCAL_OWNER_PREFIX)) {
+      if (isDeadLocalOwner(owner)) await releaseLeases(sql, owner)
+    }
     const claim = {
       owner: this.#owner,
       tenantIds,
