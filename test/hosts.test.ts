@@ -33,7 +33,7 @@ async function scene(tenants = TENANTS, overrides: { timezone?: string } = {}): 
   const executable = await binary()
   const sim = await startSimulator({ seed: 29, reservations: 24, owners: 10, animals: 14, timeZone: ZONE })
   // A Gingr far away: each tenant's fetch takes long enough for the hosts to meet.
-  sim.faults.add({ endpoint: '/reservations', fault: { kind: 'delay', ms: 50 } })
+  sim.faults.add({ endpoint: '/reservations', fault: { kind: 'delay', ms: 30 } })
   const db = await migratedDatabase()
   cleanups.push(async () => {
     await sim.stop()
