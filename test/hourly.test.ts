@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { loadSettings } from '../src/config.ts'
+import { connect } from '../src/db/connect.ts'
 import { ExitCode, UsageError } from '../src/errors.ts'
 import { type Simulator, startSimulator } from '../src/simulator/index.ts'
 import { type HourlyOptions, HourlyRun, hourlyExitCode } from '../src/sync/hourly.ts'
@@ -100,6 +101,32 @@ describe.concurrent('leases of other runs', () => {
     const { own, run } = await held(`${LOCAL_OWNER_PREFIX}${process.ppid}`, 3_600_000)
     try {
       expect((await run()).skipped).toBe(1)
+    } finally {
+      await own.drop()
+    }
+  })
+})
+
+describe('tenants side by side', () => {
+  test("each worker on a connection of its own: every tenant's statement count is its own", async () => {
+    const own = await migratedDatabase({ max: 2 })
+    try {
+      for (let i = 0; i < 6; i++) await insertTenant(own.sql, { businessName: `Side ${i}` })
+      const counters: number[] = []
+      const { results } = await hourly({
+        sql: own.sql,
+        concurrency: 3,
+        connect: () => {
+          const index = counters.push(0) - 1
+          const sql = connect(own.url, { max: 1, onQuery: () => counters[index]!++ })
+          return { sql, statements: () => counters[index]! }
+        },
+      }).run()
+      expect(results.map((r) => r.status)).toEqual(Array(6).fill('synced'))
+      expect(counters).toHaveLength(3)
+      // The same account and window for all: the same statements each, none counted twice.
+      expect(new Set(results.map((r) => r.statements)).size).toBe(1)
+      expect(counters.reduce((a, b) => a + b, 0)).toBe(results.reduce((sum, r) => sum + r.statements, 0))
     } finally {
       await own.drop()
     }
