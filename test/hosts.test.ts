@@ -1,8 +1,9 @@
 /**
  * Several hosts, one database (issue 14 §2): binaries started at the same moment against 50
  * tenants sync each exactly once, fetching each once; one SIGKILLed mid-run leaves nothing
- * half-written, and its tenants are done by the next run once their leases run out. Each case has
- * a database and a simulator of its own, so the cases run side by side.
+ * half-written, and its tenants are done by the next run. Each case has a database and a simulator
+ * of its own, so the cases run side by side. The rules of one claim (--min-interval, --tenant, a
+ * failure, leases of other runs) are tested on the core, in-process: test/hourly.test.ts.
  */
 import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { type Simulator, startSimulator } from '../src/simulator/index.ts'
@@ -126,22 +127,5 @@ describe.concurrent('several hosts, one database', () => {
     expect(next.code).toBe(0)
     expect(counts(next)).toEqual([TENANTS, undone.length, 0, 0, TENANTS - undone.length])
     expect((await outcomes()).filter((row) => row.runs !== 's' || !row.stamped)).toEqual([])
-  })
-
-  test('--tenant by hand always runs; the scheduled run skips what was synced within --min-interval', async () => {
-    const { start, ids } = await scene(2)
-    for (let i = 0; i < 2; i++) expect((await start(['--tenant', ids[0]!]).done).stderr).toContain('✅ Sync complete')
-    expect(counts(await start().done)).toEqual([2, 1, 0, 0, 1])
-    expect(counts(await start().done)).toEqual([2, 0, 0, 0, 2])
-    expect(counts(await start(['--min-interval', '0']).done)).toEqual([2, 2, 0, 0, 0])
-  })
-
-  test('a failed tenant is not retried by another host within --min-interval, and is by the next run', async () => {
-    const { start, outcomes } = await scene(1, { timezone: 'Not/A_Zone' })
-    expect(counts(await start().done)).toEqual([1, 0, 1, 0, 0])
-    expect(counts(await start().done)).toEqual([1, 0, 0, 0, 1])
-    // The next hour's run, as far as the interval goes.
-    expect(counts(await start(['--min-interval', '0']).done)).toEqual([1, 0, 1, 0, 0])
-    expect((await outcomes()).map((row) => row.runs)).toEqual(['ff'])
   })
 })

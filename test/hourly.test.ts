@@ -7,7 +7,7 @@ import { loadSettings } from '../src/config.ts'
 import { connect } from '../src/db/connect.ts'
 import { ExitCode, UsageError } from '../src/errors.ts'
 import { type Simulator, startSimulator } from '../src/simulator/index.ts'
-import { type HourlyOptions, HourlyRun, hourlyExitCode } from '../src/sync/hourly.ts'
+import { type HourlyOptions, HourlyRun, hourlyExitCode, outcomesOf } from '../src/sync/hourly.ts'
 import { LOCAL_OWNER_PREFIX } from '../src/sync/owner.ts'
 import { migratedDatabase, type TestDatabase } from './_db.ts'
 import { insertTenant } from './fixtures/tailtown.ts'
@@ -60,6 +60,46 @@ describe.concurrent('the tenants of a run', () => {
     expect(results.map((r) => [r.tenantId, r.status])).toEqual([[off, 'synced']])
     expect(told).toEqual([off])
     expect(hourly({ tenantId: 'no-such-tenant' }).run()).rejects.toBeInstanceOf(UsageError)
+  })
+})
+
+describe.concurrent('the scheduled run among others', () => {
+  /** A database of the case's own with `count` enabled tenants (overrides for all of them). */
+  async function own(count: number, overrides: { timezone?: string } = {}) {
+    const db = await migratedDatabase({ max: 4 })
+    for (let i = 0; i < count; i++) await insertTenant(db.sql, { businessName: `Own ${i}`, ...overrides })
+    const counts = async (options: Partial<HourlyOptions> = {}) => {
+      const report = await hourly({ sql: db.sql, ...options }).run()
+      const { synced, failed, skipped } = outcomesOf(report)
+      return { synced, failed, skipped, ids: report.results.map((r) => r.tenantId) }
+    }
+    return { db, counts }
+  }
+
+  test('--tenant by hand always runs; the scheduled run skips what was synced within --min-interval', async () => {
+    const { db, counts } = await own(2)
+    try {
+      const [first] = (await counts()).ids
+      for (let i = 0; i < 2; i++) expect(await counts({ tenantId: first })).toMatchObject({ synced: 1, skipped: 0 })
+      expect(await counts()).toMatchObject({ synced: 0, failed: 0, skipped: 2 })
+      expect(await counts({ minIntervalMs: 0 })).toMatchObject({ synced: 2, skipped: 0 })
+      // A dry run claims nothing, skips nothing.
+      expect(await counts({ dryRun: true })).toMatchObject({ synced: 2, skipped: 0 })
+    } finally {
+      await db.drop()
+    }
+  })
+
+  test('a failed tenant is not taken again within --min-interval, and is by the next run', async () => {
+    const { db, counts } = await own(1, { timezone: 'Not/A_Zone' })
+    try {
+      expect(await counts()).toMatchObject({ failed: 1, skipped: 0 })
+      expect(await counts()).toMatchObject({ failed: 0, skipped: 1 })
+      // The next hour's run, as far as the interval goes.
+      expect(await counts({ minIntervalMs: 0 })).toMatchObject({ failed: 1, skipped: 0 })
+    } finally {
+      await db.drop()
+    }
   })
 })
 
