@@ -9,13 +9,17 @@ import { UsageError } from './errors.ts'
 
 /** Before the run: a folder that does not exist would fail only at the end, after all the work. */
 export function checkMetricsPath(path: string): void {
-  let folder: ReturnType<typeof statSync> | undefined
+  if (!statOf(dirname(path))?.isDirectory()) throw new UsageError(`--metrics-file: the folder ${dirname(path)} does not exist.`)
+  if (statOf(path)?.isDirectory())
+    throw new UsageError(`--metrics-file: ${path} is a folder; give the file's path (its name ending in .prom).`)
+}
+
+function statOf(path: string): ReturnType<typeof statSync> | undefined {
   try {
-    folder = statSync(dirname(path))
+    return statSync(path)
   } catch {
-    folder = undefined
+    return undefined
   }
-  if (!folder?.isDirectory()) throw new UsageError(`--metrics-file: the folder ${dirname(path)} does not exist.`)
 }
 
 export function writeMetricsFile(path: string, text: string): void {

@@ -94,13 +94,25 @@ describe('--metrics-file', () => {
     expect(readdirSync(dir.path).filter((name) => name.includes('.tmp'))).toEqual([])
   })
 
-  test('a folder that does not exist: exit 2 before anything is done', async () => {
+  test.each([
+    ['a folder that does not exist', join('nowhere', 'x.prom'), 'does not exist'],
+    ['a folder instead of a file', '.', 'is a folder'],
+  ])('%s: exit 2 before anything is done', async (_case, path, says) => {
     const before = await db.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM gingr_sync_runs`
-    const result = await runBinary(['--metrics-file', join(dir.path, 'nowhere', 'x.prom'), '--min-interval', '0'], env)
+    const result = await runBinary(['--metrics-file', join(dir.path, path), '--min-interval', '0'], env)
     expect(result.code).toBe(2)
     expect(result.stderr.trim().split('\n')).toHaveLength(1)
-    expect(result.stderr).toContain('does not exist')
+    expect(result.stderr).toContain(says)
     expect(await db.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM gingr_sync_runs`).toEqual(before)
+  })
+
+  test('a file that cannot be written: a WARN line, the outcome of the run unchanged', async () => {
+    // /proc takes no new file, even from root.
+    const result = await runBinary(['--tenant', tenants.good, '--metrics-file', '/proc/gingr-sync.prom'], env)
+    expect(result.code).toBe(0)
+    expect(result.stderr).toMatch(
+      /WARN .*The metrics file \/proc\/gingr-sync.prom could not be written \(\w+\)\. The sync is not affected\./,
+    )
   })
 
   test('the text alone: no tenant, no sample of one; values in base units', () => {
