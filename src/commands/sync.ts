@@ -91,7 +91,7 @@ export default defineCommand({
       if (args.tenant === undefined) printOutcomes(log, outcomesOf(report))
       const code = hourlyExitCode(results)
       if (metricsFile !== undefined)
-        await writeMetrics(metricsFile, await metricsOfRun(sql, report, { durationMs: performance.now() - startedMs, exitCode: code }), log)
+        await writeMetrics(metricsFile, () => metricsOfRun(sql, report, { durationMs: performance.now() - startedMs, exitCode: code }), log)
       await ping(monitor, code === ExitCode.Failed ? 'fail' : 'success', log)
       if (args.json) await writeResult(`${redact(JSON.stringify({ ok: code !== ExitCode.Failed, tenants: results }))}\n`)
       return code
@@ -230,11 +230,11 @@ function printOutcomes(log: Logger, o: Outcomes): void {
   else log.info(line)
 }
 
-/** A metrics file that cannot be written is said, and fails nothing: the sync itself went as it went. */
-async function writeMetrics(path: string, text: string, log: Logger): Promise<void> {
+/** Metrics that cannot be written (or read) are said, and fail nothing: the sync itself went as it went. */
+async function writeMetrics(path: string, metrics: () => Promise<string>, log: Logger): Promise<void> {
   try {
-    writeMetricsFile(path, text)
+    writeMetricsFile(path, await metrics())
   } catch (error) {
-    log.warn(`⚠️  ${errorMessage(error)} The sync is not affected.`)
+    log.warn(`⚠️  ${errorMessage(error).replace(/\.?$/, '.')} The sync is not affected.`)
   }
 }
