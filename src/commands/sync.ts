@@ -11,6 +11,7 @@ import { HourlyRun, hourlyExitCode, type Outcomes, outcomesOf } from '../sync/ho
 import { metricsOfRun } from '../sync/metrics.ts'
 import type { ProgressEvent, TenantResult } from '../sync/run.ts'
 import { timing } from '../timing.ts'
+import { type Lines, TenantBlocks } from './_blocks.ts'
 import { monitorUrl, openDatabase, prepare, syncArgs, wholeNumber } from './_shared.ts'
 import { onSignals, unlessStopped } from './_signals.ts'
 
@@ -68,7 +69,7 @@ export default defineCommand({
       onProgress: (tenant, event) => printProgress(blocks.of(tenant.id), event),
       onResult: (result) => {
         printResult(blocks.of(result.tenantId), result)
-        blocks.print(result.tenantId)
+        blocks.end(result.tenantId)
       },
       ping: (tenant, url, event) => ping(url, event, blocks.of(tenant.id)),
     })
@@ -107,36 +108,6 @@ export default defineCommand({
     }
   },
 })
-
-type Lines = Pick<Logger, 'info' | 'warn' | 'error'>
-
-/**
- * Each tenant's lines, held until its result and then printed whole: tenants synced side by side
- * never interleave their blocks in the log.
- */
-class TenantBlocks {
-  readonly #log: Logger
-  readonly #held = new Map<string, [level: 'info' | 'warn' | 'error', text: string][]>()
-
-  constructor(log: Logger) {
-    this.#log = log
-  }
-
-  of(tenantId: string): Lines {
-    const held = this.#held.get(tenantId) ?? []
-    this.#held.set(tenantId, held)
-    return {
-      info: (text: string) => void held.push(['info', text]),
-      warn: (text: string) => void held.push(['warn', text]),
-      error: (text: string) => void held.push(['error', text]),
-    } as Lines
-  }
-
-  print(tenantId: string): void {
-    for (const [level, text] of this.#held.get(tenantId) ?? []) this.#log[level](text)
-    this.#held.delete(tenantId)
-  }
-}
 
 function printStart(log: Lines, tenant: Tenant, dryRun: boolean): void {
   log.info(`🔄 Starting Incremental Gingr Sync${dryRun ? ' (dry run: nothing will be written)' : ''}`)
