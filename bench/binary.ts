@@ -71,7 +71,8 @@ const RUN_LIMIT_MS = 5 * 60_000
 
 /** One `gingr-sync --env-file FILE --json`, timed from spawn to exit. */
 export async function runLikeCron(binary: string, settings: CronSettings): Promise<BinaryRun> {
-  const run = await runProcessLikeCron(binary, settings, [])
+  // Each repetition is "the next hour": a tenant synced a moment ago is otherwise left alone.
+  const run = await runProcessLikeCron(binary, settings, ['--min-interval', '0'])
   const report = v.parse(Report, JSON.parse(run.stdout))
   const [tenant] = report.tenants
   if (report.tenants.length !== 1 || tenant?.status !== 'synced') {

@@ -10,7 +10,7 @@ export type PingEvent = 'start' | 'success' | 'fail'
  * `<url>/fail` when it does not. A ping is a courtesy to the monitor: it is short, and its failure
  * never fails the sync.
  */
-export async function ping(url: string | undefined, event: PingEvent, log: Logger): Promise<void> {
+export async function ping(url: string | undefined, event: PingEvent, log: Pick<Logger, 'warn'>): Promise<void> {
   if (!url) return
   const target = event === 'success' ? url : `${url.replace(/\/+$/, '')}/${event}`
   try {

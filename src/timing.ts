@@ -24,6 +24,13 @@ export const PRODUCTION_TIMING = {
   /** doctor answers a person at a terminal, so it gives up sooner than the hourly sync. */
   doctorTimeoutMs: 10_000,
   doctorBackoffBaseMs: 500,
+  /**
+   * A tenant's claim by one run (src/db/leases.ts), renewed every leaseRenewMs while the run works
+   * on it, so that it runs out only for a host that died: its tenants are free a minute later. Six
+   * renewals to a lease: a host busy parsing a large answer for seconds keeps its tenants.
+   */
+  leaseMs: 60_000,
+  leaseRenewMs: 10_000,
   /** A monitoring ping is a courtesy to the monitor: a silent one must not hold the run. */
   pingTimeoutMs: 5_000,
   /**

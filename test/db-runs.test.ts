@@ -1,5 +1,7 @@
 /** The run history: what a run records, and the latest and latest successful run per tenant. */
+
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from 'bun:test'
+import { hostname } from 'node:os'
 import { lastRuns, type RunRecord, recordRun } from '../src/db/runs.ts'
 import { migratedDatabase, type TestDatabase } from './_db.ts'
 
@@ -37,6 +39,7 @@ function run(tenantId: string, startedAt: string, overrides: Partial<RunRecord> 
     ownersUpdated: 0,
     ownerRefreshError: null,
     error: null,
+    host: 'host-a',
     ...overrides,
   }
 }
@@ -46,11 +49,19 @@ const failed = run('alpine', '2024-03-10T09:00:00.000Z', { status: 'failed', err
 const dryRun = run('alpine', '2024-03-10T10:00:00.000Z', { dryRun: true })
 const onlyFailure = run('barking', '2024-03-10T09:30:00.000Z', { status: 'failed', windowFrom: null, windowTo: null, error: 'boom' })
 const olderSynced = run('zephyr', '2024-03-09T08:00:00.000Z')
-const newerSynced = run('zephyr', '2024-03-10T08:00:00.000Z', { created: 7 })
+const newerSynced = run('zephyr', '2024-03-10T08:00:00.000Z', { created: 7, host: 'host-b' })
 
 beforeAll(async () => {
   db = await migratedDatabase()
   for (const record of [olderSynced, synced, failed, dryRun, onlyFailure, newerSynced]) await recordRun(db.sql, record)
+})
+
+test('a run recorded without a host is recorded as run on this one', async () => {
+  const { host: _host, ...unnamed } = run('unnamed', '2024-03-10T08:00:00.000Z')
+  await recordRun(db.sql, unnamed)
+  const [row] = await db.sql<{ host: string }[]>`SELECT host FROM gingr_sync_runs WHERE tenant_id = 'unnamed'`
+  expect(row?.host).toBe(hostname())
+  await db.sql`DELETE FROM gingr_sync_runs WHERE tenant_id = 'unnamed'`
 })
 
 test('every field of a run comes back as it was recorded', async () => {

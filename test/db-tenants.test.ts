@@ -46,6 +46,11 @@ describe('listing', () => {
     ).toEqual([...ids].sort())
   })
 
+  test('every tenant says by the same rule whether the hourly run syncs it', async () => {
+    const enabled = Object.fromEntries((await listTenants(db.sql)).map((tenant) => [tenant.id, tenant.enabled]))
+    expect(enabled).toEqual(Object.fromEntries(tenants.map((tenant) => [tenant.id, tenant.synced])))
+  })
+
   test('all tenants, for status', async () => {
     expect((await listTenants(db.sql)).map((tenant) => tenant.id)).toEqual(['t-2', 't-8', 't-3', 't-4', 't-5', 't-6', 't-7', 't-1'])
   })
@@ -58,6 +63,7 @@ describe('listing', () => {
       status: 'PAUSED',
       isActive: true,
       syncEnabled: true,
+      enabled: false,
       lastSyncAt: null,
     })
     expect((await findTenant(db.sql, 't-2'))?.timezone).toBe('Europe/Berlin')

@@ -43,14 +43,14 @@ async function disableOthers(): Promise<void> {
 }
 
 // Without --tenant a run syncs every enabled tenant, another case's included: the cases that run so
-// come first, one at a time. The others run with --tenant, each on a bed of its own, side by side.
+// come first, one at a time (with --min-interval 0: the bed's tenant was synced a moment ago). The others run with --tenant, each on a bed of its own, side by side.
 describe('a setting wrong for one tenant fails that tenant alone', () => {
   for (const timezone of ['UTC ', '', 'Mars/Olympus', '+99']) {
     test(`tenants.timezone ${JSON.stringify(timezone)}: that tenant fails with its sentence, the other syncs, exit 1`, async () => {
       await disableOthers()
       const bad = await insertTenant(bed.db.sql, { businessName: 'Zoneless Kennels', timezone })
       bed.sim.account.addReservation()
-      const result = await gingrSync(bed, [])
+      const result = await gingrSync(bed, ['--min-interval', '0'])
       expect(result.code).toBe(1)
       expect(errorLines(result)).toContainEqual(
         expect.stringContaining(
@@ -67,7 +67,7 @@ describe('a setting wrong for one tenant fails that tenant alone', () => {
     await disableOthers()
     const keyless = await insertTenant(bed.db.sql, { businessName: 'Keyless Kennels' })
     const config = dir.write('keys.json', JSON.stringify({ tenants: { [bed.tenant]: { apiKey: API_KEY } } }))
-    const result = await gingrSync(bed, ['--config', config], { GINGR_API_KEY: undefined })
+    const result = await gingrSync(bed, ['--config', config, '--min-interval', '0'], { GINGR_API_KEY: undefined })
     expect(result.code).toBe(1)
     expect(errorLines(result).join('\n')).toContain(
       `Tenant Keyless Kennels (${keyless}): it has no Gingr API key: GINGR_API_KEY is not set, and the config file gives it none.`,
@@ -81,7 +81,7 @@ describe('a setting wrong for one tenant fails that tenant alone', () => {
     // No shared base URL, so that the tenant's own subdomain is what would be used.
     const tenants = { [evil]: { subdomain: 'evil.com/x' }, [bed.tenant]: { baseUrl: bed.sim.baseUrl } }
     const config = dir.write('evil.json', JSON.stringify({ tenants }))
-    const result = await gingrSync(bed, ['--config', config], { GINGR_BASE_URL: undefined })
+    const result = await gingrSync(bed, ['--config', config, '--min-interval', '0'], { GINGR_BASE_URL: undefined })
     expect(result.code).toBe(1)
     expect(errorLines(result).join('\n')).toContain(
       `Tenant Evil Kennels (${evil}): its subdomain in the config file is not a Gingr subdomain`,
@@ -97,7 +97,7 @@ describe('settings and names that would leak or forge: through the binary', () =
       businessName: 'Paws\n2026-01-01T00:00:00.000Z ERROR every tenant failed\u001b[2J\rOK',
       timezone: 'Mars/Olympus',
     })
-    const result = await gingrSync(bed, [])
+    const result = await gingrSync(bed, ['--min-interval', '0'])
     expect(result.code).toBe(1)
     for (const line of result.stderr.trimEnd().split('\n')) expect(line).toMatch(/^\d{4}-\d\d-\d\dT\S+Z (INFO|WARN|ERROR) /)
     // biome-ignore lint/suspicious/noControlCharactersInRegex: a control character is what must not be there

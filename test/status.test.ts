@@ -3,6 +3,7 @@
  * the decisions, and the CLI run from source for exit codes and what an operator reads.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { hostname } from 'node:os'
 import { ago } from '../src/commands/status.ts'
 import { type RunRecord, recordRun } from '../src/db/runs.ts'
 import { freePort } from '../src/dev/embedded-postgres.ts'
@@ -167,6 +168,7 @@ describe('the last run', () => {
       ownersUpdated: 0,
       ownerRefreshError: null,
       error: failure.error,
+      host: hostname(),
     })
   })
 
@@ -224,7 +226,7 @@ describe('the command', () => {
     expect(result.code).toBe(0)
     const lines = result.stdout.trim().split('\n')
     expect(lines[0]).toMatch(
-      /^✓ Happy Paws \(h1\) · enabled · last sync \d{4}-\d\d-\d\d \d\d:\d\d UTC, 3[78] min ago · no full sync yet · owners not refreshed yet · last run synced in 4\.2 s: 12 fetched, 3 created, 1 updated, 8 unchanged, 0 skipped$/,
+      /^✓ Happy Paws \(h1\) · enabled · last sync \d{4}-\d\d-\d\d \d\d:\d\d UTC, 3[78] min ago · no full sync yet · owners not refreshed yet · last run synced on \S+ in 4\.2 s: 12 fetched, 3 created, 1 updated, 8 unchanged, 0 skipped$/,
     )
     expect(lines[1]).toBe(
       '— Paused Place (h2) · not enabled · never synced · no full sync yet · owners not refreshed yet · no run recorded',
@@ -239,7 +241,7 @@ describe('the command', () => {
       /^✓ Fine Kennels \(s1\) · enabled · last sync .*, 1[01] min ago · no full sync yet · owners not refreshed yet · no run recorded$/m,
     )
     expect(result.stdout).toMatch(
-      /^✗ STALE Stuck Kennels \(s2\) · enabled · last sync .*, 3 h 2[01] min ago · no full sync yet · owners not refreshed yet · last run FAILED .* UTC \([34] min ago\) after 30\.1 s: Gingr \/reservations failed after 4 attempts: HTTP 503\.$/m,
+      /^✗ STALE Stuck Kennels \(s2\) · enabled · last sync .*, 3 h 2[01] min ago · no full sync yet · owners not refreshed yet · last run FAILED .* UTC \([34] min ago\) on \S+ after 30\.1 s: Gingr \/reservations failed after 4 attempts: HTTP 503\.$/m,
     )
     expect(result.stdout).toMatch(
       /^✗ STALE New Kennels \(s3\) · enabled · never synced · no full sync yet · owners not refreshed yet · no run recorded$/m,

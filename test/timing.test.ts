@@ -18,6 +18,8 @@ describe('parseTiming', () => {
       paceMs: 150,
       doctorTimeoutMs: 10_000,
       doctorBackoffBaseMs: 500,
+      leaseMs: 60_000,
+      leaseRenewMs: 10_000,
       pingTimeoutMs: 5_000,
       closeTimeoutMs: 5_000,
     })

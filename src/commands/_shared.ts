@@ -1,10 +1,11 @@
 import type { ArgsDef } from 'citty'
 import * as v from 'valibot'
-import { DEFAULT_MAX_RUNTIME_SECONDS, loadSettings, type Settings } from '../config.ts'
+import { DEFAULT_CONCURRENCY, DEFAULT_MAX_RUNTIME_SECONDS, loadSettings, MAX_CONCURRENCY, type Settings } from '../config.ts'
 import { connect, explainDbFailure, type Sql } from '../db/connect.ts'
 import { UsageError } from '../errors.ts'
 import { createLogger, type Logger } from '../log.ts'
 import { registerSecrets } from '../secrets.ts'
+import { DEFAULT_MIN_INTERVAL_MINUTES } from '../sync/hourly.ts'
 import { PRODUCTION_TIMING } from '../timing.ts'
 
 /** Flags every command takes. */
@@ -41,6 +42,21 @@ export const syncArgs = {
     type: 'string',
     valueHint: 'n',
     description: 'Most reservations one run may cancel per tenant (default: max(10, 10% of the window))',
+  },
+  concurrency: {
+    type: 'string',
+    valueHint: String(DEFAULT_CONCURRENCY),
+    description: `Tenants synced at once (1-${MAX_CONCURRENCY}; or GINGR_SYNC_CONCURRENCY)`,
+  },
+  'min-interval': {
+    type: 'string',
+    valueHint: String(DEFAULT_MIN_INTERVAL_MINUTES),
+    description: 'Minutes: a tenant synced more recently than this (by any host) is left alone; not with --tenant (0-10080)',
+  },
+  'metrics-file': {
+    type: 'string',
+    valueHint: 'path',
+    description: "After the run, write its metrics there in Prometheus's text format (node_exporter's textfile collector)",
   },
   'max-runtime': {
     type: 'string',
@@ -127,8 +143,8 @@ export function monitorUrl(flag: string | undefined, settings: Settings, dryRun:
 }
 
 /** A database connection that counts the statements it sends. */
-export function openDatabase(url: string, options: { statementTimeoutMs?: number } = {}): OpenDatabase {
+export function openDatabase(url: string, options: { statementTimeoutMs?: number; max?: number } = {}): OpenDatabase {
   let count = 0
-  const sql = connect(url, { onQuery: () => count++, statementTimeoutMs: options.statementTimeoutMs })
+  const sql = connect(url, { onQuery: () => count++, statementTimeoutMs: options.statementTimeoutMs, max: options.max })
   return { sql, statements: () => count, explain: (error) => explainDbFailure(error, url, sql) }
 }

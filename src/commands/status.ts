@@ -66,16 +66,17 @@ function renderTenant(t: TenantStatusEntry, now: Date): string {
 
 function renderRun(run: LastRun | null, now: Date): string {
   if (run === null) return 'no run recorded'
-  const took = seconds(run.durationMs)
+  // Several hosts may run the job: which one ran this (rows older than the column name none).
+  const took = `${run.host ? `on ${run.host} ` : ''}${run.status === 'failed' ? 'after' : 'in'} ${seconds(run.durationMs)}`
   if (run.status === 'failed') {
     const minutes = Math.max(0, Math.floor((now.getTime() - run.startedAt.getTime()) / 60_000))
-    return `last run FAILED ${utc(run.startedAt)} (${ago(minutes)}) after ${took}: ${run.error ?? 'no error recorded'}`
+    return `last run FAILED ${utc(run.startedAt)} (${ago(minutes)}) ${took}: ${run.error ?? 'no error recorded'}`
   }
   const gone =
     run.vanished === 0 ? '' : `; ${run.vanished} gone from Gingr: ${run.moved} moved, ${run.cancelled} cancelled, ${run.withheld} withheld`
   const look = run.withheld > 0 ? ' (cancellations WITHHELD by the guard: see the log)' : ''
   const owners = run.ownerRefreshError === null ? '' : `; owner refresh FAILED: ${run.ownerRefreshError}`
-  return `last run synced in ${took}: ${run.fetched} fetched, ${run.created} created, ${run.updated} updated, ${run.unchanged} unchanged, ${run.skipped} skipped${gone}${look}${owners}`
+  return `last run synced ${took}: ${run.fetched} fetched, ${run.created} created, ${run.updated} updated, ${run.unchanged} unchanged, ${run.skipped} skipped${gone}${look}${owners}`
 }
 
 const plural = (n: number) => (n === 1 ? '' : 's')

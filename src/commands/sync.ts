@@ -1,26 +1,17 @@
 import { defineCommand } from 'citty'
-import {
-  checkGingrSettings,
-  type GingrAccountSettings,
-  gingrAccountFor,
-  maxResponseBytes,
-  maxRuntimeMs,
-  requireDatabaseUrl,
-  type Settings,
-  statementTimeoutMs,
-  vanishedFor,
-  windowDaysFor,
-} from '../config.ts'
-import { findTenant, listSyncableTenants, type Tenant, unknownTenantIds } from '../db/tenants.ts'
-import { ExitCode, TenantSettingError, UsageError } from '../errors.ts'
-import type { DateRange } from '../gingr/chunks.ts'
+import { checkGingrSettings, concurrencyOf, maxResponseBytes, maxRuntimeMs, requireDatabaseUrl, statementTimeoutMs } from '../config.ts'
+import { SYNCED_TENANT_RULE, type Tenant } from '../db/tenants.ts'
+import { ExitCode, errorMessage, UsageError } from '../errors.ts'
 import type { Logger } from '../log.ts'
+import { checkMetricsPath, writeMetricsFile } from '../metrics-file.ts'
 import { writeResult } from '../output.ts'
 import { ping } from '../ping.ts'
 import { redact } from '../secrets.ts'
-import { failTenant, type ProgressEvent, recordInterruption, syncTenant, type TenantResult } from '../sync/run.ts'
-import { isKnownTimeZone, syncWindow } from '../sync/window.ts'
+import { HourlyRun, hourlyExitCode, type Outcomes, outcomesOf } from '../sync/hourly.ts'
+import { metricsOfRun } from '../sync/metrics.ts'
+import type { ProgressEvent, TenantResult } from '../sync/run.ts'
 import { timing } from '../timing.ts'
+import { type Lines, TenantBlocks } from './_blocks.ts'
 import { monitorUrl, openDatabase, prepare, syncArgs, wholeNumber } from './_shared.ts'
 import { onSignals, unlessStopped } from './_signals.ts'
 
@@ -36,6 +27,7 @@ export default defineCommand({
       timeoutSeconds: wholeNumber('timeout', args.timeout, 1, 600),
       vanished: vanishedMode(args.vanished),
       maxCancel: wholeNumber('max-cancel', args['max-cancel'], 0, 1_000_000),
+      minIntervalMinutes: wholeNumber('min-interval', args['min-interval'], 0, 10_080),
     }
     // Without --timeout the client keeps its own default (src/timing.ts).
     const timeoutMs = flags.timeoutSeconds === undefined ? undefined : flags.timeoutSeconds * 1000
@@ -46,25 +38,61 @@ export default defineCommand({
     const responseLimit = maxResponseBytes(settings)
     const dryRun = Boolean(args['dry-run'])
     const monitor = monitorUrl(args['ping-url'], settings, dryRun)
+    const concurrency = concurrencyOf(settings, args.concurrency)
+    const metricsFile = args['metrics-file']
+    if (metricsFile !== undefined) checkMetricsPath(metricsFile)
+    const startedMs = performance.now()
 
-    const { sql, statements, explain } = openDatabase(databaseUrl, { statementTimeoutMs: statementTimeoutMs(settings) })
+    // One connection for the run (the tenant list, records), and one for each tenant in flight.
+    const database = { statementTimeoutMs: statementTimeoutMs(settings), max: 1 }
+    const { sql, statements, explain } = openDatabase(databaseUrl, database)
     const abort = new AbortController()
-    // The tenant being synced, so that a run stopped by a signal or the deadline leaves its record.
-    let inFlight: { tenant: Tenant; window: DateRange; startedAt: Date } | undefined
+    const blocks = new TenantBlocks(log)
+    const hourly = new HourlyRun({
+      sql,
+      settings,
+      tenantId: args.tenant,
+      dryRun,
+      flags,
+      gingr: { timeoutMs, signal: abort.signal, ...(responseLimit ? { maxResponseBytes: responseLimit } : {}) },
+      statements,
+      concurrency,
+      ...(flags.minIntervalMinutes === undefined ? {} : { minIntervalMs: flags.minIntervalMinutes * 60_000 }),
+      connect: () => openDatabase(databaseUrl, database),
+      onNotEnabled: (tenant) =>
+        log.warn(
+          `⚠️  Tenant ${tenant.businessName} is not enabled for the hourly sync (${SYNCED_TENANT_RULE}); syncing it because it was asked for.`,
+        ),
+      onUnknownTenant: (id) =>
+        log.warn(`⚠️  The config file names tenant ${JSON.stringify(id)}, which the database does not have: its settings apply to no one.`),
+      onStart: (tenant) => printStart(blocks.of(tenant.id), tenant, dryRun),
+      onProgress: (tenant, event) => printProgress(blocks.of(tenant.id), event),
+      onResult: (result) => {
+        printResult(blocks.of(result.tenantId), result)
+        blocks.end(result.tenantId)
+      },
+      ping: (tenant, url, event) => ping(url, event, blocks.of(tenant.id)),
+    })
     const stop = onSignals(
       log,
       abort,
       async (reason) => {
-        if (inFlight && !dryRun) await recordInterruption(sql, { ...inFlight, dryRun, reason }).catch(() => {})
+        await hourly.stop(reason)
         await sql.end({ timeout: 0 })
       },
       runtimeLimitMs,
     )
     await ping(monitor, 'start', log)
     try {
-      const results = await syncAll()
+      const report = await hourly.run()
+      const { results } = report
       await unlessStopped(abort)
-      const code = exitCodeOf(results)
+      if (results.length > 1) printSummary(log, results)
+      if (results.length === 0 && report.skipped === 0) log.info(`No tenant has Gingr sync enabled (${SYNCED_TENANT_RULE}): nothing to do.`)
+      if (args.tenant === undefined) printOutcomes(log, outcomesOf(report))
+      const code = hourlyExitCode(results)
+      if (metricsFile !== undefined)
+        await writeMetrics(metricsFile, () => metricsOfRun(sql, report, { durationMs: performance.now() - startedMs, exitCode: code }), log)
       await ping(monitor, code === ExitCode.Failed ? 'fail' : 'success', log)
       if (args.json) await writeResult(`${redact(JSON.stringify({ ok: code !== ExitCode.Failed, tenants: results }))}\n`)
       return code
@@ -78,109 +106,15 @@ export default defineCommand({
       stop()
       await sql.end({ timeout: timing().closeTimeoutMs / 1000 })
     }
-
-    async function syncAll(): Promise<TenantResult[]> {
-      const tenants = await selectTenants(sql, args.tenant, log)
-      // A typo in a config file's tenant id: that tenant would sync with the shared account, unsaid.
-      for (const id of await unknownTenantIds(sql, Object.keys(settings.config.tenants))) {
-        log.warn(`⚠️  The config file names tenant ${JSON.stringify(id)}, which the database does not have: its settings apply to no one.`)
-      }
-      // Every tenant's account and window are settled before anything runs. The run-wide settings
-      // were checked already; what is wrong for one tenant alone fails that tenant alone.
-      const plans = tenants.map((tenant) => planTenant(settings, tenant, flags))
-      const results: TenantResult[] = []
-      for (const plan of plans) {
-        if (abort.signal.aborted) break
-        const { tenant } = plan
-        printStart(log, tenant, dryRun)
-        if ('problem' in plan) {
-          const result = await failTenant({ sql, tenant, dryRun, error: plan.problem })
-          printResult(log, result)
-          results.push(result)
-          continue
-        }
-        const { window, account } = plan
-        inFlight = { tenant, window, startedAt: new Date() }
-        const result = await syncTenant({
-          sql,
-          tenant,
-          window,
-          dryRun,
-          statements,
-          gingr: {
-            ...account,
-            timeZone: tenant.timezone,
-            timeoutMs,
-            signal: abort.signal,
-            ...(responseLimit ? { maxResponseBytes: responseLimit } : {}),
-          },
-          onProgress: (event) => printProgress(log, event),
-          vanished: vanishedFor(settings, tenant.id, flags),
-        })
-        inFlight = undefined
-        printResult(log, result)
-        results.push(result)
-      }
-      if (results.length > 1) printSummary(log, results)
-      if (results.length === 0) log.info('No tenant has Gingr sync enabled (gingr_sync_enabled, "isActive", status ACTIVE): nothing to do.')
-      return results
-    }
   },
 })
 
-async function selectTenants(sql: ReturnType<typeof openDatabase>['sql'], id: string | undefined, log: Logger): Promise<Tenant[]> {
-  if (id === undefined) return listSyncableTenants(sql)
-  const tenant = await findTenant(sql, id)
-  if (!tenant) throw new UsageError(`Tenant ${id} does not exist.`)
-  if (!(tenant.syncEnabled && tenant.isActive && tenant.status === 'ACTIVE')) {
-    log.warn(
-      `⚠️  Tenant ${tenant.businessName} is not enabled for the hourly sync (gingr_sync_enabled, "isActive", status ACTIVE); syncing it because it was asked for.`,
-    )
-  }
-  return [tenant]
-}
-
-type Plan = { tenant: Tenant; account: GingrAccountSettings; window: DateRange } | { tenant: Tenant; problem: string }
-
-function planTenant(settings: Settings, tenant: Tenant, flags: { pastDays?: number; futureDays?: number }): Plan {
-  try {
-    const account = gingrAccountFor(settings, tenant.id)
-    if (!isKnownTimeZone(tenant.timezone)) {
-      throw new TenantSettingError(
-        `its time zone ${JSON.stringify(tenant.timezone)} (tenants.timezone) is not an IANA time zone such as America/Denver.`,
-      )
-    }
-    const { pastDays, futureDays } = windowDaysFor(settings, tenant.id, flags)
-    return { tenant, account, window: syncWindow(tenant.timezone, pastDays, futureDays) }
-  } catch (error) {
-    if (error instanceof TenantSettingError) return { tenant, problem: `Tenant ${tenant.businessName} (${tenant.id}): ${error.message}` }
-    throw error
-  }
-}
-
-/**
- * 1 when a tenant failed, else 3 when there is something to look at (records skipped,
- * cancellations the guard withheld, an owner refresh that failed or skipped owners), else 0.
- * A locked tenant is not a failure.
- */
-export function exitCodeOf(results: readonly TenantResult[]): number {
-  if (results.some((r) => r.status === 'failed')) return ExitCode.Failed
-  const refreshNeedsALook = (r: TenantResult) =>
-    r.ownerRefresh !== null && (r.ownerRefresh.error !== undefined || r.ownerRefresh.invalid.length > 0)
-  if (results.some((r) => r.invalid.length > 0 || r.vanished.withheld.length > 0 || refreshNeedsALook(r))) return ExitCode.Partial
-  return ExitCode.Ok
-}
-
-/**
- * SIGTERM (systemd, a tired operator) ends the run at once: the fetch is aborted and the database
- * connection closed, which makes PostgreSQL roll the open transaction back. Exit 143 as shells expect.
- */
-function printStart(log: Logger, tenant: Tenant, dryRun: boolean): void {
+function printStart(log: Lines, tenant: Tenant, dryRun: boolean): void {
   log.info(`🔄 Starting Incremental Gingr Sync${dryRun ? ' (dry run: nothing will be written)' : ''}`)
   log.info(`   Tenant: ${tenant.businessName} (${tenant.id})`)
 }
 
-function printProgress(log: Logger, event: ProgressEvent): void {
+function printProgress(log: Lines, event: ProgressEvent): void {
   if (event.step === 'fetching') {
     log.info(`📅 Fetching reservations from ${event.window.from} to ${event.window.to}...`)
     return
@@ -195,7 +129,7 @@ function printProgress(log: Logger, event: ProgressEvent): void {
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`
 
-function printResult(log: Logger, r: TenantResult): void {
+function printResult(log: Lines, r: TenantResult): void {
   if (r.status === 'failed') {
     log.error(`❌ Sync failed for ${r.businessName} (${r.tenantId}) after ${seconds(r.durationMs)}: ${r.error}`)
     log.error('   Nothing was written for this tenant; last_gingr_sync_at is unchanged.')
@@ -217,7 +151,7 @@ function printResult(log: Logger, r: TenantResult): void {
 }
 
 /** Stays gone from Gingr's answer: one line of counts, then who, as warnings where it needs a look. */
-function printVanished(log: Logger, r: TenantResult): void {
+function printVanished(log: Lines, r: TenantResult): void {
   const v = r.vanished
   if (v.vanished === 0) return
   const cancelled = r.dryRun ? 'would be cancelled' : 'cancelled'
@@ -239,7 +173,7 @@ function printVanished(log: Logger, r: TenantResult): void {
 }
 
 /** The customers of owners changed in Gingr: one line, a warning when the refresh failed or skipped owners. */
-function printOwnerRefresh(log: Logger, r: TenantResult): void {
+function printOwnerRefresh(log: Lines, r: TenantResult): void {
   const o = r.ownerRefresh
   if (o === null) return
   const days = `${o.range.from} to ${o.range.to}`
@@ -277,5 +211,22 @@ function printSummary(log: Logger, results: readonly TenantResult[]): void {
     const line = `   ${r.businessName}: ${r.status} (${detail}) in ${seconds(r.durationMs)}`
     if (r.status === 'failed') log.error(line)
     else log.info(line)
+  }
+}
+
+/** The run in one line, whatever its length: what an operator greps for first. */
+function printOutcomes(log: Logger, o: Outcomes): void {
+  const total = o.synced + o.failed + o.locked + o.skipped
+  const line = `📋 ${total} tenant${total === 1 ? '' : 's'}: ${o.synced} synced, ${o.failed} failed, ${o.locked} locked, ${o.skipped} skipped`
+  if (o.failed > 0) log.error(line)
+  else log.info(line)
+}
+
+/** Metrics that cannot be written (or read) are said, and fail nothing: the sync itself went as it went. */
+async function writeMetrics(path: string, metrics: () => Promise<string>, log: Logger): Promise<void> {
+  try {
+    writeMetricsFile(path, await metrics())
+  } catch (error) {
+    log.warn(`⚠️  ${errorMessage(error).replace(/\.?$/, '.')} The sync is not affected.`)
   }
 }

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os'
 import { oneLine } from '../text.ts'
 import type { Queryable } from './connect.ts'
 
@@ -42,6 +43,8 @@ export interface RunRecord {
   ownersUpdated: number
   ownerRefreshError: string | null
   error: string | null
+  /** The host that ran it; recorded as this one's name when not given; null on older rows. */
+  host?: string | null
 }
 
 export interface TenantRuns {
@@ -57,14 +60,14 @@ export async function recordRun(sql: Queryable, run: RunRecord): Promise<void> {
       kind, tenant_id, started_at, finished_at, dry_run, status, window_from, window_to,
       fetched, created, updated, unchanged, skipped, customers_created, pets_created, services_created,
       duration_ms, statements, vanished, moved, cancelled, withheld,
-      owners_changed, owners_updated, owner_refresh_error, error)
+      owners_changed, owners_updated, owner_refresh_error, error, host)
     VALUES (
       ${run.kind ?? 'reservations'}, ${run.tenantId}, ${run.startedAt}, ${run.finishedAt}, ${run.dryRun}, ${run.status}, ${run.windowFrom}, ${run.windowTo},
       ${run.fetched}, ${run.created}, ${run.updated}, ${run.unchanged}, ${run.skipped},
       ${run.customersCreated}, ${run.petsCreated}, ${run.servicesCreated},
       ${Math.round(run.durationMs)}, ${run.statements}, ${run.vanished}, ${run.moved}, ${run.cancelled}, ${run.withheld},
       ${run.ownersChanged}, ${run.ownersUpdated}, ${run.ownerRefreshError === null ? null : oneLine(run.ownerRefreshError)},
-      ${run.error === null ? null : oneLine(run.error)})`
+      ${run.error === null ? null : oneLine(run.error)}, ${run.host ?? hostname()})`
 }
 
 /** The columns as RunRecord names them (not `kind`: every reader asks for one); dates as text, since they are calendar dates, not instants. */
@@ -75,7 +78,7 @@ function runColumns(sql: Queryable) {
     fetched, created, updated, unchanged, skipped, customers_created AS "customersCreated",
     pets_created AS "petsCreated", services_created AS "servicesCreated",
     duration_ms AS "durationMs", statements, vanished, moved, cancelled, withheld,
-    owners_changed AS "ownersChanged", owners_updated AS "ownersUpdated", owner_refresh_error AS "ownerRefreshError", error`
+    owners_changed AS "ownersChanged", owners_updated AS "ownersUpdated", owner_refresh_error AS "ownerRefreshError", error, host`
 }
 
 /**

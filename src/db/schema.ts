@@ -214,6 +214,8 @@ export const RUNS_TABLE: TableDefinition = {
     owners_updated: 'INTEGER NOT NULL DEFAULT 0',
     owner_refresh_error: 'TEXT',
     error: 'TEXT',
+    // The host that ran it (several may share the database); null on rows older than the column.
+    host: 'TEXT',
   },
 }
 /**
@@ -227,6 +229,12 @@ export const STATE_TABLE: TableDefinition = {
     tenant_id: 'TEXT PRIMARY KEY',
     /** The facility-local day through which changed owners were last refreshed successfully. */
     owners_refreshed_through: 'DATE',
+    // The claim of an hourly run on the tenant (src/db/leases.ts): whose, until when, when it was
+    // taken (a run takes no tenant twice), and when the last claim ended in a failure.
+    lease_owner: 'TEXT',
+    lease_until: 'TIMESTAMPTZ',
+    claimed_at: 'TIMESTAMPTZ',
+    last_failed_at: 'TIMESTAMPTZ',
   },
 }
 

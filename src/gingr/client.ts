@@ -13,6 +13,7 @@ import { timing } from '../timing.ts'
 import { type DateRange, splitIntoChunks } from './chunks.ts'
 import { formatDuration, GingrError, type GingrErrorKind } from './errors.ts'
 import { type Failure, interpret, send } from './http.ts'
+import type { AccountPacer } from './pacer.ts'
 import {
   type Animal,
   animalSchema,
@@ -52,6 +53,11 @@ export interface GingrClientOptions {
   signal?: AbortSignal
   /** The clock deadlines and `Retry-After` dates are read against: a test can set it ahead. */
   now?: () => number
+  /**
+   * The account's pace and 429 back-off, shared with the other clients of the same account
+   * (src/gingr/pacer.ts); without one, this client paces only itself.
+   */
+  pacer?: AccountPacer
 }
 
 export interface ReservationWindow {
@@ -100,6 +106,7 @@ export class GingrClient {
   readonly #maxResponseBytes: number
   readonly #userAgent: string
   readonly #signal: AbortSignal | undefined
+  readonly #pacer: AccountPacer | undefined
   readonly #reservation: ReturnType<typeof reservationSchema>
   readonly #animal: ReturnType<typeof animalSchema>
   /** The list endpoints this account refused as POST: asked by GET for the rest of the client's life. */
@@ -124,6 +131,7 @@ export class GingrClient {
     this.#maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES
     this.#userAgent = options.userAgent ?? `gingr-sync/${pkg.version}`
     this.#signal = options.signal
+    this.#pacer = options.pacer
     this.#reservation = reservationSchema(options.timeZone)
     this.#animal = animalSchema(options.timeZone)
     this.#now = options.now ?? Date.now
@@ -300,6 +308,7 @@ export class GingrClient {
     const url = method === 'POST' ? `${this.baseUrl}${call.endpoint}` : `${this.baseUrl}${call.endpoint}?${form}`
     let last: Failure | undefined
     for (let attempt = 1; ; attempt += 1) {
+      await this.#pacer?.turn(this.#signal)
       const left = budget.deadlineAt - this.#now()
       if (this.#signal?.aborted) throw this.#aborted(call, attempt - 1)
       if (left <= 0) throw this.#deadline(call, attempt - 1, last)
@@ -315,6 +324,8 @@ export class GingrClient {
       last = result
       if (!result.retryable || attempt >= this.#maxAttempts) throw this.#error(call, result, attempt)
       const wait = result.retryAfterMs ?? this.#backoff(attempt)
+      // Gingr's rate limit counts the account's requests, whoever sent them: all of them wait.
+      if (result.status === 429) this.#pacer?.holdOff(wait)
       if (wait >= budget.deadlineAt - this.#now()) {
         if (result.retryAfterMs === undefined) throw this.#deadline(call, attempt, last)
         const asked = `${result.detail} asking to retry after ${formatDuration(wait)}, beyond the ${formatDuration(this.#deadlineMs)} deadline`

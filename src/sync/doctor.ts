@@ -14,7 +14,6 @@ import { errorMessage, UsageError } from '../errors.ts'
 import { GingrClient, type GingrClientOptions } from '../gingr/client.ts'
 import { GingrError } from '../gingr/errors.ts'
 import { timing } from '../timing.ts'
-import { isSyncEnabled } from './status.ts'
 import { isKnownTimeZone } from './window.ts'
 
 /**
@@ -184,7 +183,7 @@ async function checkTenants(sql: Sql, url: string, options: TenantCheckOptions):
   let tenants: Tenant[]
   let unknown: string[]
   try {
-    tenants = (await listTenants(sql)).filter(isSyncEnabled)
+    tenants = (await listTenants(sql)).filter((tenant) => tenant.enabled)
     unknown = await unknownTenantIds(sql, Object.keys(options.settings.config.tenants))
   } catch (error) {
     return [skip('Gingr credentials', `the tenants could not be read: ${await dbSentence(error, url, sql)}`)]

@@ -4,18 +4,18 @@
  * (the hourly run's: the two never write a tenant at once), set-based, a fixed number of
  * statements whatever the account's size. Callable without a CLI: `syncFullTenant(options)`.
  */
-import { gingrAccountFor, type Settings } from '../config.ts'
+import type { gingrAccountFor, Settings } from '../config.ts'
 import type { Sql } from '../db/connect.ts'
 import { deactivate, type FullRows, type FullWriteCounts, findMissing, type MissingRows, writeFull } from '../db/full-writes.ts'
 import { type RunRecord, recordRun } from '../db/runs.ts'
 import { findTenant, listSyncableTenants, type Tenant } from '../db/tenants.ts'
 import { inTransaction } from '../db/transaction.ts'
-import { ExitCode, TenantSettingError, UsageError } from '../errors.ts'
+import { ExitCode, UsageError } from '../errors.ts'
 import { GingrClient, type GingrClientOptions } from '../gingr/client.ts'
 import type { InvalidItem } from '../gingr/schemas.ts'
+import { tenantAccount } from './hourly.ts'
 import { lookupMap, mapFull } from './map-full.ts'
 import { describeFailure, MAX_INVALID_SHARE, recordFailure } from './run.ts'
-import { isKnownTimeZone } from './window.ts'
 
 export type FullStatus = 'synced' | 'failed' | 'locked'
 
@@ -165,25 +165,15 @@ async function selectTenants(options: FullSyncAllOptions): Promise<Tenant[]> {
   if (options.tenantId === undefined) return listSyncableTenants(options.sql)
   const tenant = await findTenant(options.sql, options.tenantId)
   if (!tenant) throw new UsageError(`Tenant ${options.tenantId} does not exist.`)
-  if (!(tenant.syncEnabled && tenant.isActive && tenant.status === 'ACTIVE')) options.onNotEnabled?.(tenant)
+  if (!tenant.enabled) options.onNotEnabled?.(tenant)
   return [tenant]
 }
 
 type Plan = { tenant: Tenant; account: ReturnType<typeof gingrAccountFor> } | { tenant: Tenant; problem: string }
 
 function planTenant(settings: Settings, tenant: Tenant): Plan {
-  try {
-    const account = gingrAccountFor(settings, tenant.id)
-    if (!isKnownTimeZone(tenant.timezone)) {
-      throw new TenantSettingError(
-        `its time zone ${JSON.stringify(tenant.timezone)} (tenants.timezone) is not an IANA time zone such as America/Denver.`,
-      )
-    }
-    return { tenant, account }
-  } catch (error) {
-    if (error instanceof TenantSettingError) return { tenant, problem: `Tenant ${tenant.businessName} (${tenant.id}): ${error.message}` }
-    throw error
-  }
+  const account = tenantAccount(settings, tenant)
+  return 'problem' in account ? { tenant, problem: account.problem } : { tenant, account }
 }
 
 /**

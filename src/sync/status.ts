@@ -18,7 +18,7 @@ export type LastRun = Omit<RunRecord, 'tenantId' | 'dryRun'>
 export interface TenantStatusEntry {
   tenantId: string
   businessName: string
-  /** Synced by the hourly job: gingr_sync_enabled AND "isActive" AND status ACTIVE. */
+  /** Synced by the hourly job (Tenant.enabled, db/tenants.ts). */
   enabled: boolean
   /** tenants.last_gingr_sync_at: the last successful sync, whoever made it. */
   lastSyncAt: Date | null
@@ -43,10 +43,6 @@ export interface StatusReport {
 export interface StatusOptions {
   maxAgeMinutes?: number
   now?: Date
-}
-
-export function isSyncEnabled(tenant: Pick<Tenant, 'syncEnabled' | 'isActive' | 'status'>): boolean {
-  return tenant.syncEnabled && tenant.isActive && tenant.status === 'ACTIVE'
 }
 
 /**
@@ -81,7 +77,7 @@ function statusOf(
   maxAgeMinutes: number,
   now: Date,
 ): Omit<TenantStatusEntry, 'lastFullSyncAt' | 'ownersRefreshedThrough'> {
-  const enabled = isSyncEnabled(tenant)
+  const { enabled } = tenant
   // A stamp a little ahead of this clock (the database's clock drifts) counts as just now.
   const ageMs = tenant.lastSyncAt === null ? null : Math.max(0, now.getTime() - tenant.lastSyncAt.getTime())
   return {
