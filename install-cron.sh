@@ -22,6 +22,7 @@ usage() {
   cat <<EOF
 Usage: ./$PROG [--user NAME] [--binary PATH] [--env-file PATH] [--log PATH] [--lock PATH]
                        [--schedule "CRON"] [--full-schedule "CRON" | --no-full] [--systemd]
+                       [--metrics-file PATH]
                        [--uninstall [--purge]] [--dry-run] [--help]
 
 Installs gingr-sync to run unattended, as NAME (--user) or as you: copies the binary to --binary,
@@ -48,6 +49,9 @@ at --binary is used as it is.
   --full-schedule "CRON"
                      the full sync's, the same way (default "$DEFAULT_FULL_SCHEDULE", Sunday 02:00)
   --no-full          no full sync job (one installed before is removed)
+  --metrics-file PATH
+                     the hourly sync writes its Prometheus metrics there after each run (node_exporter's
+                     textfile collector folder, which must exist and be writable by the job's user)
   --systemd          install gingr-sync.service + .timer and gingr-sync-full.service + .timer instead
                      of cron entries (root only, and only where systemd is running); a schedule
                      becomes OnCalendar=, unless it restricts both the day of the month and of the
@@ -137,7 +141,7 @@ parent_dir() {
 
 # --- arguments -------------------------------------------------------------------------------
 
-BINARY='' ENV_FILE='' LOG_FILE='' LOCK_FILE='' TARGET_USER=''
+BINARY='' ENV_FILE='' LOG_FILE='' LOCK_FILE='' TARGET_USER='' METRICS_FILE=''
 SCHEDULE=$DEFAULT_SCHEDULE FULL_SCHEDULE=''
 SYSTEMD=0 UNINSTALL=0 PURGE=0 DRY_RUN=0 FULL=1
 
@@ -147,7 +151,7 @@ while (($# > 0)); do
     value=${option#*=} option=${option%%=*} has_value=1
   fi
   case $option in
-    --user | --binary | --env-file | --log | --lock | --schedule | --full-schedule)
+    --user | --binary | --env-file | --log | --lock | --schedule | --full-schedule | --metrics-file)
       if ((has_value == 0)); then
         (($# >= 2)) || usage_error "$option needs a value"
         value=$2
@@ -162,6 +166,7 @@ while (($# > 0)); do
         --lock) LOCK_FILE=$value ;;
         --schedule) SCHEDULE=$value ;;
         --full-schedule) FULL_SCHEDULE=$value ;;
+        --metrics-file) METRICS_FILE=$value ;;
       esac
       ;;
     --systemd | --uninstall | --purge | --dry-run | --no-full | --help)
@@ -322,12 +327,13 @@ elif [[ -z $BINARY || -z $ENV_FILE || -z $LOG_FILE || -z $LOCK_FILE ]]; then
   : "${LOG_FILE:=$HOME/.local/state/gingr-sync/gingr-sync.log}" "${LOCK_FILE:=$HOME/.local/state/gingr-sync/gingr-sync.lock}"
 fi
 
-for name in BINARY ENV_FILE LOG_FILE LOCK_FILE; do
+for name in BINARY ENV_FILE LOG_FILE LOCK_FILE METRICS_FILE; do
+  [[ -n ${!name} ]] || continue
   # A newline would split the cron entry in two; other control characters are never intended.
   [[ ${!name} != *[[:cntrl:]]* ]] || usage_error "a path holds a control character: $(printf '%q' "${!name}")"
   printf -v "$name" '%s' "$(absolute "${!name}")"
 done
-readonly BINARY ENV_FILE LOG_FILE LOCK_FILE SYSTEMD UNINSTALL PURGE DRY_RUN
+readonly BINARY ENV_FILE LOG_FILE LOCK_FILE METRICS_FILE SYSTEMD UNINSTALL PURGE DRY_RUN
 # The full sync's flock, beside the hourly one's (see hourly_cron_entry).
 readonly FULL_LOCK_FILE="${LOCK_FILE%.lock}-full.lock"
 
@@ -402,7 +408,9 @@ cron_entry() {
 # (seconds), with a WARN line, and syncs it an hour later (its window overlaps the last one); a full
 # run waits up to 2 minutes for an hourly run's write, else fails that tenant with an ERROR line and
 # exit 1. The full job has the hourly one's hard limit, so it never holds a tenant past an hour.
-hourly_cron_entry() { cron_entry "$SCHEDULE" "$LOCK_FILE" '' 'the previous run' "$MARKER"; }
+hourly_cron_entry() {
+  cron_entry "$SCHEDULE" "$LOCK_FILE" "${METRICS_FILE:+--metrics-file $(sh_quote "$METRICS_FILE")}" 'the previous run' "$MARKER"
+}
 full_cron_entry() { cron_entry "$FULL_SCHEDULE" "$FULL_LOCK_FILE" full 'the previous full sync' "$FULL_MARKER"; }
 
 # crontab(1) on $1's table: one's own without -u (some crons refuse -u to a user other than root,
@@ -600,6 +608,8 @@ env_template() {
 #GINGR_SYNC_MAX_RUNTIME=3300
 # Optional: the largest Gingr answer read, in MB after decompression (1-4096, default 128).
 #GINGR_SYNC_MAX_RESPONSE_MB=128
+# Optional: tenants synced at once, each on its own database connection (1-64, default 4), as --concurrency.
+#GINGR_SYNC_CONCURRENCY=4
 EOF
 }
 
@@ -857,7 +867,8 @@ write_units() {
 
 install_units() {
   local timers=("$HOURLY_UNIT.timer")
-  write_units "$HOURLY_UNIT" 'Copy the recent window of Gingr reservations into the Tailtown database' "$(on_calendar "$SCHEDULE")" ''
+  write_units "$HOURLY_UNIT" 'Copy the recent window of Gingr reservations into the Tailtown database' "$(on_calendar "$SCHEDULE")" \
+    "${METRICS_FILE:+--metrics-file $(systemd_quote "$METRICS_FILE")}"
   if ((FULL == 1)); then
     write_units "$FULL_UNIT" 'Copy every Gingr owner and animal into the Tailtown database' "$(on_calendar "$FULL_SCHEDULE")" full
     timers+=("$FULL_UNIT.timer")
@@ -979,6 +990,13 @@ check_target_can_reach() {
   if [[ -e $ENV_FILE ]] && ! is_own_folder "$REPLY" && ! as_target test -r "$ENV_FILE"; then
     # Not ours to chown: it may be another program's too (Tailtown's own env file, say).
     die "$TARGET_USER may not read $ENV_FILE: make it $TARGET_USER's (chown $TARGET_USER: $(printf '%q' "$ENV_FILE")), or give another --env-file" 2
+  fi
+  if [[ -n $METRICS_FILE ]]; then
+    # The textfile collector's folder is node_exporter's: made and owned by its install, not here.
+    parent_dir "$METRICS_FILE"
+    [[ -d $REPLY ]] || die "the folder of --metrics-file, $REPLY, does not exist: create it (node_exporter's textfile collector reads it) or choose another" 2
+    as_target test -w "$REPLY" -a -x "$REPLY" ||
+      die "$TARGET_USER may not write in $REPLY, so the job could not write --metrics-file there: make the folder writable by $TARGET_USER, or choose another" 2
   fi
   if [[ -z $SOURCE_BINARY ]]; then
     as_target test -x "$BINARY" || die "$TARGET_USER may not run $BINARY: chmod 755 $(printf '%q' "$BINARY"), or choose another --binary" 2

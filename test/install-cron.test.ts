@@ -142,7 +142,8 @@ test.concurrent('the installed cron line, run by sh -c, syncs the simulator into
   try {
     await insertTenant(db.sql, { id: 'cron-tenant', businessName: 'Cron Kennels', timezone: 'America/Denver' })
     box = sandbox({ dist: await binary() })
-    const installed = await box.install()
+    const metrics = join(box.dir, 'gingr_sync.prom')
+    const installed = await box.install(['--metrics-file', metrics])
     expect(installed.exitCode).toBe(0)
     writeFileSync(
       box.paths.envFile,
@@ -175,6 +176,8 @@ test.concurrent('the installed cron line, run by sh -c, syncs the simulator into
     const [customers] = await db.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM customers WHERE "tenantId" = 'cron-tenant'`
     expect(customers?.n).toBe(30)
     expect(readFileSync(box.paths.crontab, 'utf8')).not.toContain(sim.apiKey)
+    // The hourly line wrote the run's metrics for node_exporter.
+    expect(readFileSync(metrics, 'utf8')).toMatch(/^gingr_sync_last_success_timestamp_seconds\{tenant="cron-tenant"\} \d+/m)
   } finally {
     box?.remove()
     await sim.stop()
@@ -654,6 +657,38 @@ describe.concurrent('logrotate', () => {
     expect((await s.install()).stderr).toContain('not written by install-cron.sh')
     expect((await s.install(['--uninstall'])).exitCode).toBe(0)
     expect(readFileSync(rulePath(s), 'utf8')).toBe('/var/log/gingr-sync.log { daily }\n')
+  })
+})
+
+describe.concurrent('--metrics-file', () => {
+  test('the hourly entry writes the metrics there (the full sync does not), in cron and in the systemd unit', async () => {
+    const s = sandbox()
+    const folder = join(s.dir, 'textfile collector')
+    mkdirSync(folder)
+    const metrics = join(folder, 'gingr_sync.prom')
+    expect((await s.install(['--metrics-file', metrics])).exitCode).toBe(0)
+    const [hourly, full] = (s.crontab() ?? '').split('\n').filter(isManaged)
+    expect(hourly).toContain(`'${s.paths.binary}' --metrics-file '${metrics}' --env-file '${s.paths.envFile}' >>`)
+    expect(full).not.toContain('--metrics-file')
+
+    expect((await s.install(['--systemd', '--metrics-file', metrics])).exitCode).toBe(0)
+    const unit = (name: string) => readFileSync(join(s.machine, 'etc/systemd/system', name), 'utf8')
+    expect(unit('gingr-sync.service')).toContain(
+      `ExecStart="${s.paths.binary}" --metrics-file "${metrics}" --env-file "${s.paths.envFile}"`,
+    )
+    expect(unit('gingr-sync-full.service')).not.toContain('--metrics-file')
+  })
+
+  test('a folder that does not exist: one sentence, exit 2, nothing changed', async () => {
+    const s = sandbox()
+    writeFileSync(s.paths.crontab, BUSY_TABLE)
+    const missing = join(s.dir, 'no-such-folder')
+    const result = await s.install(['--metrics-file', join(missing, 'gingr_sync.prom')])
+    expect(result.exitCode).toBe(2)
+    expect(result.stderr.trim()).toBe(
+      `install-cron.sh: error: the folder of --metrics-file, ${missing}, does not exist: create it (node_exporter's textfile collector reads it) or choose another`,
+    )
+    expect(s.crontab()).toBe(BUSY_TABLE)
   })
 })
 
