@@ -1,0 +1,190 @@
+/**
+ * The report's sections on scale (issue 14): many tenants against a slow Gingr, and what a
+ * database on another host costs gingr-sync and the naive way. Rendered into BENCHMARKS.md by
+ * report.ts, with the targets they check.
+ */
+import type { SizeResult } from './harness.ts'
+import type { ManyMode, ManyResult } from './many.ts'
+import type { RemoteResult } from './remote.ts'
+import { sameOrList, spread } from './stats.ts'
+
+export interface Check {
+  target: string
+  measured: string
+  met: boolean | null
+}
+
+const count = (n: number) => Math.round(n).toLocaleString('en-US')
+const seconds = (ms: number) =>
+  ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.round(ms)} ms`
+const ratio = (x: number) => (x >= 10 ? `${Math.round(x)}×` : `${x.toFixed(1)}×`)
+const median = (values: readonly number[]) => spread(values).median
+const timing = (values: readonly number[]) => {
+  const s = spread(values)
+  return s.runs > 1 ? `${seconds(s.median)} (${seconds(s.min)}–${seconds(s.max)})` : seconds(s.median)
+}
+
+/** The pause gingr-sync takes between two requests to one Gingr account (src/timing.ts, paceMs). */
+const PACE_MS = 150
+
+function outcomes(mode: ManyMode): string {
+  return Object.entries(mode.outcomes)
+    .map(([status, n]) => `${count(n)} ${status}`)
+    .join(', ')
+}
+
+function manyTable(many: ManyResult): string {
+  const [serial] = many.modes
+  const rows = [
+    '| mode | wall time | vs serial | tenants synced | synced twice | outcomes (--json) | Gingr requests | peak RSS per process | peak PostgreSQL connections |',
+    '|---|---|---|---|---|---|---|---|---|',
+  ]
+  for (const mode of many.modes) {
+    if (mode.unavailable) {
+      rows.push(`| ${mode.name} | ${mode.unavailable} | | | | | | | |`)
+      continue
+    }
+    const speedup = serial && mode !== serial ? ratio(serial.wallMs / mode.wallMs) : ''
+    rows.push(
+      `| ${mode.name} | ${seconds(mode.wallMs)} | ${speedup} | ${count(mode.tenantsSynced)} | ${count(mode.syncedTwice)} | ${outcomes(mode)} ` +
+        `| ${count(mode.gingrRequests)} | ${mode.peakRssKb.map((kb) => `${Math.round(kb / 1024)} MB`).join(' + ')} | ${mode.peakConnections} |`,
+    )
+  }
+  return rows.join('\n')
+}
+
+export function manySection(many: ManyResult): string {
+  const { plan } = many
+  const [serial] = many.modes
+  const perTenant = serial && serial.tenantsSynced > 0 ? serial.gingrRequests / serial.tenantsSynced : 2
+  const waiting = plan.tenants * (perTenant * plan.latencyMs + (perTenant - 1) * PACE_MS)
+  return `## Many tenants against a slow Gingr
+
+The binary as cron runs it, over ${count(plan.tenants)} tenants, each with a Gingr account of its own (a simulator of
+its own: its own subdomain, key and base URL, given in a \`--config\` file; ${plan.reservations} reservations generated),
+every Gingr request answered after ${plan.latencyMs} ms, as a Gingr across the internet answers. Each mode starts
+from a fresh database holding the tenants; the processes of a mode are started at the same moment, as
+two hosts' cron jobs are. Tenants synced are counted in \`gingr_sync_runs\` (successful hourly runs),
+Gingr requests by the simulators, connections by polling \`pg_stat_activity\` every 20 ms (the
+database's sessions whose \`application_name\` is \`gingr-sync\`).
+
+${manyTable(many)}
+
+A tenant's first sync makes ${sameOrList([perTenant])} requests (the window's two chunks) with a pause of ${PACE_MS} ms between
+them, so the serial run waits on Gingr for about ${seconds(waiting)} whatever the machine: its wall time is that
+wait plus each tenant's own work. Tenants in parallel overlap the waits; the database's work per
+tenant (one transaction of a few dozen rows) is small beside them.`
+}
+
+export function manyChecks(many: ManyResult | undefined): Check[] {
+  if (!many) return []
+  const [serial, concurrent, two] = many.modes
+  const tenants = count(many.plan.tenants)
+  const result: Check[] = []
+  if (serial) {
+    result.push({
+      target: `Many tenants, serial: every one of ${tenants} synced, none twice`,
+      measured: `${count(serial.tenantsSynced)} synced, ${count(serial.syncedTwice)} twice`,
+      met: serial.tenantsSynced === many.plan.tenants && serial.syncedTwice === 0,
+    })
+  }
+  if (serial && concurrent) {
+    const target = `Many tenants (${tenants}): ${concurrent.name} at least 6× faster than serial`
+    result.push(
+      concurrent.unavailable
+        ? { target, measured: concurrent.unavailable, met: null }
+        : { target, measured: ratio(serial.wallMs / concurrent.wallMs), met: serial.wallMs / concurrent.wallMs >= 6 },
+    )
+  }
+  if (two) {
+    const target = `Many tenants: ${two.name}: every tenant synced, none twice`
+    result.push(
+      two.unavailable
+        ? { target, measured: two.unavailable, met: null }
+        : {
+            target,
+            measured: `${count(two.tenantsSynced)} synced, ${count(two.syncedTwice)} twice`,
+            met: two.tenantsSynced === many.plan.tenants && two.syncedTwice === 0,
+          },
+    )
+  }
+  for (const mode of [concurrent, two]) {
+    if (!mode || mode.unavailable || mode.concurrency === null) continue
+    const limit = mode.processes * (mode.concurrency + 1)
+    result.push({
+      target: `Many tenants: ${mode.name}: at most N+1 connections per process`,
+      measured: `${mode.peakConnections} at once (limit ${limit})`,
+      met: mode.peakConnections <= limit,
+    })
+  }
+  return result
+}
+
+export function remoteSection(remote: RemoteResult, sizes: readonly SizeResult[]): string {
+  const local = sizes.find((size) => size.target === remote.plan.target)
+  const scale = local ? local.fetched / local.naive.measuredOn : 1
+  const added = remote.roundTrip.linkMs - remote.roundTrip.directMs
+  const rows: { name: string; local: number | null; remote: number[]; statements: number }[] = [
+    {
+      name: 'gingr-sync first sync (whole process, spawn to exit)',
+      local: local ? median(local.first.map((r) => r.wallMs)) : null,
+      remote: remote.first.ms,
+      statements: remote.first.statements,
+    },
+    {
+      name: 'gingr-sync unchanged rerun',
+      local: local ? median(local.unchanged.map((r) => r.wallMs)) : null,
+      remote: remote.unchanged.ms,
+      statements: remote.unchanged.statements,
+    },
+    {
+      name: 'the naive way, writes on an empty database',
+      local: local ? median(local.naive.first.ms) * scale : null,
+      remote: remote.naive.first.ms,
+      statements: remote.naive.first.statements,
+    },
+    {
+      name: 'the naive way, rerun',
+      local: local ? median(local.naive.rerun.ms) * scale : null,
+      remote: remote.naive.rerun.ms,
+      statements: remote.naive.rerun.statements,
+    },
+  ]
+  const table = [
+    `| run (${count(remote.fetched)} reservations) | local PostgreSQL (above) | behind the link, median (range) | added | statements | added per statement |`,
+    '|---|---|---|---|---|---|',
+    ...rows.map((row) => {
+      const extra = row.local === null ? null : median(row.remote) - row.local
+      return (
+        `| ${row.name} | ${row.local === null ? '–' : seconds(row.local)} | ${timing(row.remote)} | ${extra === null ? '–' : `+${seconds(extra)}`} ` +
+        `| ${count(row.statements)} | ${extra === null ? '–' : `${(extra / row.statements).toFixed(2)} ms`} |`
+      )
+    }),
+  ].join('\n')
+  const [syncFirst, , naiveFirst] = rows
+  const remoteRatio = median(naiveFirst!.remote) / median(syncFirst!.remote)
+  const localRatio = naiveFirst!.local !== null && syncFirst!.local !== null ? naiveFirst!.local / syncFirst!.local : null
+  return `## What a remote database costs
+
+The same window, the database reached through a link that holds every chunk ${remote.plan.oneWayMs} ms each way
+(bench/slow-link.ts): measured, a round trip (\`SELECT 1\` on an open connection, median of 200) took
+${remote.roundTrip.linkMs.toFixed(2)} ms through it against ${remote.roundTrip.directMs.toFixed(2)} ms direct, so the link adds ${added.toFixed(2)} ms to each. The
+binary ran as cron runs it, its \`DATABASE_URL\` pointing at the link; the naive way ran in the bench
+process over a connection through it. The local column repeats the figures measured above.
+
+${table}
+
+The naive way waits for every statement's answer before it sends the next: ${count(naiveFirst!.statements)} statements, so
+${count(naiveFirst!.statements)} round trips, and its cost grows with the window times the round trip. gingr-sync sends a
+fixed number of statements per tenant whatever the window (${sameOrList([syncFirst!.statements])} here), streams the window with COPY
+without waiting row by row, and pays the round trip only for those and for connecting
+(TCP and the password exchange). The naive way's writes took ${ratio(remoteRatio)} gingr-sync's whole run behind the
+link${localRatio === null ? '' : `, against ${ratio(localRatio)} on the local server`}.
+
+A real netem link (\`ip netns\`, a veth pair, \`tc qdisc ... netem delay 0.5ms\` on each end) was the
+first choice; this machine's kernel is built without netem (\`CONFIG_NET_SCH_NETEM\` is not set) and
+none of its queueing disciplines can delay, so the link is a relay in a process of its own that
+delays only the connections made to it. It holds a chunk that arrives while another is held until
+that one is sent, as a serial link would; for the conversations measured here (a statement, then
+its answer; a COPY stream) that is the same round trip.`
+}
