@@ -1,10 +1,12 @@
 /**
  * What a remote database costs: the hourly sync (the compiled binary, as cron runs it) and the
- * naive per-row way (bench/naive.ts, in this process) against the same server reached through a
- * slow link (bench/slow-link.ts, 0.5 ms each way), one window size, measured rather than projected.
- * The link's real round trip is measured too (SELECT 1, through it and direct), and reported.
+ * naive per-row way (bench/naive.ts, in this process) against one server, reached directly and
+ * through a slow link (bench/slow-link.ts, 0.5 ms each way) in turn, one window size, measured
+ * rather than projected. The link's real round trip is measured too (SELECT 1, through it and
+ * direct), and reported.
  */
 import { connect } from '../src/db/connect.ts'
+import type { WindowRows } from '../src/db/writes.ts'
 import { startSimulator } from '../src/simulator/index.ts'
 import { mapWindow } from '../src/sync/map.ts'
 import { runLikeCron } from './binary.ts'
@@ -31,10 +33,18 @@ export interface RemotePlan {
   naiveRepetitions: number
 }
 
-export interface RemoteRuns {
+export interface Runs {
   ms: number[]
   statements: number
   rowsWritten: number
+}
+
+/** The same runs, over one way to the database. */
+export interface PathRuns {
+  /** The binary, spawn to exit, each first sync on a fresh database. */
+  first: Runs
+  unchanged: Runs
+  naive: { first: Runs; rerun: Runs }
 }
 
 export interface RemoteResult {
@@ -42,10 +52,8 @@ export interface RemoteResult {
   fetched: number
   /** Medians of SELECT 1 on an open connection, direct and through the link. */
   roundTrip: { directMs: number; linkMs: number }
-  /** The binary, spawn to exit, each first sync on a fresh database. */
-  first: RemoteRuns
-  unchanged: RemoteRuns
-  naive: { first: RemoteRuns; rerun: RemoteRuns }
+  direct: PathRuns
+  link: PathRuns
 }
 
 export interface RemoteOptions {
@@ -65,6 +73,9 @@ export function linkTarget(serverUrl: string): { host: string; port: number } | 
   return { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || 5432) }
 }
 
+type Path = 'direct' | 'link'
+const PATHS: readonly Path[] = ['direct', 'link']
+
 export async function benchRemote(options: RemoteOptions): Promise<RemoteResult | null> {
   const { plan, log } = options
   const target = linkTarget(options.serverUrl)
@@ -81,6 +92,7 @@ export async function benchRemote(options: RemoteOptions): Promise<RemoteResult 
     timeZone: TENANT_ZONE,
   })
   const link = await startSlowLink(target, plan.oneWayMs)
+  const via = (path: Path, url: string) => (path === 'link' ? link.through(url) : url)
   try {
     await fetchWindow(sim) // the simulator encodes every record once, before any timed run
     const rows = mapWindow(await fetchWindow(sim))
@@ -88,52 +100,76 @@ export async function benchRemote(options: RemoteOptions): Promise<RemoteResult 
     log(
       `remote database: ${rows.reservations.length} reservations, round trip ${roundTrip.linkMs.toFixed(2)} ms through the link, ${roundTrip.directMs.toFixed(2)} ms direct`,
     )
-    const cron = (database: BenchDatabase) => async () => {
-      const settings = { databaseUrl: link.through(database.url), gingrBaseUrl: sim.baseUrl, gingrApiKey: sim.apiKey }
+    const cron = (path: Path, database: BenchDatabase) => async () => {
+      const settings = { databaseUrl: via(path, database.url), gingrBaseUrl: sim.baseUrl, gingrApiKey: sim.apiKey }
       const run = await runLikeCron(options.binary, settings)
       return { ms: run.wallMs, statements: run.tenant.statements }
     }
-    const first: RemoteRuns = { ms: [], statements: 0, rowsWritten: 0 }
-    let database: BenchDatabase | undefined
+    const result = { direct: emptyPath(), link: emptyPath() }
+    // Direct and through the link in turn, so that both meet the same load on a shared machine.
+    const synced = new Map<Path, BenchDatabase>()
     for (let rep = 0; rep < plan.repetitions; rep++) {
-      await database?.drop()
-      database = await options.databases.fresh()
-      await record(first, database, cron(database))
-    }
-    const unchanged: RemoteRuns = { ms: [], statements: 0, rowsWritten: 0 }
-    for (let rep = 0; rep < plan.repetitions; rep++) await record(unchanged, database!, cron(database!))
-    await database?.drop()
-    log(`remote database: gingr-sync first sync ${list(first.ms)} ms, unchanged rerun ${list(unchanged.ms)} ms`)
-
-    const naive = await options.databases.fresh()
-    const counted = countingConnection(link.through(naive.url))
-    try {
-      const naiveRuns = async (runs: RemoteRuns, empty: boolean) => {
-        if (empty) await emptyDataTables(naive.sql)
-        const before = counted.statements()
-        await record(runs, naive, async () => ({ ms: await timed(() => naiveSync(counted.sql, TENANT_ID, rows)) }))
-        runs.statements = counted.statements() - before
+      for (const path of PATHS) {
+        await synced.get(path)?.drop()
+        const database = await options.databases.fresh()
+        synced.set(path, database)
+        await record(result[path].first, database, cron(path, database))
       }
-      const naiveFirst: RemoteRuns = { ms: [], statements: 0, rowsWritten: 0 }
-      for (let rep = 0; rep < plan.naiveRepetitions; rep++) await naiveRuns(naiveFirst, true)
-      const naiveRerun: RemoteRuns = { ms: [], statements: 0, rowsWritten: 0 }
-      for (let rep = 0; rep < plan.naiveRepetitions; rep++) await naiveRuns(naiveRerun, false)
-      log(`remote database: naive way ${list(naiveFirst.ms)} ms (${naiveFirst.statements} statements), rerun ${list(naiveRerun.ms)} ms`)
-      return { plan, fetched: rows.reservations.length, roundTrip, first, unchanged, naive: { first: naiveFirst, rerun: naiveRerun } }
-    } finally {
-      await counted.sql.end({ timeout: 5 })
-      await naive.drop()
     }
+    for (let rep = 0; rep < plan.repetitions; rep++) {
+      for (const path of PATHS) await record(result[path].unchanged, synced.get(path)!, cron(path, synced.get(path)!))
+    }
+    for (const database of synced.values()) await database.drop()
+    for (const path of PATHS) {
+      const { first, unchanged } = result[path]
+      log(`remote database, ${path}: gingr-sync first sync ${list(first.ms)} ms, unchanged rerun ${list(unchanged.ms)} ms`)
+    }
+    for (const path of PATHS) {
+      await naiveRuns(options.databases, via.bind(null, path), rows, plan.naiveRepetitions, result[path].naive)
+      const { first, rerun } = result[path].naive
+      log(`remote database, ${path}: naive way ${list(first.ms)} ms (${first.statements} statements), rerun ${list(rerun.ms)} ms`)
+    }
+    return { plan, fetched: rows.reservations.length, roundTrip, ...result }
   } finally {
     await link.stop()
     await sim.stop()
   }
 }
 
+function emptyPath(): PathRuns {
+  const runs = (): Runs => ({ ms: [], statements: 0, rowsWritten: 0 })
+  return { first: runs(), unchanged: runs(), naive: { first: runs(), rerun: runs() } }
+}
+
+/** The naive way in this process, on a fresh database: on empty tables, then again over its own rows. */
+async function naiveRuns(
+  databases: DatabaseFactory,
+  url: (direct: string) => string,
+  rows: WindowRows,
+  repetitions: number,
+  into: PathRuns['naive'],
+): Promise<void> {
+  const database = await databases.fresh()
+  const counted = countingConnection(url(database.url))
+  try {
+    const once = async (runs: Runs, empty: boolean) => {
+      if (empty) await emptyDataTables(database.sql)
+      const before = counted.statements()
+      await record(runs, database, async () => ({ ms: await timed(() => naiveSync(counted.sql, TENANT_ID, rows)) }))
+      runs.statements = counted.statements() - before
+    }
+    for (let rep = 0; rep < repetitions; rep++) await once(into.first, true)
+    for (let rep = 0; rep < repetitions; rep++) await once(into.rerun, false)
+  } finally {
+    await counted.sql.end({ timeout: 5 })
+    await database.drop()
+  }
+}
+
 const list = (ms: number[]) => ms.map((m) => m.toFixed(0)).join('/')
 
 /** One run: its time, the rows it wrote, and its statements when it counts them itself. */
-async function record(runs: RemoteRuns, database: BenchDatabase, run: () => Promise<{ ms: number; statements?: number }>): Promise<void> {
+async function record(runs: Runs, database: BenchDatabase, run: () => Promise<{ ms: number; statements?: number }>): Promise<void> {
   const mark = await writeMark(database.sql)
   const { ms, statements } = await run()
   runs.ms.push(ms)

@@ -3,9 +3,8 @@
  * database on another host costs gingr-sync and the naive way. Rendered into BENCHMARKS.md by
  * report.ts, with the targets they check.
  */
-import type { SizeResult } from './harness.ts'
 import type { ManyMode, ManyResult } from './many.ts'
-import type { RemoteResult } from './remote.ts'
+import type { PathRuns, RemoteResult, Runs } from './remote.ts'
 import { sameOrList, spread } from './stats.ts'
 
 export interface Check {
@@ -120,71 +119,48 @@ export function manyChecks(many: ManyResult | undefined): Check[] {
   return result
 }
 
-export function remoteSection(remote: RemoteResult, sizes: readonly SizeResult[]): string {
-  const local = sizes.find((size) => size.target === remote.plan.target)
-  const scale = local ? local.fetched / local.naive.measuredOn : 1
+export function remoteSection(remote: RemoteResult): string {
   const added = remote.roundTrip.linkMs - remote.roundTrip.directMs
-  const rows: { name: string; local: number | null; remote: number[]; statements: number }[] = [
-    {
-      name: 'gingr-sync first sync (whole process, spawn to exit)',
-      local: local ? median(local.first.map((r) => r.wallMs)) : null,
-      remote: remote.first.ms,
-      statements: remote.first.statements,
-    },
-    {
-      name: 'gingr-sync unchanged rerun',
-      local: local ? median(local.unchanged.map((r) => r.wallMs)) : null,
-      remote: remote.unchanged.ms,
-      statements: remote.unchanged.statements,
-    },
-    {
-      name: 'the naive way, writes on an empty database',
-      local: local ? median(local.naive.first.ms) * scale : null,
-      remote: remote.naive.first.ms,
-      statements: remote.naive.first.statements,
-    },
-    {
-      name: 'the naive way, rerun',
-      local: local ? median(local.naive.rerun.ms) * scale : null,
-      remote: remote.naive.rerun.ms,
-      statements: remote.naive.rerun.statements,
-    },
+  const pick = (name: string, runs: (path: PathRuns) => Runs) => ({ name, direct: runs(remote.direct), link: runs(remote.link) })
+  const rows = [
+    pick('gingr-sync first sync (whole process, spawn to exit)', (path) => path.first),
+    pick('gingr-sync unchanged rerun', (path) => path.unchanged),
+    pick('the naive way, writes on an empty database', (path) => path.naive.first),
+    pick('the naive way, rerun', (path) => path.naive.rerun),
   ]
   const table = [
-    `| run (${count(remote.fetched)} reservations) | local PostgreSQL (above) | behind the link, median (range) | added | statements | added per statement |`,
+    `| run (${count(remote.fetched)} reservations) | direct, median (range) | behind the link, median (range) | added | statements | added ÷ statements |`,
     '|---|---|---|---|---|---|',
     ...rows.map((row) => {
-      const extra = row.local === null ? null : median(row.remote) - row.local
+      const extra = median(row.link.ms) - median(row.direct.ms)
       return (
-        `| ${row.name} | ${row.local === null ? '–' : seconds(row.local)} | ${timing(row.remote)} | ${extra === null ? '–' : `+${seconds(extra)}`} ` +
-        `| ${count(row.statements)} | ${extra === null ? '–' : `${(extra / row.statements).toFixed(2)} ms`} |`
+        `| ${row.name} | ${timing(row.direct.ms)} | ${timing(row.link.ms)} | ${extra >= 0 ? '+' : '−'}${seconds(Math.abs(extra))} ` +
+        `| ${count(row.link.statements)} | ${(extra / row.link.statements).toFixed(2)} ms |`
       )
     }),
   ].join('\n')
-  const [syncFirst, , naiveFirst] = rows
-  const remoteRatio = median(naiveFirst!.remote) / median(syncFirst!.remote)
-  const localRatio = naiveFirst!.local !== null && syncFirst!.local !== null ? naiveFirst!.local / syncFirst!.local : null
+  const [sync, , naive] = rows
+  const ratioThere = median(naive!.link.ms) / median(sync!.link.ms)
+  const ratioHere = median(naive!.direct.ms) / median(sync!.direct.ms)
   return `## What a remote database costs
 
-The same window, the database reached through a link that holds every chunk ${remote.plan.oneWayMs} ms each way
-(bench/slow-link.ts): measured, a round trip (\`SELECT 1\` on an open connection, median of 200) took
-${remote.roundTrip.linkMs.toFixed(2)} ms through it against ${remote.roundTrip.directMs.toFixed(2)} ms direct, so the link adds ${added.toFixed(2)} ms to each. The
-binary ran as cron runs it, its \`DATABASE_URL\` pointing at the link; the naive way ran in the bench
-process over a connection through it. The local column repeats the figures measured above.
+One window, one server, reached directly and through a link that holds every chunk ${remote.plan.oneWayMs} ms each way
+(bench/slow-link.ts), the runs of both taken in turn so that they meet the same load. Measured, a
+round trip (\`SELECT 1\` on an open connection, median of 200) took ${remote.roundTrip.linkMs.toFixed(2)} ms through the link against
+${remote.roundTrip.directMs.toFixed(2)} ms direct: the link adds ${added.toFixed(2)} ms to each. The binary ran as cron runs it, its \`DATABASE_URL\`
+pointing at the link or not; the naive way ran in the bench process, over a connection of either.
 
 ${table}
 
-The naive way waits for every statement's answer before it sends the next: ${count(naiveFirst!.statements)} statements, so
-${count(naiveFirst!.statements)} round trips, and its cost grows with the window times the round trip. gingr-sync sends a
-fixed number of statements per tenant whatever the window (${sameOrList([syncFirst!.statements])} here), streams the window with COPY
-without waiting row by row, and pays the round trip only for those and for connecting
-(TCP and the password exchange). The naive way's writes took ${ratio(remoteRatio)} gingr-sync's whole run behind the
-link${localRatio === null ? '' : `, against ${ratio(localRatio)} on the local server`}.
+The naive way waits for each statement's answer before it sends the next: ${count(naive!.link.statements)} statements are
+${count(naive!.link.statements)} round trips, so its cost grows with the window times the round trip. gingr-sync sends a fixed
+number of statements per tenant whatever the window (${sync!.link.statements} here), streams the window with COPY
+without waiting row by row, and pays the round trip only for those, for the few queries of its
+start (settings, schema check, tenant list) and for connecting (TCP and the password exchange).
+The naive way's writes alone took ${ratio(ratioThere)} gingr-sync's whole run behind the link, against ${ratio(ratioHere)} direct.
 
 A real netem link (\`ip netns\`, a veth pair, \`tc qdisc ... netem delay 0.5ms\` on each end) was the
 first choice; this machine's kernel is built without netem (\`CONFIG_NET_SCH_NETEM\` is not set) and
 none of its queueing disciplines can delay, so the link is a relay in a process of its own that
-delays only the connections made to it. It holds a chunk that arrives while another is held until
-that one is sent, as a serial link would; for the conversations measured here (a statement, then
-its answer; a COPY stream) that is the same round trip.`
+delays only the connections made to it.`
 }

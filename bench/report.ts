@@ -388,7 +388,7 @@ ${fullTable(result.full)}
     : ''
 }${
   result.remote
-    ? `${remoteSection(result.remote, sizes)}
+    ? `${remoteSection(result.remote)}
 
 `
     : ''
