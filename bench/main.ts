@@ -5,7 +5,7 @@
  *   bun run bench                 windows of 500, 5,000 and 50,000 reservations, the full sync of
  *                                 11,826 owners and 18,469 animals, 200 tenants against a Gingr
  *                                 300 ms away, and 5,000 behind a 1 ms link to the database
- *                                 (about 12 minutes)
+ *                                 (about 9 minutes)
  *   bun run bench -- --quick      500 and 5,000, fewer repetitions, the full sync once, 16 tenants,
  *                                 500 behind the link (about 2 minutes); the report goes to
  *                                 bench/results/BENCHMARKS-quick.md, never over BENCHMARKS.md

@@ -156,8 +156,9 @@ The naive way waits for each statement's answer before it sends the next: ${coun
 ${count(naive!.link.statements)} round trips, so its cost grows with the window times the round trip. gingr-sync sends a fixed
 number of statements per tenant whatever the window (${sync!.link.statements} here), streams the window with COPY
 without waiting row by row, and pays the round trip only for those, for the few queries of its
-start (settings, schema check, tenant list) and for connecting (TCP and the password exchange).
-The naive way's writes alone took ${ratio(ratioThere)} gingr-sync's whole run behind the link, against ${ratio(ratioHere)} direct.
+start (settings, schema check, tenant list) and for connecting (TCP and the password exchange);
+what it adds beyond those round trips is the window itself, several MB of COPY data that the relay
+passes on one batch per hold, as a link of limited bandwidth would. The naive way's writes alone took ${ratio(ratioThere)} gingr-sync's whole run behind the link, against ${ratio(ratioHere)} direct.
 
 A real netem link (\`ip netns\`, a veth pair, \`tc qdisc ... netem delay 0.5ms\` on each end) was the
 first choice; this machine's kernel is built without netem (\`CONFIG_NET_SCH_NETEM\` is not set) and
