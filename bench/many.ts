@@ -36,7 +36,7 @@ export const MANY_PLAN: ManyPlan = { tenants: 200, latencyMs: 300, concurrency: 
 export interface ManyMode {
   name: string
   processes: number
-  /** null: the binary's default (serial). */
+  /** The --concurrency given; null: none (a binary without the option, which is serial). */
   concurrency: number | null
   /** Set when this binary cannot run the mode: the sentence saying why. */
   unavailable?: string
@@ -93,7 +93,8 @@ export async function benchMany(options: ManyOptions): Promise<ManyResult> {
     const concurrent = await hasConcurrency(options.binary)
     log(`many tenants: ${plan.tenants} accounts, ${plan.latencyMs} ms per Gingr request`)
     const context: ModeContext = { ...options, sims, tenants, config }
-    const modes: ManyMode[] = [await runMode(context, 'serial', 1, null)]
+    // A binary with --concurrency has a default above 1: serial must be asked for.
+    const modes: ManyMode[] = [await runMode(context, 'serial', 1, concurrent ? 1 : null)]
     for (const [name, processes] of [
       [`--concurrency ${plan.concurrency}`, 1],
       [`two processes of --concurrency ${plan.concurrency}, started at once`, 2],
@@ -147,9 +148,11 @@ async function runMode(context: ModeContext, name: string, processes: number, co
   const database = await context.databases.fresh()
   try {
     await addTenants(database, context.tenants)
-    const requestsBefore = requestCount(context.sims)
     const first = context.sims[0]!
     const settings = { databaseUrl: database.url, gingrBaseUrl: first.baseUrl, gingrApiKey: first.apiKey }
+    // The binary's own objects (its lease columns, say) may be newer than the bench's migrate.
+    await runProcessLikeCron(context.binary, settings, ['migrate'], { env: context.env })
+    const requestsBefore = requestCount(context.sims)
     const args = ['--config', context.config, ...(concurrency === null ? [] : ['--concurrency', String(concurrency)])]
     const connections = pollConnections(context.databases.admin, database.name)
     const started = performance.now()
