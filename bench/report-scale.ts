@@ -107,6 +107,14 @@ export function manyChecks(many: ManyResult | undefined): Check[] {
           },
     )
   }
+  if (serial && two && !two.unavailable) {
+    // A tenant is claimed before its fetch: a host that loses the claim asks Gingr nothing for it.
+    result.push({
+      target: `Many tenants: ${two.name}: no more Gingr requests than one process`,
+      measured: `${count(two.gingrRequests)} against ${count(serial.gingrRequests)} serially`,
+      met: two.gingrRequests <= serial.gingrRequests,
+    })
+  }
   for (const mode of [concurrent, two]) {
     if (!mode || mode.unavailable || mode.concurrency === null) continue
     const limit = mode.processes * (mode.concurrency + 1)

@@ -76,6 +76,7 @@ describe('the many-tenant run on a few tenants', () => {
       expect(measured.peakConnections).toBeLessThanOrEqual(measured.processes * (MANY.concurrency + 1))
     }
     expect(one!.wallMs).toBeLessThan(mode(0).wallMs)
+    expect(two!.gingrRequests).toBe(mode(0).gingrRequests)
   })
 })
 
