@@ -3,6 +3,7 @@
  * database on another host costs gingr-sync and the naive way. Rendered into BENCHMARKS.md by
  * report.ts, with the targets they check.
  */
+import { PRODUCTION_TIMING } from '../src/timing.ts'
 import type { ManyMode, ManyResult } from './many.ts'
 import type { PathRuns, RemoteResult, Runs } from './remote.ts'
 import { sameOrList, spread } from './stats.ts'
@@ -23,8 +24,8 @@ const timing = (values: readonly number[]) => {
   return s.runs > 1 ? `${seconds(s.median)} (${seconds(s.min)}–${seconds(s.max)})` : seconds(s.median)
 }
 
-/** The pause gingr-sync takes between two requests to one Gingr account (src/timing.ts, paceMs). */
-const PACE_MS = 150
+/** The pause gingr-sync takes between two requests to one Gingr account, as the bench runs it. */
+const PACE_MS = PRODUCTION_TIMING.paceMs
 
 function outcomes(mode: ManyMode): string {
   return Object.entries(mode.outcomes)
