@@ -91,11 +91,24 @@ export interface ProcessRun {
   exitedAt: number
 }
 
+export interface ProcessOptions {
+  /** Killed past this; default 5 minutes. */
+  limitMs?: number
+  /** Added to cron's bare environment (a test's GINGR_SYNC_TEST_TIMING). */
+  env?: Record<string, string>
+}
+
 /**
  * `gingr-sync [command] --env-file FILE --json`, as cron runs it, timed from spawn to exit, with
  * its peak RSS; a run that does not exit 0 is an error naming its last lines.
  */
-export async function runProcessLikeCron(binary: string, settings: CronSettings, command: string[]): Promise<ProcessRun> {
+export async function runProcessLikeCron(
+  binary: string,
+  settings: CronSettings,
+  command: string[],
+  options: ProcessOptions = {},
+): Promise<ProcessRun> {
+  const limitMs = options.limitMs ?? RUN_LIMIT_MS
   const dir = mkdtempSync(join(tmpdir(), 'gingr-sync-bench-'))
   try {
     const envFile = join(dir, 'gingr-sync.env')
@@ -109,7 +122,7 @@ export async function runProcessLikeCron(binary: string, settings: CronSettings,
       ].join('\n')}\n`,
       { mode: 0o600 },
     )
-    const env = { PATH: '/usr/bin:/bin', HOME: dir, SHELL: '/bin/sh', LOGNAME: process.env.LOGNAME ?? 'root' }
+    const env = { PATH: '/usr/bin:/bin', HOME: dir, SHELL: '/bin/sh', LOGNAME: process.env.LOGNAME ?? 'root', ...options.env }
     const rssFile = join(dir, 'rss')
     const args = [binary, ...command, '--env-file', envFile, '--json']
     const timed = existsSync(GNU_TIME)
@@ -123,7 +136,7 @@ export async function runProcessLikeCron(binary: string, settings: CronSettings,
       stderr: 'pipe',
     })
     const polled = timed ? Promise.resolve(0) : pollPeakRss(proc.pid, proc.exited)
-    const limit = setTimeout(() => killTree(proc.pid), RUN_LIMIT_MS)
+    const limit = setTimeout(() => killTree(proc.pid), limitMs)
     const [code, stdout, stderr, polledKb] = await Promise.all([
       proc.exited,
       new Response(proc.stdout).text(),
@@ -133,8 +146,7 @@ export async function runProcessLikeCron(binary: string, settings: CronSettings,
     clearTimeout(limit)
     const wallMs = performance.now() - started
     const exitedAt = Date.now()
-    if (wallMs >= RUN_LIMIT_MS)
-      throw new Error(`gingr-sync ran longer than ${RUN_LIMIT_MS / 60_000} minutes and was killed: ${lastLines(stderr)}`)
+    if (wallMs >= limitMs) throw new Error(`gingr-sync ran longer than ${limitMs / 60_000} minutes and was killed: ${lastLines(stderr)}`)
     if (code !== 0) throw new Error(`gingr-sync exited ${code}: ${lastLines(stderr)}`)
     const peakRssKb = timed ? Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop()) : polledKb
     return { wallMs, peakRssKb, stdout, stderr, spawnedAt, exitedAt }

@@ -4,14 +4,13 @@
  *   rerun, rerun after a share of the window changed in Gingr;
  * - in this process, over the same fetched and mapped rows: gingr-sync's write phase alone
  *   (`writeWindow` in a transaction), the COPY floor, and the naive one-row-at-a-time way.
+ * Then, when asked: the full sync (bench/full.ts), many tenants against a slow Gingr
+ * (bench/many.ts), and a database behind a slow link (bench/remote.ts).
  * The Gingr simulator runs in this process and the binary reaches it over real HTTP.
  */
 import { loadavg } from 'node:os'
-import { connect, type Sql } from '../src/db/connect.ts'
 import { type WindowRows, writeWindow } from '../src/db/writes.ts'
 import { splitIntoChunks } from '../src/gingr/chunks.ts'
-import { GingrClient } from '../src/gingr/client.ts'
-import type { Reservation } from '../src/gingr/schemas.ts'
 import { type Simulator, startSimulator } from '../src/simulator/index.ts'
 import { mapWindow } from '../src/sync/map.ts'
 import { syncWindow } from '../src/sync/window.ts'
@@ -31,13 +30,11 @@ import {
 } from './databases.ts'
 import { copyWindow, createFloorTables, emptyFloorTables } from './floor.ts'
 import { benchFull, type FullBenchResult, type FullPlan } from './full.ts'
+import { benchMany, type ManyPlan, type ManyResult } from './many.ts'
+import { countingConnection, fetchWindow, GENERATED_PER_FETCHED, timed } from './measure.ts'
 import { naiveSync } from './naive.ts'
+import { benchRemote, type RemotePlan, type RemoteResult } from './remote.ts'
 
-/**
- * The simulator spreads stays from today-20 to today+45; about 61% of them overlap the default
- * window (7 days back, 30 ahead), measured on this generator. The real fetched count is reported.
- */
-const GENERATED_PER_FETCHED = 1.64
 export const CHANGED_SHARE = 0.05
 
 export interface SizePlan {
@@ -58,6 +55,10 @@ export interface BenchOptions {
   log?: (line: string) => void
   /** The full sync of owners and animals too (bench/full.ts), at this size. */
   full?: FullPlan
+  /** The many-tenant run (bench/many.ts). */
+  many?: ManyPlan
+  /** The hourly sync and the naive way behind a slow link to the database (bench/remote.ts). */
+  remote?: RemotePlan
 }
 
 export interface BinaryFigures {
@@ -114,6 +115,8 @@ export interface BenchResult {
   auditAvailable: boolean
   sizes: SizeResult[]
   full?: FullBenchResult
+  many?: ManyResult
+  remote?: RemoteResult
 }
 
 export async function runBench(options: BenchOptions): Promise<BenchResult> {
@@ -125,10 +128,20 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     for (const plan of options.sizes) {
       sizes.push(await benchSize({ plan, databases, audit, binary: options.binary, seed: options.seed ?? 1, log }))
     }
-    const full = options.full
-      ? await benchFull({ databases, binary: options.binary, plan: options.full, seed: options.seed, log })
-      : undefined
-    return { serverVersion: databases.serverVersion, auditAvailable: audit !== null, sizes, ...(full ? { full } : {}) }
+    const { binary, seed } = options
+    const full = options.full ? await benchFull({ databases, binary, plan: options.full, seed, log }) : undefined
+    const many = options.many ? await benchMany({ databases, binary, plan: options.many, log }) : undefined
+    const remote = options.remote
+      ? await benchRemote({ databases, serverUrl: options.serverUrl, binary, plan: options.remote, seed, log })
+      : null
+    return {
+      serverVersion: databases.serverVersion,
+      auditAvailable: audit !== null,
+      sizes,
+      ...(full ? { full } : {}),
+      ...(many ? { many } : {}),
+      ...(remote ? { remote } : {}),
+    }
   } finally {
     await databases.close()
   }
@@ -191,13 +204,6 @@ async function benchSize(context: SizeContext): Promise<SizeResult> {
   } finally {
     await sim.stop()
   }
-}
-
-async function fetchWindow(sim: Simulator): Promise<Reservation[]> {
-  const client = new GingrClient({ subdomain: 'bench', apiKey: sim.apiKey, baseUrl: sim.baseUrl })
-  const { reservations, invalid } = await client.fetchReservationWindow(syncWindow(TENANT_ZONE, 7, 30))
-  if (invalid.length > 0) throw new Error(`The simulator sent ${invalid.length} invalid reservations; the benchmark expects none.`)
-  return reservations
 }
 
 async function payloadSize(sim: Simulator): Promise<number> {
@@ -263,18 +269,6 @@ function summary(runs: BinaryFigures[]): string {
   const walls = runs.map((r) => r.wallMs.toFixed(0)).join('/')
   const last = runs[runs.length - 1]!
   return `${walls} ms, ${last.statements} statements, ${last.rowsWritten} rows, ${(last.peakRssKb / 1024).toFixed(0)} MB`
-}
-
-/** A connection that counts what it sends, as the binary's does. */
-function countingConnection(url: string): { sql: Sql; statements: () => number } {
-  let count = 0
-  return { sql: connect(url, { max: 1, onQuery: () => count++ }), statements: () => count }
-}
-
-async function timed(action: () => Promise<unknown>): Promise<number> {
-  const started = performance.now()
-  await action()
-  return performance.now() - started
 }
 
 /** gingr-sync's writes alone: `writeWindow` and its commit, as the tenant's transaction runs them. */

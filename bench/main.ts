@@ -2,10 +2,13 @@
  * `bun run bench` — measures gingr-sync against the way it replaces and against the floor, and
  * writes BENCHMARKS.md.
  *
- *   bun run bench                 windows of 500, 5,000 and 50,000 reservations (about 6 minutes), and
- *                                 the full sync of 11,826 owners and 18,469 animals
- *   bun run bench -- --quick      500 and 5,000, fewer repetitions, the full sync once (about a minute); the report goes
- *                                 to bench/results/BENCHMARKS-quick.md, never over BENCHMARKS.md
+ *   bun run bench                 windows of 500, 5,000 and 50,000 reservations, the full sync of
+ *                                 11,826 owners and 18,469 animals, 200 tenants against a Gingr
+ *                                 300 ms away, and 5,000 behind a 1 ms link to the database
+ *                                 (about 9 minutes)
+ *   bun run bench -- --quick      500 and 5,000, fewer repetitions, the full sync once, 16 tenants,
+ *                                 500 behind the link (about 2 minutes); the report goes to
+ *                                 bench/results/BENCHMARKS-quick.md, never over BENCHMARKS.md
  *   bun run bench -- --out PATH   write the report elsewhere
  *
  * PostgreSQL is an embedded server started for the run, or the server of BENCH_DATABASE_URL (a
@@ -20,6 +23,8 @@ import { errorMessage } from '../src/errors.ts'
 import { baselineRss, buildBinary, RSS_METHOD } from './binary.ts'
 import { FULL_PLAN } from './full.ts'
 import { runBench, type SizePlan } from './harness.ts'
+import { MANY_PLAN } from './many.ts'
+import type { RemotePlan } from './remote.ts'
 import { type Machine, renderReport } from './report.ts'
 
 const FULL: SizePlan[] = [
@@ -32,6 +37,9 @@ const QUICK: SizePlan[] = [
   { target: 500, repetitions: 3, naiveRepetitions: 1, naiveCap: Infinity },
   { target: 5_000, repetitions: 3, naiveRepetitions: 1, naiveCap: Infinity },
 ]
+/** 0.5 ms each way: a 1 ms round trip, a fast LAN. The naive way at 5,000 pays it about 30,000 times. */
+const REMOTE: RemotePlan = { target: 5_000, oneWayMs: 0.5, repetitions: 3, naiveRepetitions: 1 }
+const QUICK_REMOTE: RemotePlan = { ...REMOTE, target: 500, repetitions: 2 }
 
 const { values } = parseArgs({
   args: Bun.argv.slice(2),
@@ -56,7 +64,9 @@ const server = given
 log(`PostgreSQL: ${given ? redactUrl(given) : 'embedded, started for this run'}`)
 try {
   const full = values.quick ? { ...FULL_PLAN, repetitions: 1 } : FULL_PLAN
-  const result = await runBench({ serverUrl: server.url, binary, sizes: plan, log, full })
+  const many = values.quick ? { ...MANY_PLAN, tenants: 16 } : MANY_PLAN
+  const remote = values.quick ? QUICK_REMOTE : REMOTE
+  const result = await runBench({ serverUrl: server.url, binary, sizes: plan, log, full, many, remote })
   const machine: Machine = {
     cpus: availableParallelism(),
     cpuModel: cpus()[0]?.model.trim() ?? 'unknown',

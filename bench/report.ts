@@ -6,6 +6,7 @@
 import type { Phases } from './binary.ts'
 import { FULL_CHANGED_SHARE, type FullBenchResult, type FullRun } from './full.ts'
 import { type BenchResult, type BinaryFigures, CHANGED_SHARE, type SizeResult } from './harness.ts'
+import { type Check, manyChecks, manySection, remoteSection } from './report-scale.ts'
 import { type Spread, sameOrList, spread } from './stats.ts'
 
 export interface Machine {
@@ -197,12 +198,6 @@ function limits(sizes: readonly SizeResult[], machine: Machine): string {
 `
 }
 
-interface Check {
-  target: string
-  measured: string
-  met: boolean | null
-}
-
 function fullTable(full: FullBenchResult): string {
   const rows = [
     '| run | wall time, median (range) | statements | rows written | peak RSS | customers: created / updated / unchanged | pets: created / updated / unchanged |',
@@ -367,11 +362,11 @@ ${detailTable(sizes)}
 The last column is a projection, not a measurement: this benchmark's PostgreSQL is on the same
 machine, where a round trip costs a few microseconds. Tailtown's database on another host costs
 each statement a network round trip (1 ms is a fast LAN): the old way pays it for every statement
-of every reservation, gingr-sync a fixed number of times per tenant.
+of every reservation, gingr-sync a fixed number of times per tenant.${result.remote ? ' "What a remote database costs" below measures it.' : ''}
 
 ## Targets
 
-${checkTable([...checks(sizes), ...fullChecks(result.full)])}
+${checkTable([...checks(sizes), ...fullChecks(result.full), ...manyChecks(result.many)])}
 
 ${
   result.full
@@ -382,6 +377,18 @@ ${count(result.full.owners)} owners and ${count(result.full.animals)} animals ($
 by \`xmin\` as for the hourly runs; a full run stamps nothing and writes one \`gingr_sync_runs\` row.
 
 ${fullTable(result.full)}
+
+`
+    : ''
+}${
+  result.many
+    ? `${manySection(result.many)}
+
+`
+    : ''
+}${
+  result.remote
+    ? `${remoteSection(result.remote)}
 
 `
     : ''

@@ -636,6 +636,57 @@ describe('owners, animals, reservation types', () => {
   })
 })
 
+describe('latency', () => {
+  test.concurrent('every API request waits the set time, whatever its answer; control requests and other simulators do not', async () => {
+    const slow = await startSimulator({ seed: 3, today: TODAY, reservations: 10, latencyMs: 200 })
+    const fast = await startSimulator({ seed: 3, today: TODAY, reservations: 10 })
+    const timed = async (ask: () => Promise<Response>) => {
+      const started = performance.now()
+      const response = await ask()
+      const body = await response.text()
+      return { ms: performance.now() - started, status: response.status, body }
+    }
+    try {
+      const ok = await timed(() => reservations(slow, TODAY, TODAY))
+      const refused = await timed(() => call(slow, '/reservations', { key: 'wrong', start_date: TODAY, end_date: TODAY }))
+      slow.faults.add({ times: 1, fault: { kind: 'status', status: 502 } })
+      const failed = await timed(() => reservations(slow, TODAY, TODAY))
+      // Waits overlap: ten requests at once take about one latency, not ten.
+      const tenStarted = performance.now()
+      await Promise.all(Array.from({ length: 10 }, () => reservations(slow, TODAY, TODAY).then((r) => r.text())))
+      const together = { ms: performance.now() - tenStarted }
+      const state = await timed(() => fetch(`${slow.baseUrl.replace(/\/api\/v1$/, '')}/_sim/state`))
+      const unslowed = await timed(() => reservations(fast, TODAY, TODAY))
+      expect([ok.status, refused.status, failed.status]).toEqual([200, 401, 502])
+      for (const { ms } of [ok, refused, failed, together]) expect(ms).toBeGreaterThanOrEqual(195)
+      expect(together.ms).toBeLessThan(2_000)
+      expect(ok.body).toBe(unslowed.body)
+      expect(JSON.parse(state.body)).toMatchObject({ latencyMs: 200, requests: 13 })
+      expect(state.ms).toBeLessThan(195)
+      expect(unslowed.ms).toBeLessThan(195)
+    } finally {
+      await Promise.all([slow.stop(), fast.stop()])
+    }
+  })
+
+  test.concurrent('stop() ends the wait at once', async () => {
+    const slow = await startSimulator({ reservations: 5, latencyMs: 60_000 })
+    const asked = reservations(slow, TODAY, TODAY).then(
+      () => 'answered',
+      () => 'reset',
+    )
+    while (slow.requests.length === 0) await Bun.sleep(5)
+    const started = performance.now()
+    await slow.stop()
+    expect(await asked).toBe('reset')
+    expect(performance.now() - started).toBeLessThan(5_000)
+  })
+
+  test('a latency that is not a whole number of ms is refused', async () => {
+    await expect(startSimulator({ latencyMs: -1 })).rejects.toThrow('latencyMs must be a whole number ≥ 0, not -1')
+  })
+})
+
 describe('the control API', () => {
   const control = (s: Simulator, path: string, init: RequestInit = {}): Promise<Response> =>
     fetch(`${s.baseUrl.replace(/\/api\/v1$/, '')}/_sim${path}`, init)
@@ -696,6 +747,8 @@ describe('the standalone process', () => {
         '50',
         '--today',
         TODAY,
+        '--latency-ms',
+        '1',
       ],
       {
         stdout: 'pipe',

@@ -24,7 +24,7 @@
  *   POST   /_sim/get-only  { endpoints: ['/owners', '/animals'] }: those answer GET only (405 to
  *                          a POST), the others both again → 200 { getOnly }
  *   GET    /_sim/state     { baseUrl, timeZone, today, match, owners, animals, reservations,
- *                            reservationTypes, liveFaults, requests } (counts), getOnly
+ *                            reservationTypes, liveFaults, requests } (counts), getOnly, latencyMs
  *   GET    /_sim/requests  every recorded API request (SimRequest[])
  */
 import * as v from 'valibot'
@@ -170,6 +170,7 @@ export async function handleControl(req: Request, url: URL, state: ServerState, 
         liveFaults: state.faults.live,
         requests: state.requests.length,
         getOnly: [...state.getOnly],
+        latencyMs: state.latencyMs,
       })
     }
     case 'GET /_sim/requests':

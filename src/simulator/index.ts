@@ -66,6 +66,9 @@
  *   `data` is the owner or `[]`; none given is a JSON error with HTTP 200.
  * - GET|POST /reservation_types: `data` is an array of every type, deleted ones included;
  *   `id` picks one, `active_only=true` (or 1) keeps status "1" and is_deleted "0".
+ * Latency (`latencyMs`): every API request waits that long before it is answered, whatever the
+ * answer (a fault's and a 401 included), as a distant server does; a 'delay' fault adds to it.
+ * Control requests never wait; stop() ends the waits as it ends a 'delay'.
  * Faults (see faults.ts) are decided before anything else, so a replacing fault (status,
  * rate-limit, html, json-error, hang) answers even a request with a bad key; body faults
  * (truncated, malformed) damage whatever the normal answer was; data faults only change successful
@@ -115,6 +118,11 @@ export interface SimulatorOptions {
   locations?: number
   /** Endpoints that refuse POST (405) and answer GET only, e.g. ['/owners', '/animals']. */
   getOnly?: string[]
+  /**
+   * Milliseconds every API request waits before it is answered (default 0): the round trip and
+   * server time of a Gingr far away, the same for every request, so that runs compare.
+   */
+  latencyMs?: number
 }
 
 export interface Simulator {
@@ -158,6 +166,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const requests: SimRequest[] = []
   const apiKey = options.apiKey ?? `sim-key-${seed}`
   const getOnly = new Set(options.getOnly ?? [])
-  const server = startServer({ account, faults, requests, apiKey, getOnly }, count('port', options.port, 0))
+  const latencyMs = count('latencyMs', options.latencyMs, 0)
+  const server = startServer({ account, faults, requests, apiKey, getOnly, latencyMs }, count('port', options.port, 0))
   return { baseUrl: `${server.origin}${API_PREFIX}`, apiKey, account, faults, requests, getOnly, stop: server.stop }
 }

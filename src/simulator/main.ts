@@ -23,6 +23,7 @@ const ArgsSchema = v.object({
   locations: Whole,
   large: v.optional(v.boolean()),
   'get-only': v.optional(v.string()),
+  'latency-ms': Whole,
 })
 
 const log = createConsola({ stdout: process.stderr })
@@ -44,6 +45,7 @@ const main = defineCommand({
       description: `The size of a real account: ${LARGE_ACCOUNT.owners} owners, ${LARGE_ACCOUNT.animals} animals (unless --owners/--animals say otherwise)`,
     },
     'get-only': { type: 'string', description: 'Endpoints that refuse POST and answer GET only, comma-separated (e.g. /owners,/animals)' },
+    'latency-ms': { type: 'string', description: 'Milliseconds every API request waits before its answer (default 0)' },
   },
   async run({ args }) {
     const parsed = v.safeParse(ArgsSchema, args)
@@ -67,6 +69,7 @@ const main = defineCommand({
         ?.split(',')
         .map((endpoint) => endpoint.trim())
         .filter(Boolean),
+      latencyMs: options['latency-ms'],
     })
     process.stdout.write(`GINGR_BASE_URL=${sim.baseUrl}\nGINGR_API_KEY=${sim.apiKey}\n`)
     log.info(

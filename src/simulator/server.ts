@@ -38,6 +38,8 @@ export interface ServerState {
    * `/animals`; empty by default, where both methods are served.
    */
   getOnly: Set<string>
+  /** Every API request waits this long before its answer is decided (0: none). */
+  latencyMs: number
 }
 
 export interface RunningServer {
@@ -134,6 +136,7 @@ export function startServer(state: ServerState, port: number): RunningServer {
     // A hang ends only when the client gives up or stop() resets the socket; a delay ends early
     // then too. Either way the socket is gone, so what is returned here reaches no one.
     const ended = [req.signal, stopping.signal]
+    if (state.latencyMs > 0 && !(await wait(state.latencyMs, ended))) return new Response(null, { status: 503 })
     if (fault?.kind === 'hang') {
       await wait(null, ended)
       return new Response(null, { status: 503 })
