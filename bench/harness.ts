@@ -37,7 +37,7 @@ import { naiveSync } from './naive.ts'
  * The simulator spreads stays from today-20 to today+45; about 61% of them overlap the default
  * window (7 days back, 30 ahead), measured on this generator. The real fetched count is reported.
  */
-const GENERATED_PER_FETCHED = 1.64
+export const GENERATED_PER_FETCHED = 1.64
 export const CHANGED_SHARE = 0.05
 
 export interface SizePlan {

@@ -5,10 +5,12 @@
 import * as v from 'valibot'
 import { errorMessage } from '../errors.ts'
 import { formatDuration, type GingrErrorKind } from './errors.ts'
+import { decodeText, everyRecordParses, InvalidJsonRecord, parseEnvelope } from './json.ts'
 import { Envelope } from './schemas.ts'
 
+/** An answer's body is kept as the bytes that came: see json.ts for why it is never made one text. */
 export type Outcome =
-  | { kind: 'answer'; status: number; statusText: string; headers: Headers; text: string }
+  | { kind: 'answer'; status: number; statusText: string; headers: Headers; body: Uint8Array }
   | { kind: 'too-large'; status: number; limitBytes: number }
   | { kind: 'timeout'; afterMs: number }
   | { kind: 'network'; message: string }
@@ -41,12 +43,12 @@ export async function send(url: string, init: RequestInit, timeoutMs: number, ma
   outer?.addEventListener('abort', onAbort, { once: true })
   try {
     const response = await fetch(url, { ...init, signal: controller.signal })
-    const text = await readText(response, maxBytes)
-    if (text === undefined) {
+    const body = await readBody(response, maxBytes)
+    if (body === undefined) {
       controller.abort()
       return { kind: 'too-large', status: response.status, limitBytes: maxBytes }
     }
-    return { kind: 'answer', status: response.status, statusText: response.statusText, headers: response.headers, text }
+    return { kind: 'answer', status: response.status, statusText: response.statusText, headers: response.headers, body }
   } catch (error) {
     if (outer?.aborted) return { kind: 'aborted' }
     if (timedOut) return { kind: 'timeout', afterMs: timeoutMs }
@@ -57,25 +59,35 @@ export async function send(url: string, init: RequestInit, timeoutMs: number, ma
   }
 }
 
-/** The body as text, or undefined once it passes `maxBytes`. */
-async function readText(response: Response, maxBytes: number): Promise<string | undefined> {
+/**
+ * The body's bytes, or undefined once they pass `maxBytes`. They are copied into one buffer as they
+ * come, sized by Content-Length when there is one (else doubled as needed), rather than kept as
+ * chunks and joined at the end: an answer of tens of MB is then held once, not twice.
+ */
+async function readBody(response: Response, maxBytes: number): Promise<Uint8Array | undefined> {
   const declared = Number(response.headers.get('content-length'))
   if (declared > maxBytes) return undefined
-  if (!response.body) return ''
+  if (!response.body) return new Uint8Array(0)
   const reader = response.body.getReader()
-  const chunks: Uint8Array[] = []
+  // Content-Length counts the bytes before decompression: a start, not a bound.
+  let buffer = new Uint8Array(declared > 0 ? declared : 64 * 1024)
   let size = 0
   for (;;) {
     const { done, value } = await reader.read()
     if (done) break
-    size += value.byteLength
-    if (size > maxBytes) {
+    if (size + value.byteLength > maxBytes) {
       await reader.cancel().catch(() => {})
       return undefined
     }
-    chunks.push(value)
+    if (size + value.byteLength > buffer.byteLength) {
+      const grown = new Uint8Array(Math.min(maxBytes, Math.max(size + value.byteLength, buffer.byteLength * 2)))
+      grown.set(buffer.subarray(0, size))
+      buffer = grown
+    }
+    buffer.set(value, size)
+    size += value.byteLength
   }
-  return new TextDecoder().decode(Buffer.concat(chunks))
+  return size === buffer.byteLength ? buffer : buffer.subarray(0, size)
 }
 
 /**
@@ -112,7 +124,7 @@ type Echo = (text: string) => string
 
 function httpFailure(answer: Extract<Outcome, { kind: 'answer' }>, now: number, echo: Echo): Failure {
   const { status } = answer
-  const said = isHtml(answer) ? 'an HTML page' : gingrText(answer.text, echo)
+  const said = isHtml(answer) ? 'an HTML page' : gingrText(decodeText(answer.body), echo)
   const inside = [answer.statusText, said && said !== 'an HTML page' ? `"${said}"` : said].filter(Boolean).join(': ')
   const location = status >= 300 && status < 400 ? redirectTarget(answer.headers.get('location')) : ''
   const detail = `HTTP ${status}${inside ? ` (${inside})` : ''}${location}`
@@ -134,18 +146,29 @@ function interpretBody(answer: Extract<Outcome, { kind: 'answer' }>, echo: Echo)
   if (isHtml(answer)) return { kind: 'html', status, detail: 'an HTML page instead of JSON', retryable: false }
   let json: unknown
   try {
-    json = JSON.parse(answer.text)
+    json = parseEnvelope(answer.body) ?? JSON.parse(decodeText(answer.body))
   } catch {
     // Most often a body cut off by a dropped connection: worth another attempt.
-    return { kind: 'invalid-json', status, detail: `invalid JSON (${answer.text.length} characters)`, retryable: true }
+    return invalidJson(answer)
   }
   const envelope = v.safeParse(Envelope, json, { abortEarly: true })
-  if (!envelope.success) {
-    const [issue] = envelope.issues
-    const where = v.getDotPath(issue) ?? 'body'
-    return { kind: 'shape', status, detail: `JSON that is not Gingr's envelope (${where}: ${echo(issue.message)})`, retryable: false }
-  }
-  const { success, error, message } = envelope.output
+  const failure = envelope.success ? refusal(envelope.output, json, status, echo) : shapeFailure(envelope.issues, status, echo)
+  if (envelope.success && failure === null) return envelope.output
+  // The records were left unparsed (json.ts): one that is not JSON makes the answer broken, as
+  // JSON.parse of the whole would have, whatever else is wrong with it. (A usable answer's records
+  // are checked as they are read: readAnswer.)
+  return everyRecordParses((json as { data?: unknown }).data) ? (failure as Failure) : invalidJson(answer)
+}
+
+function shapeFailure(issues: [v.BaseIssue<unknown>, ...v.BaseIssue<unknown>[]], status: number, echo: Echo): Failure {
+  const [issue] = issues
+  const where = v.getDotPath(issue) ?? 'body'
+  return { kind: 'shape', status, detail: `JSON that is not Gingr's envelope (${where}: ${echo(issue.message)})`, retryable: false }
+}
+
+/** Gingr's own "no" in a well-formed envelope, or a body without its data; null: a usable answer. */
+function refusal(envelope: Envelope, json: unknown, status: number, echo: Echo): Failure | null {
+  const { success, error, message } = envelope
   if (success === false || (error !== undefined && error !== null && error !== false && error !== '')) {
     const said = typeof error === 'string' && error.trim() !== '' ? error : message
     const detail = said ? `Gingr answered with an error: "${echo(said)}"` : 'Gingr answered with an error and no message'
@@ -157,7 +180,26 @@ function interpretBody(answer: Extract<Outcome, { kind: 'answer' }>, echo: Echo)
   if (!Object.hasOwn(json as object, 'data')) {
     return { kind: 'shape', status, detail: "JSON without Gingr's `data` (an answer that says nothing)", retryable: false }
   }
-  return envelope.output
+  return null
+}
+
+function invalidJson(answer: Extract<Outcome, { kind: 'answer' }>): Failure {
+  const characters = decodeText(answer.body).length
+  return { kind: 'invalid-json', status: answer.status, detail: `invalid JSON (${characters} characters)`, retryable: true }
+}
+
+/**
+ * What `read` makes of a usable answer's data (validating it record by record, json.ts), or the
+ * failure of an answer one of whose records is not JSON: invalid, and worth another attempt, as
+ * when JSON.parse fails on the whole.
+ */
+export function readAnswer<T>(envelope: Envelope, answer: Outcome, read: (data: Envelope['data']) => T): { value: T } | Failure {
+  try {
+    return { value: read(envelope.data) }
+  } catch (error) {
+    if (error instanceof InvalidJsonRecord && answer.kind === 'answer') return invalidJson(answer)
+    throw error
+  }
 }
 
 /** Where a redirect pointed, without credentials or query (which could hold anything). Never followed. */
@@ -178,8 +220,13 @@ function formatBytes(bytes: number): string {
 /** A page, not a PHP notice glued before JSON (that one is "invalid JSON", and may pass). */
 function isHtml(answer: Extract<Outcome, { kind: 'answer' }>): boolean {
   const type = answer.headers.get('content-type') ?? ''
-  return type.includes('text/html') || /^\s*<(!doctype|html)/i.test(answer.text)
+  if (type.includes('text/html')) return true
+  // The head is enough, unless it is all blanks: then the whole text decides.
+  const head = decodeText(answer.body.subarray(0, 4096))
+  return HTML_START.test(/\S/.test(head) ? head : decodeText(answer.body))
 }
+
+const HTML_START = /^\s*<(!doctype|html)/i
 
 /** Gingr's own words from a JSON error body (`error` text, else `message`), if there are any. */
 function gingrText(body: string, echo: Echo): string | null {

@@ -20,6 +20,7 @@ import {
   Text,
   timestamp,
 } from './fields.ts'
+import { parsed } from './json.ts'
 import { clip, parseTimestamp } from './timestamp.ts'
 
 /**
@@ -269,14 +270,26 @@ export interface InvalidRecord {
 
 /**
  * Validates one record at a time: a bad record becomes an `InvalidRecord` and never costs the
- * others. `abortEarly` stops at a record's first issue, which is all a report needs and keeps a
+ * others. A record that is still bytes (json.ts's `RawJson`) is parsed just before its turn, so
+ * that one record's tree at a time exists beside the records validated before it. `abortEarly` stops at a record's first issue, which is all a report needs and keeps a
  * 10k-record batch fast.
  */
 export function parseRecords<const TSchema extends v.GenericSchema>(
   schema: TSchema,
   data: Envelope['data'],
-): { records: v.InferOutput<TSchema>[]; invalid: InvalidRecord[] } {
-  const { records, invalid } = validateEach(schema, data, 'reservation_id')
+): { records: v.InferOutput<TSchema>[]; invalid: InvalidRecord[] }
+/** `keep` makes what is kept of each valid record as soon as it is validated (the record itself is then dropped). */
+export function parseRecords<const TSchema extends v.GenericSchema, Kept>(
+  schema: TSchema,
+  data: Envelope['data'],
+  keep: (record: v.InferOutput<TSchema>) => Kept,
+): { records: Kept[]; invalid: InvalidRecord[] }
+export function parseRecords<const TSchema extends v.GenericSchema>(
+  schema: TSchema,
+  data: Envelope['data'],
+  keep: (record: v.InferOutput<TSchema>) => unknown = (record) => record,
+): { records: unknown[]; invalid: InvalidRecord[] } {
+  const { records, invalid } = validateEach(schema, data, 'reservation_id', keep)
   return { records, invalid: invalid.map(({ id, issue }) => ({ reservationId: id, issue })) }
 }
 
@@ -296,21 +309,24 @@ export function parseItems<const TSchema extends v.GenericSchema>(
   data: Envelope['data'],
   idKey = 'id',
 ): { records: v.InferOutput<TSchema>[]; invalid: InvalidItem[] } {
-  return validateEach(schema, data, idKey)
+  return validateEach(schema, data, idKey, (record) => record)
 }
 
-function validateEach<const TSchema extends v.GenericSchema>(
+function validateEach<const TSchema extends v.GenericSchema, Kept>(
   schema: TSchema,
   data: Envelope['data'],
   idKey: string,
-): { records: v.InferOutput<TSchema>[]; invalid: InvalidItem[] } {
+  keep: (record: v.InferOutput<TSchema>) => Kept,
+): { records: Kept[]; invalid: InvalidItem[] } {
   const items = data === null ? [] : Array.isArray(data) ? data : Object.values(data)
-  const records: v.InferOutput<TSchema>[] = []
+  const records: Kept[] = []
   const invalid: InvalidItem[] = []
-  for (const item of items) {
+  for (const entry of items) {
+    // A record still as bytes (json.ts) is parsed here, and its tree is dropped once validated.
+    const item = parsed(entry)
     const result = v.safeParse(schema, item, { abortEarly: true })
     if (result.success) {
-      records.push(result.output)
+      records.push(keep(result.output))
     } else {
       const [issue] = result.issues
       invalid.push({ id: readKey(item, idKey), issue: `${v.getDotPath(issue) ?? 'record'}: ${issue.message}` })

@@ -9,7 +9,7 @@ import { addDays, type DateRange } from '../gingr/chunks.ts'
 import { GingrClient, type GingrClientOptions } from '../gingr/client.ts'
 import type { InvalidRecord } from '../gingr/schemas.ts'
 import { instantOfWallTime } from '../gingr/wall-time.ts'
-import { mapWindow } from './map.ts'
+import { collectWindow, windowEntries } from './map.ts'
 import { emptyReport, resolveVanished, type VanishedMode, type VanishedReport } from './vanished.ts'
 
 export type TenantStatus = 'synced' | 'failed' | 'locked'
@@ -125,7 +125,8 @@ export async function syncTenant(options: TenantRunOptions): Promise<TenantResul
   try {
     options.onProgress?.({ step: 'fetching', window: options.window })
     const client = new GingrClient(options.gingr)
-    const fetched = await client.fetchReservationWindow(options.window)
+    const keep = windowEntries()
+    const fetched = await client.fetchReservationWindow(options.window, keep)
     result.fetched = fetched.reservations.length + fetched.invalid.length
     result.invalid = fetched.invalid
     result.reservations.skipped = fetched.invalid.length
@@ -139,7 +140,7 @@ export async function syncTenant(options: TenantRunOptions): Promise<TenantResul
     // The fetch was complete (every chunk answered): what it did not return has vanished. An
     // invalid record's readable id counts as returned.
     const seen = [
-      ...fetched.reservations.map((r) => r.reservation_id),
+      ...fetched.reservations.map((entry) => entry.reservation.externalId),
       ...fetched.invalid.flatMap((r) => (r.reservationId === null ? [] : [r.reservationId])),
     ]
     const bounds = windowBounds(options.window, options.gingr.timeZone)
@@ -155,11 +156,10 @@ export async function syncTenant(options: TenantRunOptions): Promise<TenantResul
     })
     result.vanished = report
 
-    const records = [...fetched.reservations, ...found]
-    const rows = mapWindow(records)
+    const rows = collectWindow([...fetched.reservations, ...found.map(keep)])
     const outcome = await writeInTransaction(options, rows, toCancel, (counts, cancelled) => {
       report.cancelled = cancelled
-      applyCounts(result, counts, records.length)
+      applyCounts(result, counts, rows.reservations.length)
       result.status = 'synced'
       finish(STATEMENTS_AFTER_RECORD)
       return runRecord(result, started)
@@ -197,7 +197,7 @@ function applyCounts(result: TenantResult, counts: WriteCounts, valid: number): 
 
 async function writeInTransaction(
   options: TenantRunOptions,
-  rows: ReturnType<typeof mapWindow>,
+  rows: ReturnType<typeof collectWindow>,
   toCancel: readonly string[],
   complete: (counts: WriteCounts, cancelled: string[]) => RunRecord,
 ): Promise<'written' | 'locked'> {
