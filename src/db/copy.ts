@@ -22,18 +22,40 @@ export function copyCell(value: CopyCell): string {
   return value.replace(ESCAPED, (c) => ESCAPES[c] ?? c)
 }
 
-/** Slices of a few hundred lines: the stream's backpressure holds, and no single string holds the batch. */
+/**
+ * The rows as COPY text, encoded as it is made into slices of about 256 KB (COPY takes its data in
+ * pieces of any size, lines split or not): the stream's backpressure holds, and no string is built
+ * for a line or a slice. (Slices of lines joined with `+=` left three times the text as garbage, a
+ * rope per cell, the slice, its bytes: 100 MB at 50,000 reservations, the run's peak of memory.)
+ */
 export function* copyText<Row extends Record<keyof Row, CopyCell>>(
   rows: readonly Row[],
   columns: readonly (keyof Row)[],
-): Generator<string> {
-  const SLICE = 500
-  for (let at = 0; at < rows.length; at += SLICE) {
-    let text = ''
-    for (const row of rows.slice(at, at + SLICE)) text += `${columns.map((column) => copyCell(row[column])).join('\t')}\n`
-    yield text
+): Generator<Uint8Array> {
+  const SLICE = 256 * 1024
+  let slice = Buffer.allocUnsafe(SLICE)
+  let size = 0
+  for (const row of rows) {
+    for (let index = 0; index < columns.length; index++) {
+      const cell = copyCell(row[columns[index] as keyof Row])
+      // UTF-8 takes at most 3 bytes per UTF-16 unit; and the tab or newline after the cell.
+      const most = cell.length * 3 + 1
+      if (size + most > slice.length) {
+        // Handed over as it is (the stream may hold it a while): the next slice is a new buffer.
+        if (size > 0) yield slice.subarray(0, size)
+        slice = Buffer.allocUnsafe(Math.max(SLICE, most))
+        size = 0
+      }
+      // Buffer's write, not TextEncoder's encodeInto: no view and no result object made per cell.
+      size += slice.write(cell, size)
+      slice[size++] = index === columns.length - 1 ? NEWLINE : TAB
+    }
   }
+  if (size > 0) yield slice.subarray(0, size)
 }
+
+const TAB = 0x09
+const NEWLINE = 0x0a
 
 /**
  * Streams `chunks` into a `COPY ... FROM STDIN` and settles when PostgreSQL has taken them all, or
@@ -51,7 +73,7 @@ export function* copyText<Row extends Record<keyof Row, CopyCell>>(
  * (The writable left behind is finished by the connection's next CommandComplete, the ROLLBACK's:
  * postgres.js calls its pending callback there.)
  */
-export async function copyIn(tx: TransactionSql, statement: string, chunks: Iterable<string>): Promise<void> {
+export async function copyIn(tx: TransactionSql, statement: string, chunks: Iterable<Uint8Array>): Promise<void> {
   const copy = tx.unsafe(statement)
   const refused = refusalOf(copy)
   const target = await copy.writable()
