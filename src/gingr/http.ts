@@ -60,14 +60,17 @@ export async function send(url: string, init: RequestInit, timeoutMs: number, ma
 }
 
 /**
- * The body's bytes, or undefined once they pass `maxBytes`. They are copied into one buffer as they
- * come, sized by Content-Length when there is one (else doubled as needed), rather than kept as
- * chunks and joined at the end: an answer of tens of MB is then held once, not twice.
+ * The body's bytes, or undefined once they pass `maxBytes`. An uncompressed body of a declared
+ * length cannot pass it: it is read whole, natively (no chunk is made). Any other body is read
+ * chunk by chunk, counted after decompression (a small gzip bomb counts at its real size), and
+ * copied into one buffer as it comes, doubled as needed, rather than kept as chunks and joined at
+ * the end: an answer of tens of MB is then held once, not twice.
  */
 async function readBody(response: Response, maxBytes: number): Promise<Uint8Array | undefined> {
   const declared = Number(response.headers.get('content-length'))
   if (declared > maxBytes) return undefined
   if (!response.body) return new Uint8Array(0)
+  if (declared > 0 && !response.headers.has('content-encoding')) return new Uint8Array(await response.arrayBuffer())
   const reader = response.body.getReader()
   // Content-Length counts the bytes before decompression: a start, not a bound.
   let buffer = new Uint8Array(declared > 0 ? declared : 64 * 1024)
