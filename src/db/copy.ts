@@ -37,9 +37,11 @@ export function* copyText<Row extends Record<keyof Row, CopyCell>>(
   let size = 0
   for (const row of rows) {
     for (let index = 0; index < columns.length; index++) {
-      const cell = copyCell(row[columns[index] as keyof Row])
+      const value = row[columns[index] as keyof Row]
+      // A timestamp is written as its digits: a string for each (five a reservation) was garbage too.
+      const cell = value instanceof Date && isPlainYear(value) ? null : copyCell(value)
       // UTF-8 takes at most 3 bytes per UTF-16 unit; and the tab or newline after the cell.
-      const most = cell.length * 3 + 1
+      const most = cell === null ? ISO_LENGTH + 1 : cell.length * 3 + 1
       if (size + most > slice.length) {
         // Handed over as it is (the stream may hold it a while): the next slice is a new buffer.
         if (size > 0) yield slice.subarray(0, size)
@@ -47,11 +49,46 @@ export function* copyText<Row extends Record<keyof Row, CopyCell>>(
         size = 0
       }
       // Buffer's write, not TextEncoder's encodeInto: no view and no result object made per cell.
-      size += slice.write(cell, size)
+      size = cell === null ? writeIso(slice, size, value as Date) : size + slice.write(cell, size)
       slice[size++] = index === columns.length - 1 ? NEWLINE : TAB
     }
   }
   if (size > 0) yield slice.subarray(0, size)
+}
+
+/** `YYYY-MM-DDTHH:MM:SS.sssZ`, toISOString's form for the years 0 to 9999. */
+const ISO_LENGTH = 24
+
+function isPlainYear(date: Date): boolean {
+  const year = date.getUTCFullYear()
+  return year >= 0 && year <= 9999
+}
+
+/** toISOString's text of `date` (a year of four digits), written at `at`; where it ends. */
+function writeIso(buffer: Buffer, at: number, date: Date): number {
+  at = writeDigits(buffer, at, date.getUTCFullYear(), 4)
+  buffer[at++] = 0x2d // -
+  at = writeDigits(buffer, at, date.getUTCMonth() + 1, 2)
+  buffer[at++] = 0x2d
+  at = writeDigits(buffer, at, date.getUTCDate(), 2)
+  buffer[at++] = 0x54 // T
+  at = writeDigits(buffer, at, date.getUTCHours(), 2)
+  buffer[at++] = 0x3a // :
+  at = writeDigits(buffer, at, date.getUTCMinutes(), 2)
+  buffer[at++] = 0x3a
+  at = writeDigits(buffer, at, date.getUTCSeconds(), 2)
+  buffer[at++] = 0x2e // .
+  at = writeDigits(buffer, at, date.getUTCMilliseconds(), 3)
+  buffer[at++] = 0x5a // Z
+  return at
+}
+
+function writeDigits(buffer: Buffer, at: number, value: number, width: number): number {
+  for (let place = width - 1; place >= 0; place--) {
+    buffer[at + place] = 0x30 + (value % 10)
+    value = Math.floor(value / 10)
+  }
+  return at + width
 }
 
 const TAB = 0x09
