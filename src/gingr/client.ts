@@ -12,20 +12,20 @@ import { hideSecret } from '../secrets.ts'
 import { timing } from '../timing.ts'
 import { type DateRange, splitIntoChunks } from './chunks.ts'
 import { formatDuration, GingrError, type GingrErrorKind } from './errors.ts'
-import { type Failure, interpret, readAnswer, send } from './http.ts'
-import { parsedData } from './json.ts'
+import { type EachRecord, type Failure, interpret, recordsOf, send } from './http.ts'
 import {
   type Animal,
   animalSchema,
+  asReservations,
   type Envelope,
   type InvalidItem,
   type InvalidRecord,
   Lookup,
   Owner,
-  parseItems,
   parseRecords,
   type Reservation,
   ReservationType,
+  recordReader,
   reservationSchema,
 } from './schemas.ts'
 
@@ -77,8 +77,16 @@ interface Call {
 
 type Method = 'POST' | 'GET'
 
-/** What a call makes of an answer's data: its records validated one by one (schemas.ts). */
-type Read<T> = (data: Envelope['data']) => T
+/**
+ * What a call makes of an answer: `each` validates a record as it arrives (json.ts), `all` makes
+ * the call's result of the answer's `data`, each record in it as `each` made it.
+ */
+interface Read<T> {
+  each: EachRecord
+  all: (data: Envelope['data']) => T
+}
+
+const same = <T>(value: T): T => value
 
 type OwnerQuery = Partial<Record<'id' | 'animal_id' | 'reservation_id' | 'phone' | 'email', string>>
 
@@ -154,9 +162,8 @@ export class GingrClient {
     const reported = new Set<string>()
     for (const chunk of chunks) {
       const call = { endpoint: '/reservations', range: chunk }
-      const parsed = await this.#paced(call, { start_date: chunk.from, end_date: chunk.to }, budget, (data) =>
-        parseRecords(this.#reservation, data, (reservation) => [reservation.reservation_id, keep(reservation)] as const),
-      )
+      const read = recordReader(this.#reservation, 'reservation_id', (r) => [r.reservation_id, keep(r)] as const)
+      const parsed = asReservations(await this.#paced(call, { start_date: chunk.from, end_date: chunk.to }, budget, read))
       for (const [id, kept] of parsed.records) byId.set(id, kept)
       // A broken reservation spanning two chunks is one problem, reported once; without a
       // readable id two reports cannot be told apart, so both stay.
@@ -176,36 +183,49 @@ export class GingrClient {
    * user is logged into.
    */
   async reservationsOfAnimal(animalId: string): Promise<{ records: Reservation[]; invalid: InvalidRecord[] }> {
-    return this.#paced({ endpoint: '/reservations_by_animal' }, { id: animalId }, this.#budget(), (data) =>
-      parseRecords(this.#reservation, data),
+    return asReservations(
+      await this.#paced(
+        { endpoint: '/reservations_by_animal' },
+        { id: animalId },
+        this.#budget(),
+        recordReader(this.#reservation, 'reservation_id', same),
+      ),
     )
   }
 
   /** Every stay of one owner, whatever its dates, at the API user's location only. */
   async reservationsOfOwner(ownerId: string): Promise<{ records: Reservation[]; invalid: InvalidRecord[] }> {
-    return this.#paced({ endpoint: '/reservations_by_owner' }, { id: ownerId }, this.#budget(), (data) =>
-      parseRecords(this.#reservation, data),
+    return asReservations(
+      await this.#paced(
+        { endpoint: '/reservations_by_owner' },
+        { id: ownerId },
+        this.#budget(),
+        recordReader(this.#reservation, 'reservation_id', same),
+      ),
     )
   }
 
   /** The account's locations (`/get_locations`). */
   async locations(): Promise<{ records: Lookup[]; invalid: InvalidRecord[] }> {
-    return this.#paced({ endpoint: '/get_locations' }, {}, this.#budget(), (data) => parseRecords(Lookup, data))
+    return asReservations(
+      await this.#paced({ endpoint: '/get_locations' }, {}, this.#budget(), recordReader(Lookup, 'reservation_id', same)),
+    )
   }
 
   /** The cheapest call Gingr has: what a health check uses to prove the URL and key work. */
   async reservationTypes(): Promise<{ records: ReservationType[]; invalid: InvalidRecord[] }> {
-    return this.#request({ endpoint: '/reservation_types' }, {}, this.#budget(), (data) => parseRecords(ReservationType, data))
+    const read = recordReader(ReservationType, 'reservation_id', same)
+    return asReservations(await this.#request({ endpoint: '/reservation_types' }, {}, this.#budget(), read))
   }
 
   /** All owners, optionally filtered by column (`params[<column>]=<value>` in Gingr's terms). */
   async owners(params: Record<string, string> = {}): Promise<{ records: Owner[]; invalid: InvalidItem[] }> {
-    return this.#list({ endpoint: '/owners' }, whereClauses(params), this.#budget(), (data) => parseItems(Owner, data))
+    return this.#list({ endpoint: '/owners' }, whereClauses(params), this.#budget(), recordReader(Owner, 'id', same))
   }
 
   /** All animals, optionally filtered by column; birthdays are the facility's days (`timeZone`). */
   async animals(params: Record<string, string> = {}): Promise<{ records: Animal[]; invalid: InvalidItem[] }> {
-    return this.#list({ endpoint: '/animals' }, whereClauses(params), this.#budget(), (data) => parseItems(this.#animal, data))
+    return this.#list({ endpoint: '/animals' }, whereClauses(params), this.#budget(), recordReader(this.#animal, 'id', same))
   }
 
   /**
@@ -219,7 +239,7 @@ export class GingrClient {
     const invalid: InvalidItem[] = []
     for (const chunk of splitIntoChunks(range)) {
       const call = { endpoint: '/new_modified_owners', range: chunk }
-      const parsed = await this.#paced(call, { start_date: chunk.from, end_date: chunk.to }, budget, (data) => parseItems(Owner, data))
+      const parsed = await this.#paced(call, { start_date: chunk.from, end_date: chunk.to }, budget, recordReader(Owner, 'id', same))
       for (const owner of parsed.records) byId.set(owner.id, owner)
       invalid.push(...parsed.invalid)
     }
@@ -228,12 +248,12 @@ export class GingrClient {
 
   /** The breed look-up (`/get_breeds`): an animal's `breed_id` is a `value` here. */
   async breeds(): Promise<{ records: Lookup[]; invalid: InvalidItem[] }> {
-    return this.#list({ endpoint: '/get_breeds' }, {}, this.#budget(), (data) => parseItems(Lookup, data, 'value'))
+    return this.#list({ endpoint: '/get_breeds' }, {}, this.#budget(), recordReader(Lookup, 'value', same))
   }
 
   /** The species look-up (`/get_species`): an animal's `species_id` is a `value` here. */
   async species(): Promise<{ records: Lookup[]; invalid: InvalidItem[] }> {
-    return this.#list({ endpoint: '/get_species' }, {}, this.#budget(), (data) => parseItems(Lookup, data, 'value'))
+    return this.#list({ endpoint: '/get_species' }, {}, this.#budget(), recordReader(Lookup, 'value', same))
   }
 
   /** One owner by id, animal, reservation, phone or email; `null` when Gingr knows none. */
@@ -241,7 +261,7 @@ export class GingrClient {
     const call = { endpoint: '/owner' }
     const budget = this.#budget()
     // The tree whole: `/owner` is one small record, and what it is decides how it is read.
-    const data = await this.#request(call, definedOnly(query), budget, parsedData)
+    const data = await this.#request(call, definedOnly(query), budget, { each: same, all: same })
     // `/owner` answers with the owner itself rather than a list of them.
     const single = data !== null && !Array.isArray(data) && 'id' in data && typeof data.id !== 'object'
     const { records, invalid } = parseRecords(Owner, single ? [data] : data)
@@ -327,12 +347,11 @@ export class GingrClient {
       if (left <= 0) throw this.#deadline(call, attempt - 1, last)
       const timeoutMs = Math.min(this.#timeoutMs, left)
       budget.requests += 1
-      const outcome = await send(url, init, timeoutMs, this.#maxResponseBytes, this.#signal)
+      const outcome = await send(url, init, timeoutMs, this.#maxResponseBytes, this.#signal, read.each)
       if (paced) this.#answeredAt = this.#now()
       if (outcome.kind === 'aborted') throw this.#aborted(call, attempt)
-      const interpreted = interpret(outcome, this.#now(), (text) => this.#scrub(text))
-      const result = 'retryable' in interpreted ? interpreted : readAnswer(interpreted, outcome, read)
-      if ('value' in result) return result.value
+      const result = interpret(outcome, this.#now(), (text) => this.#scrub(text))
+      if (!('retryable' in result)) return read.all(recordsOf(result, outcome, read.each))
       // Cut short by the deadline rather than by its own timeout: the deadline is the news.
       if (outcome.kind === 'timeout' && timeoutMs < this.#timeoutMs)
         throw this.#deadline(call, attempt, last, 'while waiting for an answer')

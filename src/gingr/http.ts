@@ -5,12 +5,20 @@
 import * as v from 'valibot'
 import { errorMessage } from '../errors.ts'
 import { formatDuration, type GingrErrorKind } from './errors.ts'
-import { decodeText, everyRecordParses, InvalidJsonRecord, parseEnvelope } from './json.ts'
+import { AnswerSplitter, decodeText, type SplitAnswer } from './json.ts'
 import { Envelope } from './schemas.ts'
 
-/** An answer's body is kept as the bytes that came: see json.ts for why it is never made one text. */
+/**
+ * An answer's body: split as it came, its records already handed to the caller's `each` (json.ts),
+ * or whole, as bytes (an error page, an answer that is not a JSON object, a call without `each`).
+ */
+export type Body = { split: SplitAnswer } | { whole: Uint8Array }
+
+/** What a call makes of each record of an answer's `data` as it arrives (validates it). */
+export type EachRecord = (record: unknown) => unknown
+
 export type Outcome =
-  | { kind: 'answer'; status: number; statusText: string; headers: Headers; body: Uint8Array }
+  | { kind: 'answer'; status: number; statusText: string; headers: Headers; body: Body }
   | { kind: 'too-large'; status: number; limitBytes: number }
   | { kind: 'timeout'; afterMs: number }
   | { kind: 'network'; message: string }
@@ -31,8 +39,16 @@ export interface Failure {
  * headers and then trickles (or stalls) the body must not hold the run any longer than a hang.
  * The body is read up to `maxBytes` (after decompression: a small gzip bomb counts at its real
  * size), and the request is cut off past it: an endless answer must not grow memory without bound.
+ * A successful answer's records go to `each` as they arrive (json.ts), when it is given.
  */
-export async function send(url: string, init: RequestInit, timeoutMs: number, maxBytes: number, outer?: AbortSignal): Promise<Outcome> {
+export async function send(
+  url: string,
+  init: RequestInit,
+  timeoutMs: number,
+  maxBytes: number,
+  outer?: AbortSignal,
+  each?: EachRecord,
+): Promise<Outcome> {
   const controller = new AbortController()
   let timedOut = false
   const timer = setTimeout(() => {
@@ -43,7 +59,8 @@ export async function send(url: string, init: RequestInit, timeoutMs: number, ma
   outer?.addEventListener('abort', onAbort, { once: true })
   try {
     const response = await fetch(url, { ...init, signal: controller.signal })
-    const body = await readBody(response, maxBytes)
+    const split = each !== undefined && response.ok && !(response.headers.get('content-type') ?? '').includes('text/html')
+    const body = split ? await splitBody(response, maxBytes, each) : await readBody(response, maxBytes)
     if (body === undefined) {
       controller.abort()
       return { kind: 'too-large', status: response.status, limitBytes: maxBytes }
@@ -66,11 +83,11 @@ export async function send(url: string, init: RequestInit, timeoutMs: number, ma
  * copied into one buffer as it comes, doubled as needed, rather than kept as chunks and joined at
  * the end: an answer of tens of MB is then held once, not twice.
  */
-async function readBody(response: Response, maxBytes: number): Promise<Uint8Array | undefined> {
+async function readBody(response: Response, maxBytes: number): Promise<Body | undefined> {
   const declared = Number(response.headers.get('content-length'))
   if (declared > maxBytes) return undefined
-  if (!response.body) return new Uint8Array(0)
-  if (declared > 0 && !response.headers.has('content-encoding')) return new Uint8Array(await response.arrayBuffer())
+  if (!response.body) return { whole: new Uint8Array(0) }
+  if (declared > 0 && !response.headers.has('content-encoding')) return { whole: new Uint8Array(await response.arrayBuffer()) }
   const reader = response.body.getReader()
   // Content-Length counts the bytes before decompression: a start, not a bound.
   let buffer = new Uint8Array(declared > 0 ? declared : 64 * 1024)
@@ -90,7 +107,28 @@ async function readBody(response: Response, maxBytes: number): Promise<Uint8Arra
     buffer.set(value, size)
     size += value.byteLength
   }
-  return size === buffer.byteLength ? buffer : buffer.subarray(0, size)
+  return { whole: size === buffer.byteLength ? buffer : buffer.subarray(0, size) }
+}
+
+/** The body split as it comes (json.ts), counted as readBody counts it; undefined past `maxBytes`. */
+async function splitBody(response: Response, maxBytes: number, each: EachRecord): Promise<Body | undefined> {
+  if (Number(response.headers.get('content-length')) > maxBytes) return undefined
+  const splitter = new AnswerSplitter(each)
+  if (response.body) {
+    const reader = response.body.getReader()
+    let size = 0
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      size += value.byteLength
+      if (size > maxBytes) {
+        await reader.cancel().catch(() => {})
+        return undefined
+      }
+      splitter.push(value)
+    }
+  }
+  return splitter.end()
 }
 
 /**
@@ -127,7 +165,7 @@ type Echo = (text: string) => string
 
 function httpFailure(answer: Extract<Outcome, { kind: 'answer' }>, now: number, echo: Echo): Failure {
   const { status } = answer
-  const said = isHtml(answer) ? 'an HTML page' : gingrText(decodeText(answer.body), echo)
+  const said = isHtml(answer) ? 'an HTML page' : gingrText(textOf(answer.body), echo)
   const inside = [answer.statusText, said && said !== 'an HTML page' ? `"${said}"` : said].filter(Boolean).join(': ')
   const location = status >= 300 && status < 400 ? redirectTarget(answer.headers.get('location')) : ''
   const detail = `HTTP ${status}${inside ? ` (${inside})` : ''}${location}`
@@ -144,23 +182,21 @@ function httpFailure(answer: Extract<Outcome, { kind: 'answer' }>, now: number, 
 }
 
 function interpretBody(answer: Extract<Outcome, { kind: 'answer' }>, echo: Echo): Envelope | Failure {
-  const { status } = answer
+  const { status, body } = answer
   // A login redirect or a proxy's error page arrives as 200 text/html: retrying will not log in.
   if (isHtml(answer)) return { kind: 'html', status, detail: 'an HTML page instead of JSON', retryable: false }
   let json: unknown
   try {
-    json = parseEnvelope(answer.body) ?? JSON.parse(decodeText(answer.body))
+    json = 'split' in body ? JSON.parse(body.split.skeleton) : JSON.parse(decodeText(body.whole))
   } catch {
     // Most often a body cut off by a dropped connection: worth another attempt.
     return invalidJson(answer)
   }
+  // A record that is not JSON (json.ts): the answer is broken, as JSON.parse of the whole said.
+  if ('split' in body && !body.split.recordsParse) return invalidJson(answer)
   const envelope = v.safeParse(Envelope, json, { abortEarly: true })
-  const failure = envelope.success ? refusal(envelope.output, json, status, echo) : shapeFailure(envelope.issues, status, echo)
-  if (envelope.success && failure === null) return envelope.output
-  // The records were left unparsed (json.ts): one that is not JSON makes the answer broken, as
-  // JSON.parse of the whole would have, whatever else is wrong with it. (A usable answer's records
-  // are checked as they are read: readAnswer.)
-  return everyRecordParses((json as { data?: unknown }).data) ? (failure as Failure) : invalidJson(answer)
+  if (!envelope.success) return shapeFailure(envelope.issues, status, echo)
+  return refusal(envelope.output, json, status, echo) ?? envelope.output
 }
 
 function shapeFailure(issues: [v.BaseIssue<unknown>, ...v.BaseIssue<unknown>[]], status: number, echo: Echo): Failure {
@@ -187,22 +223,24 @@ function refusal(envelope: Envelope, json: unknown, status: number, echo: Echo):
 }
 
 function invalidJson(answer: Extract<Outcome, { kind: 'answer' }>): Failure {
-  const characters = decodeText(answer.body).length
+  const { body } = answer
+  const characters = 'split' in body ? body.split.characters : decodeText(body.whole).length
   return { kind: 'invalid-json', status: answer.status, detail: `invalid JSON (${characters} characters)`, retryable: true }
 }
 
 /**
- * What `read` makes of a usable answer's data (validating it record by record, json.ts), or the
- * failure of an answer one of whose records is not JSON: invalid, and worth another attempt, as
- * when JSON.parse fails on the whole.
+ * A usable answer's `data` with each record as `each` made it: a split answer's records were
+ * handed to it as they came (the envelope holds their numbers), a whole one's are handed now.
  */
-export function readAnswer<T>(envelope: Envelope, answer: Outcome, read: (data: Envelope['data']) => T): { value: T } | Failure {
-  try {
-    return { value: read(envelope.data) }
-  } catch (error) {
-    if (error instanceof InvalidJsonRecord && answer.kind === 'answer') return invalidJson(answer)
-    throw error
-  }
+export function recordsOf(envelope: Envelope, answer: Outcome, each: EachRecord): Envelope['data'] {
+  const body = answer.kind === 'answer' ? answer.body : { whole: new Uint8Array(0) }
+  const made = 'split' in body ? (index: unknown) => body.split.results[index as number] : each
+  const data = envelope.data
+  if (data === null) return null
+  if (Array.isArray(data)) return data.map(made)
+  const records: Record<string, unknown> = {}
+  for (const [key, record] of Object.entries(data)) records[key] = made(record)
+  return records
 }
 
 /** Where a redirect pointed, without credentials or query (which could hold anything). Never followed. */
@@ -224,12 +262,18 @@ function formatBytes(bytes: number): string {
 function isHtml(answer: Extract<Outcome, { kind: 'answer' }>): boolean {
   const type = answer.headers.get('content-type') ?? ''
   if (type.includes('text/html')) return true
-  // The head is enough, unless it is all blanks: then the whole text decides.
-  const head = decodeText(answer.body.subarray(0, 4096))
-  return HTML_START.test(/\S/.test(head) ? head : decodeText(answer.body))
+  // A split body starts as a JSON object. Of a whole one the head is enough, unless it is all blanks.
+  if ('split' in answer.body) return false
+  const head = decodeText(answer.body.whole.subarray(0, 4096))
+  return HTML_START.test(/\S/.test(head) ? head : decodeText(answer.body.whole))
 }
 
 const HTML_START = /^\s*<(!doctype|html)/i
+
+/** An error answer's text (never split: only a successful answer's records go to `each`). */
+function textOf(body: Body): string {
+  return 'split' in body ? body.split.skeleton : decodeText(body.whole)
+}
 
 /** Gingr's own words from a JSON error body (`error` text, else `message`), if there are any. */
 function gingrText(body: string, echo: Echo): string | null {

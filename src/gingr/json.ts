@@ -1,16 +1,19 @@
 /**
- * An answer's JSON, read without building it whole. A list (`/reservations` of a busy month,
- * `/animals` of a large account) is one answer of tens of MB; JSON.parse of it needs the text (two
- * bytes a character as soon as one is not Latin-1), then the whole tree, beside the bytes and
- * before the validated records: 686 MB of peak RSS for a 72.6 MB window (BENCHMARKS.md, issue 13).
+ * An answer's JSON, read as it arrives, never held whole. A list (`/reservations` of a busy month,
+ * `/animals` of a large account) is one answer of tens of MB; JSON.parse of it needs the bytes,
+ * the text (two bytes a character as soon as one is not Latin-1) and the whole tree at once, before
+ * the validated records: 686 MB of peak RSS for a 72.6 MB window (issue 13).
  *
- * Here the envelope's skeleton is scanned on the bytes, and each record of its `data` (an array's
- * elements, an object's values) is kept as a `RawJson`, where it lies in the bytes, to be parsed
- * when it is validated and dropped then: the bytes, one record's tree and the records validated so
- * far are all that is ever held. Only the skeleton is checked here; a record that is not JSON
- * throws `InvalidJsonRecord` when it is read, which the client treats as the invalid answer it is.
- * Anything this scan does not read (a top-level value that is not an object, a BOM, a body cut off)
- * is left to JSON.parse of the whole text, so such an answer means what it always meant.
+ * Here the bytes are split as they come: each record of the envelope's `data` (an array's
+ * elements, an object's values) is cut out, parsed and handed to `each` (which validates it and
+ * keeps what it needs) as soon as its last byte has arrived, and its bytes are dropped. The rest,
+ * the envelope's skeleton, is kept, each record replaced by its number: JSON.parse of that short
+ * text then gives the envelope, and the records in exactly the order JSON.parse of the whole
+ * gives them (ids as keys in ascending order, a repeated id at its first place with its last
+ * value). A record that is not JSON makes the answer invalid, as it did.
+ *
+ * A body that does not start as an object (an array, a byte-order mark, an HTML page) is kept
+ * whole and read as before: JSON.parse of its text.
  */
 
 const QUOTE = 0x22
@@ -29,207 +32,292 @@ export function decodeText(bytes: Uint8Array): string {
   return decoder.decode(bytes)
 }
 
-/** A record of an answer that is not JSON: the answer is broken, as if JSON.parse had failed on it. */
-export class InvalidJsonRecord extends Error {}
+/** An answer split by `AnswerSplitter`: its skeleton, and what `each` made of each record. */
+export interface SplitAnswer {
+  /** The envelope's JSON text, each record of `data` replaced by its index in `results`. */
+  skeleton: string
+  results: unknown[]
+  /** False when a record is not JSON: the answer is then invalid JSON, whatever its skeleton. */
+  recordsParse: boolean
+  /** The length of the whole body as text, in UTF-16 units (what its `text.length` was). */
+  characters: number
+}
 
-/** One value of an answer, still bytes. */
-export class RawJson {
-  readonly #bytes: Uint8Array
-  readonly #start: number
-  readonly #end: number
+const isSpace = (byte: number) => byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d
+const endsScalar = (byte: number) => isSpace(byte) || byte === COMMA || byte === CLOSE_ARRAY || byte === CLOSE_OBJECT
 
-  constructor(bytes: Uint8Array, start: number, end: number) {
-    this.#bytes = bytes
-    this.#start = start
-    this.#end = end
+/** `push` each chunk of a body as it arrives, then `end()`: the split answer, or the whole body. */
+export class AnswerSplitter {
+  readonly #each: (record: unknown) => unknown
+  #mode: 'start' | 'split' | 'whole' = 'start'
+  /** Chunks kept while the body's first byte is not seen yet, and for ever in 'whole' mode. */
+  #kept: Uint8Array[] = []
+  readonly #skeleton = new ByteSink()
+  readonly #results: unknown[] = []
+  #recordsParse = true
+  readonly #characters = new Utf16Count()
+
+  // The scan's state, carried from one chunk to the next.
+  #depth = 0
+  #inString = false
+  #escaped = false
+  /** At depth 1, the next string is a member's name. */
+  #atName = false
+  /** The member's name being read (its bytes, quotes included); the last one read. */
+  #name: Uint8Array[] | null = null
+  #lastName = ''
+  /** Inside `data`'s array or object (depth 2): where its records are. */
+  #records: 'array' | 'object' | null = null
+  /** There, the next value is a record. */
+  #atRecord = false
+  /** The record being read: its bytes so far, and what ends it. */
+  #record: Uint8Array[] | null = null
+  #recordKind: 'container' | 'string' | 'scalar' = 'scalar'
+
+  constructor(each: (record: unknown) => unknown) {
+    this.#each = each
   }
 
-  /** The value, parsed; `InvalidJsonRecord` when it is not JSON. */
-  parse(): unknown {
-    try {
-      return JSON.parse(decoder.decode(this.#bytes.subarray(this.#start, this.#end)))
-    } catch {
-      throw new InvalidJsonRecord('A record of the answer is not JSON.')
+  push(chunk: Uint8Array): void {
+    if (this.#mode === 'whole') {
+      this.#kept.push(chunk)
+      return
+    }
+    if (this.#mode === 'start') {
+      let first = 0
+      while (first < chunk.length && isSpace(chunk[first] as number)) first++
+      if (first === chunk.length) {
+        this.#kept.push(chunk)
+        return
+      }
+      if (chunk[first] !== OPEN_OBJECT) {
+        this.#mode = 'whole'
+        this.#kept.push(chunk)
+        return
+      }
+      this.#mode = 'split'
+      for (const blank of this.#kept) this.#characters.add(blank)
+      this.#kept = []
+    }
+    this.#characters.add(chunk)
+    this.#scan(chunk)
+  }
+
+  end(): { split: SplitAnswer } | { whole: Uint8Array } {
+    if (this.#mode !== 'split') return { whole: concat(this.#kept) }
+    // A body cut off inside a record: what came of it is read, and fails like the rest would.
+    if (this.#record !== null) this.#finishRecord()
+    return {
+      split: {
+        skeleton: decoder.decode(this.#skeleton.bytes()),
+        results: this.#results,
+        recordsParse: this.#recordsParse,
+        characters: this.#characters.total(),
+      },
     }
   }
+
+  /** One chunk: the skeleton is copied out in runs between records, each record cut out. */
+  #scan(chunk: Uint8Array): void {
+    let run = 0
+    let nameFrom = 0
+    let nextBackslash = -2
+    for (let at = 0; at < chunk.length; at++) {
+      let byte = chunk[at] as number
+      if (this.#inString) {
+        if (this.#escaped) {
+          this.#escaped = false
+          continue
+        }
+        // Inside a string only a quote or a backslash matters: jump to the next one, natively.
+        if (nextBackslash !== -1 && nextBackslash < at) nextBackslash = chunk.indexOf(BACKSLASH, at)
+        const quote = chunk.indexOf(QUOTE, at)
+        if (nextBackslash !== -1 && (quote === -1 || nextBackslash < quote)) {
+          at = nextBackslash
+          this.#escaped = true
+          continue
+        }
+        if (quote === -1) break
+        at = quote
+        this.#inString = false
+        if (this.#name !== null) {
+          this.#name.push(chunk.subarray(nameFrom, at + 1))
+          this.#lastName = nameOf(concat(this.#name))
+          this.#name = null
+        }
+        if (this.#record !== null && this.#recordKind === 'string' && this.#depth === 2) {
+          this.#record.push(chunk.subarray(run, at + 1))
+          this.#finishRecord()
+          run = at + 1
+        }
+        continue
+      }
+      if (this.#record !== null && this.#recordKind === 'scalar' && endsScalar(byte)) {
+        this.#record.push(chunk.subarray(run, at))
+        this.#finishRecord()
+        run = at
+        byte = chunk[at] as number
+      }
+      if (isSpace(byte)) continue
+      if (this.#record === null && this.#atRecord && this.#depth === 2 && byte !== CLOSE_ARRAY && byte !== CLOSE_OBJECT) {
+        this.#skeleton.append(chunk.subarray(run, at))
+        run = at
+        this.#record = []
+        this.#atRecord = false
+        this.#recordKind = byte === OPEN_OBJECT || byte === OPEN_ARRAY ? 'container' : byte === QUOTE ? 'string' : 'scalar'
+      }
+      switch (byte) {
+        case QUOTE:
+          this.#inString = true
+          if (this.#depth === 1 && this.#atName) {
+            this.#atName = false
+            this.#name = []
+            nameFrom = at
+          }
+          break
+        case OPEN_OBJECT:
+        case OPEN_ARRAY:
+          this.#depth++
+          if (this.#depth === 1) this.#atName = true
+          else if (this.#depth === 2 && this.#lastName === 'data') {
+            this.#records = byte === OPEN_ARRAY ? 'array' : 'object'
+            this.#atRecord = this.#records === 'array'
+          }
+          break
+        case CLOSE_OBJECT:
+        case CLOSE_ARRAY:
+          this.#depth--
+          if (this.#depth === 1) {
+            this.#records = null
+            this.#atRecord = false
+          }
+          if (this.#record !== null && this.#recordKind === 'container' && this.#depth === 2) {
+            this.#record.push(chunk.subarray(run, at + 1))
+            this.#finishRecord()
+            run = at + 1
+          }
+          break
+        case COMMA:
+          if (this.#depth === 1) this.#atName = true
+          else if (this.#depth === 2 && this.#records === 'array') this.#atRecord = true
+          break
+        case COLON:
+          if (this.#depth === 2 && this.#records === 'object') this.#atRecord = true
+          break
+      }
+    }
+    if (this.#name !== null) this.#name.push(chunk.subarray(nameFrom))
+    if (this.#record !== null) this.#record.push(chunk.subarray(run))
+    else this.#skeleton.append(chunk.subarray(run))
+  }
+
+  /** The record's bytes parsed and handed to `each`; the skeleton gets its index instead. */
+  #finishRecord(): void {
+    const bytes = concat(this.#record ?? [])
+    this.#record = null
+    try {
+      const value: unknown = JSON.parse(decoder.decode(bytes))
+      if (this.#recordsParse) this.#results.push(this.#each(value))
+    } catch (error) {
+      if (!(error instanceof SyntaxError)) throw error
+      this.#recordsParse = false
+    }
+    this.#skeleton.appendAscii(String(this.#results.length - 1))
+  }
 }
 
-/** A value as a reader gets it: parsed, whether it came whole or as a RawJson. */
-export function parsed(value: unknown): unknown {
-  return value instanceof RawJson ? value.parse() : value
-}
-
-/** `data` with every record parsed, for the few readers that want the tree (`/owner`). */
-export function parsedData<T>(data: T): T {
-  if (Array.isArray(data)) return data.map(parsed) as T
-  if (typeof data !== 'object' || data === null) return data
-  const whole: Record<string, unknown> = {}
-  for (const [key, value] of Object.entries(data)) defineValue(whole, key, parsed(value))
-  return whole as T
-}
-
-/** Every record of `data` is JSON (a broken answer's error must not hide that it is broken). */
-export function everyRecordParses(data: unknown): boolean {
-  if (typeof data !== 'object' || data === null) return true
+/** A member's name from its JSON string; '' when it is not one (the skeleton then fails anyway). */
+function nameOf(bytes: Uint8Array): string {
   try {
-    for (const value of Object.values(data)) parsed(value)
-    return true
-  } catch (error) {
-    if (error instanceof InvalidJsonRecord) return false
-    throw error
+    const name: unknown = JSON.parse(decoder.decode(bytes))
+    return typeof name === 'string' ? name : ''
+  } catch {
+    return ''
+  }
+}
+
+function concat(chunks: readonly Uint8Array[]): Uint8Array {
+  return chunks.length === 1 ? (chunks[0] as Uint8Array) : Buffer.concat(chunks)
+}
+
+/** Bytes appended into one buffer that doubles as needed. */
+class ByteSink {
+  #buffer = new Uint8Array(4096)
+  #size = 0
+
+  append(bytes: Uint8Array): void {
+    this.#room(bytes.length)
+    this.#buffer.set(bytes, this.#size)
+    this.#size += bytes.length
+  }
+
+  appendAscii(text: string): void {
+    this.#room(text.length)
+    for (let index = 0; index < text.length; index++) this.#buffer[this.#size++] = text.charCodeAt(index)
+  }
+
+  bytes(): Uint8Array {
+    return this.#buffer.subarray(0, this.#size)
+  }
+
+  #room(more: number): void {
+    if (this.#size + more <= this.#buffer.length) return
+    const grown = new Uint8Array(Math.max(this.#buffer.length * 2, this.#size + more))
+    grown.set(this.#buffer.subarray(0, this.#size))
+    this.#buffer = grown
   }
 }
 
 /**
- * The top-level object with the records of its `data` member left as RawJson, its other members
- * parsed; undefined when the bytes are anything else (see the header: JSON.parse decides those).
+ * The length in UTF-16 units of the text UTF-8 bytes decode to, as TextDecoder decodes them (the
+ * Encoding Standard's decoder: each invalid sequence one U+FFFD, a code point past U+FFFF two
+ * units), counted chunk by chunk. (A byte-order mark never reaches it: such a body is kept whole.)
  */
-export function parseEnvelope(bytes: Uint8Array): Record<string, unknown> | undefined {
-  const scan = new Scanner(bytes)
-  const envelope: Record<string, unknown> = {}
-  if (!scan.take(OPEN_OBJECT)) return undefined
-  if (!scan.take(CLOSE_OBJECT)) {
-    do {
-      const key = scan.key()
-      if (key === undefined) return undefined
-      const value = key === 'data' ? scan.records() : scan.value()
-      if (value === UNREAD) return undefined
-      defineValue(envelope, key, value)
-    } while (scan.take(COMMA))
-    if (!scan.take(CLOSE_OBJECT)) return undefined
-  }
-  return scan.atEnd() ? envelope : undefined
-}
+class Utf16Count {
+  #units = 0
+  /** Continuation bytes still expected, the range the next one must be in, and the sequence's length. */
+  #needed = 0
+  #lower = 0x80
+  #upper = 0xbf
+  #length = 0
 
-/** What the scan could not read. */
-const UNREAD = Symbol('unread')
-
-/** JSON.parse's own way of setting a member: a data property, even for `__proto__`; the last one of a name wins. */
-function defineValue(object: Record<string, unknown>, key: string, value: unknown): void {
-  Object.defineProperty(object, key, { value, writable: true, enumerable: true, configurable: true })
-}
-
-class Scanner {
-  #at = 0
-  readonly #bytes: Uint8Array
-
-  constructor(bytes: Uint8Array) {
-    this.#bytes = bytes
-  }
-
-  /** JSON's whitespace only (space, tab, newline, carriage return). */
-  #skipSpace(): void {
-    const bytes = this.#bytes
-    let at = this.#at
-    while (at < bytes.length) {
-      const byte = bytes[at]
-      if (byte !== 0x20 && byte !== 0x09 && byte !== 0x0a && byte !== 0x0d) break
-      at++
-    }
-    this.#at = at
-  }
-
-  take(byte: number): boolean {
-    this.#skipSpace()
-    if (this.#bytes[this.#at] !== byte) return false
-    this.#at++
-    return true
-  }
-
-  atEnd(): boolean {
-    this.#skipSpace()
-    return this.#at === this.#bytes.length
-  }
-
-  /** A member's name and its colon. */
-  key(): string | undefined {
-    this.#skipSpace()
-    if (this.#bytes[this.#at] !== QUOTE) return undefined
-    const key = this.value()
-    return typeof key === 'string' && this.take(COLON) ? key : undefined
-  }
-
-  /** The next value, parsed. */
-  value(): unknown {
-    const end = this.#valueEnd()
-    if (end === -1) return UNREAD
-    const start = this.#at
-    this.#at = end
-    try {
-      return JSON.parse(decoder.decode(this.#bytes.subarray(start, end)))
-    } catch {
-      return UNREAD
+  add(chunk: Uint8Array): void {
+    for (let index = 0; index < chunk.length; index++) {
+      const byte = chunk[index] as number
+      if (byte < 0x80 && this.#needed === 0) this.#units++
+      else this.#byte(byte)
     }
   }
 
-  /** `data`: an array or object of RawJson; any other value parsed, as it is no list. */
-  records(): unknown {
-    const list = this.take(OPEN_ARRAY)
-    if (!list && !this.take(OPEN_OBJECT)) return this.value()
-    const close = list ? CLOSE_ARRAY : CLOSE_OBJECT
-    const items: unknown[] = []
-    const members: Record<string, unknown> = {}
-    if (this.take(close)) return list ? items : members
-    do {
-      const key = list ? '' : this.key()
-      if (key === undefined) return UNREAD
-      this.#skipSpace()
-      const end = this.#valueEnd()
-      if (end === -1) return UNREAD
-      const raw = new RawJson(this.#bytes, this.#at, end)
-      this.#at = end
-      if (list) items.push(raw)
-      else defineValue(members, key, raw)
-    } while (this.take(COMMA))
-    if (!this.take(close)) return UNREAD
-    return list ? items : members
+  total(): number {
+    // A sequence cut off by the end is one more U+FFFD.
+    return this.#units + (this.#needed > 0 ? 1 : 0)
   }
 
-  /**
-   * Where the value at the cursor ends: a string at its closing quote, an object or array at its
-   * matching bracket (strings inside skipped), anything else at the next delimiter; -1 when it
-   * runs off the end or is empty. Its inside is checked only when it is parsed.
-   */
-  #valueEnd(): number {
-    this.#skipSpace()
-    const bytes = this.#bytes
-    const start = this.#at
-    const first = bytes[start]
-    if (first === QUOTE) return this.#stringEnd(start)
-    if (first !== OPEN_OBJECT && first !== OPEN_ARRAY) {
-      let at = start
-      while (at < bytes.length && !isDelimiter(bytes[at])) at++
-      return at > start ? at : -1
-    }
-    let depth = 0
-    for (let at = start; at < bytes.length; ) {
-      const byte = bytes[at]
-      if (byte === QUOTE) {
-        at = this.#stringEnd(at)
-        if (at === -1) return -1
-        continue
+  #byte(byte: number): void {
+    if (this.#needed > 0) {
+      if (byte >= this.#lower && byte <= this.#upper) {
+        this.#lower = 0x80
+        this.#upper = 0xbf
+        this.#length++
+        if (--this.#needed === 0) this.#units += this.#length === 4 ? 2 : 1
+        return
       }
-      if (byte === OPEN_OBJECT || byte === OPEN_ARRAY) depth++
-      else if ((byte === CLOSE_OBJECT || byte === CLOSE_ARRAY) && --depth === 0) return at + 1
-      at++
+      // The sequence so far is one U+FFFD, and this byte starts afresh.
+      this.#needed = 0
+      this.#units++
     }
-    return -1
+    if (byte <= 0x7f) this.#units++
+    else if (byte >= 0xc2 && byte <= 0xdf) this.#begin(1, 0x80, 0xbf)
+    else if (byte >= 0xe0 && byte <= 0xef) this.#begin(2, byte === 0xe0 ? 0xa0 : 0x80, byte === 0xed ? 0x9f : 0xbf)
+    else if (byte >= 0xf0 && byte <= 0xf4) this.#begin(3, byte === 0xf0 ? 0x90 : 0x80, byte === 0xf4 ? 0x8f : 0xbf)
+    else this.#units++
   }
 
-  /** Past the closing quote of the string opening at `start`: the next quote not escaped (found natively). */
-  #stringEnd(start: number): number {
-    const bytes = this.#bytes
-    for (let from = start + 1; ; ) {
-      const quote = bytes.indexOf(QUOTE, from)
-      if (quote === -1) return -1
-      let backslashes = 0
-      while (bytes[quote - 1 - backslashes] === BACKSLASH) backslashes++
-      if (backslashes % 2 === 0) return quote + 1
-      from = quote + 1
-    }
+  #begin(needed: number, lower: number, upper: number): void {
+    this.#needed = needed
+    this.#lower = lower
+    this.#upper = upper
+    this.#length = 1
   }
-}
-
-function isDelimiter(byte: number | undefined): boolean {
-  return byte === COMMA || byte === CLOSE_OBJECT || byte === CLOSE_ARRAY || byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d
 }
