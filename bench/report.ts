@@ -200,15 +200,14 @@ ${memoryLimits(
 function memoryLimits(machine: Machine, measured: readonly string[]): string {
   return `- **Memory (the RSS targets).** The runtime alone takes ${mb(machine.baselineRssKb)} (\`gingr-sync --version\`); every
   run then loads its code, reads its settings and connects, about 55 MB before the first request.
-  An answer is held once, as the bytes that came; its records are parsed one at a time when they
-  are validated (src/gingr/json.ts), and of each reservation only the rows it stands for are kept,
-  shared between the reservations of one owner, animal or type. The COPY text is encoded straight
-  into 256 KB slices. What remains is the window's rows (at 50,000 reservations about 100 MB of
-  objects and strings, half of it the notes) and the garbage collector's slack: JavaScriptCore lets the heap
-  grow to about twice what is live, and at least some 30 MB, before it collects. Measured: ${measured.join(', ')}.
-  Going lower means not holding the window: validating, mapping and COPYing each chunk as it
-  arrives into the staging tables, before the transaction. That changes the run's structure, and is
-  not done.
+  No answer is ever held whole: each record is cut out of the bytes as they arrive, parsed,
+  validated and dropped (src/gingr/json.ts), and of each reservation only the rows it stands for
+  are kept, shared between the reservations of one owner, animal or type. The COPY text is encoded
+  straight into 256 KB slices. What remains is the window's rows (at 50,000 reservations about
+  100 MB of objects and strings, half of it the notes) and the garbage collector's slack:
+  JavaScriptCore lets the heap grow to about twice what is live before it collects. Measured: ${measured.join(', ')}.
+  Going lower means not holding the window: mapping and COPYing each chunk as it arrives into the
+  staging tables, before the transaction. That changes the run's structure, and is not done.
 `
 }
 
