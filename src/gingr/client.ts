@@ -7,6 +7,7 @@
  * that URL, key and all, is never put in a message (#scrub, and `send` keeps only fetch's message,
  * never its error object, whose `path` is the URL).
  */
+import type * as v from 'valibot'
 import pkg from '../../package.json'
 import { hideSecret } from '../secrets.ts'
 import { timing } from '../timing.ts'
@@ -88,6 +89,15 @@ interface Read<T> {
 
 const same = <T>(value: T): T => value
 
+/** `recordReader` with parseRecords' reports: an invalid record named by its `reservation_id`. */
+function byReservation<const TSchema extends v.GenericSchema, Kept = v.InferOutput<TSchema>>(
+  schema: TSchema,
+  keep: (record: v.InferOutput<TSchema>) => Kept = same as (record: v.InferOutput<TSchema>) => Kept,
+): Read<{ records: Kept[]; invalid: InvalidRecord[] }> {
+  const read = recordReader(schema, 'reservation_id', keep)
+  return { each: read.each, all: (data) => asReservations(read.all(data)) }
+}
+
 type OwnerQuery = Partial<Record<'id' | 'animal_id' | 'reservation_id' | 'phone' | 'email', string>>
 
 /**
@@ -162,8 +172,8 @@ export class GingrClient {
     const reported = new Set<string>()
     for (const chunk of chunks) {
       const call = { endpoint: '/reservations', range: chunk }
-      const read = recordReader(this.#reservation, 'reservation_id', (r) => [r.reservation_id, keep(r)] as const)
-      const parsed = asReservations(await this.#paced(call, { start_date: chunk.from, end_date: chunk.to }, budget, read))
+      const read = byReservation(this.#reservation, (r) => [r.reservation_id, keep(r)] as const)
+      const parsed = await this.#paced(call, { start_date: chunk.from, end_date: chunk.to }, budget, read)
       for (const [id, kept] of parsed.records) byId.set(id, kept)
       // A broken reservation spanning two chunks is one problem, reported once; without a
       // readable id two reports cannot be told apart, so both stay.
@@ -183,39 +193,22 @@ export class GingrClient {
    * user is logged into.
    */
   async reservationsOfAnimal(animalId: string): Promise<{ records: Reservation[]; invalid: InvalidRecord[] }> {
-    return asReservations(
-      await this.#paced(
-        { endpoint: '/reservations_by_animal' },
-        { id: animalId },
-        this.#budget(),
-        recordReader(this.#reservation, 'reservation_id', same),
-      ),
-    )
+    return this.#paced({ endpoint: '/reservations_by_animal' }, { id: animalId }, this.#budget(), byReservation(this.#reservation))
   }
 
   /** Every stay of one owner, whatever its dates, at the API user's location only. */
   async reservationsOfOwner(ownerId: string): Promise<{ records: Reservation[]; invalid: InvalidRecord[] }> {
-    return asReservations(
-      await this.#paced(
-        { endpoint: '/reservations_by_owner' },
-        { id: ownerId },
-        this.#budget(),
-        recordReader(this.#reservation, 'reservation_id', same),
-      ),
-    )
+    return this.#paced({ endpoint: '/reservations_by_owner' }, { id: ownerId }, this.#budget(), byReservation(this.#reservation))
   }
 
   /** The account's locations (`/get_locations`). */
   async locations(): Promise<{ records: Lookup[]; invalid: InvalidRecord[] }> {
-    return asReservations(
-      await this.#paced({ endpoint: '/get_locations' }, {}, this.#budget(), recordReader(Lookup, 'reservation_id', same)),
-    )
+    return this.#paced({ endpoint: '/get_locations' }, {}, this.#budget(), byReservation(Lookup))
   }
 
   /** The cheapest call Gingr has: what a health check uses to prove the URL and key work. */
   async reservationTypes(): Promise<{ records: ReservationType[]; invalid: InvalidRecord[] }> {
-    const read = recordReader(ReservationType, 'reservation_id', same)
-    return asReservations(await this.#request({ endpoint: '/reservation_types' }, {}, this.#budget(), read))
+    return this.#request({ endpoint: '/reservation_types' }, {}, this.#budget(), byReservation(ReservationType))
   }
 
   /** All owners, optionally filtered by column (`params[<column>]=<value>` in Gingr's terms). */
