@@ -1,5 +1,5 @@
-import { Readable } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
+import type { Writable } from 'node:stream'
+import { finished } from 'node:stream/promises'
 import type { TransactionSql } from 'postgres'
 
 /**
@@ -24,9 +24,10 @@ export function copyCell(value: CopyCell): string {
 
 /**
  * The rows as COPY text, encoded as it is made into slices of about 256 KB (COPY takes its data in
- * pieces of any size, lines split or not): the stream's backpressure holds, and no string is built
- * for a line or a slice. (Slices of lines joined with `+=` left three times the text as garbage, a
- * rope per cell, the slice, its bytes: 100 MB at 50,000 reservations, the run's peak of memory.)
+ * pieces of any size, lines split or not), no string built for a line or a slice. (Slices of lines
+ * joined with `+=` left three times the text as garbage, a rope per cell, the slice, its bytes:
+ * 100 MB at 50,000 reservations, the run's peak of memory.) One buffer is reused: a slice is valid
+ * until the next one is asked for, which copyIn does only once the driver has copied it.
  */
 export function* copyText<Row extends Record<keyof Row, CopyCell>>(
   rows: readonly Row[],
@@ -43,9 +44,8 @@ export function* copyText<Row extends Record<keyof Row, CopyCell>>(
       // UTF-8 takes at most 3 bytes per UTF-16 unit; and the tab or newline after the cell.
       const most = cell === null ? ISO_LENGTH + 1 : cell.length * 3 + 1
       if (size + most > slice.length) {
-        // Handed over as it is (the stream may hold it a while): the next slice is a new buffer.
         if (size > 0) yield slice.subarray(0, size)
-        slice = Buffer.allocUnsafe(Math.max(SLICE, most))
+        if (most > slice.length) slice = Buffer.allocUnsafe(most)
         size = 0
       }
       // Buffer's write, not TextEncoder's encodeInto: no view and no result object made per cell.
@@ -114,7 +114,25 @@ export async function copyIn(tx: TransactionSql, statement: string, chunks: Iter
   const copy = tx.unsafe(statement)
   const refused = refusalOf(copy)
   const target = await copy.writable()
-  await Promise.race([pipeline(Readable.from(chunks), target), refused])
+  await Promise.race([writeAll(target, chunks), refused])
+}
+
+/**
+ * Each chunk written once the one before is through (its callback: postgres.js has copied it into
+ * its message and handed that to the socket), so that copyText may reuse its buffer; then the
+ * end, and the writable's finish (PostgreSQL's CommandComplete) or its error.
+ */
+async function writeAll(target: Writable, chunks: Iterable<Uint8Array>): Promise<void> {
+  const done = finished(target)
+  // Whoever awaits first: an error before the end must not be left unhandled here.
+  done.catch(() => {})
+  for (const chunk of chunks) {
+    await new Promise<void>((resolve, reject) => {
+      target.write(chunk, (error) => (error ? reject(error) : resolve()))
+    })
+  }
+  target.end()
+  await done
 }
 
 /** A promise rejected with whatever error postgres.js settles `query` with, even once it has resolved. */
