@@ -233,8 +233,8 @@ function invalidJson(answer: Extract<Outcome, { kind: 'answer' }>): Failure {
  * handed to it as they came (the envelope holds their numbers), a whole one's are handed now.
  */
 export function recordsOf(envelope: Envelope, answer: Outcome, each: EachRecord): Envelope['data'] {
-  const body = answer.kind === 'answer' ? answer.body : { whole: new Uint8Array(0) }
-  const made = 'split' in body ? (index: unknown) => body.split.results[index as number] : each
+  const split = answer.kind === 'answer' && 'split' in answer.body ? answer.body.split : null
+  const made = split ? (index: unknown) => split.results[index as number] : each
   const data = envelope.data
   if (data === null) return null
   if (Array.isArray(data)) return data.map(made)
