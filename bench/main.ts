@@ -10,6 +10,12 @@
  *                                 500 behind the link (about 2 minutes); the report goes to
  *                                 bench/results/BENCHMARKS-quick.md, never over BENCHMARKS.md
  *   bun run bench -- --out PATH   write the report elsewhere
+ *   bun run bench -- --baseline PATH
+ *                                 also measure peak RSS of this build beside the binary at PATH (an
+ *                                 earlier build: the "before") at 5,000, 50,000 and the full sync
+ *   bun run bench -- --memory [--baseline PATH]
+ *                                 only that (about two minutes); the report goes to
+ *                                 bench/results/BENCHMARKS-memory.md
  *
  * PostgreSQL is an embedded server started for the run, or the server of BENCH_DATABASE_URL (a
  * superuser URL: the bench creates and drops databases named gingr_sync_bench_*).
@@ -21,11 +27,13 @@ import { redactUrl } from '../src/db/connect.ts'
 import { startEmbeddedPostgres } from '../src/dev/embedded-postgres.ts'
 import { errorMessage } from '../src/errors.ts'
 import { baselineRss, buildBinary, RSS_METHOD } from './binary.ts'
+import { openDatabases } from './databases.ts'
 import { FULL_PLAN } from './full.ts'
 import { runBench, type SizePlan } from './harness.ts'
 import { MANY_PLAN } from './many.ts'
+import { benchMemory, MEMORY_PLAN, type MemoryResult } from './memory.ts'
 import type { RemotePlan } from './remote.ts'
-import { type Machine, renderReport } from './report.ts'
+import { type Machine, renderMemoryReport, renderReport } from './report.ts'
 
 const FULL: SizePlan[] = [
   { target: 500, repetitions: 5, naiveRepetitions: 3, naiveCap: Infinity },
@@ -43,11 +51,18 @@ const QUICK_REMOTE: RemotePlan = { ...REMOTE, target: 500, repetitions: 2 }
 
 const { values } = parseArgs({
   args: Bun.argv.slice(2),
-  options: { quick: { type: 'boolean', default: false }, out: { type: 'string' } },
+  options: {
+    quick: { type: 'boolean', default: false },
+    out: { type: 'string' },
+    baseline: { type: 'string' },
+    memory: { type: 'boolean', default: false },
+  },
 })
 // The committed BENCHMARKS.md holds the full run's figures: a quick run's report goes beside them.
-const out = resolve(values.out ?? resolve(import.meta.dir, values.quick ? 'results/BENCHMARKS-quick.md' : '../BENCHMARKS.md'))
+const report = values.memory ? 'results/BENCHMARKS-memory.md' : values.quick ? 'results/BENCHMARKS-quick.md' : '../BENCHMARKS.md'
+const out = resolve(values.out ?? resolve(import.meta.dir, report))
 const plan = values.quick ? QUICK : FULL
+const COMMAND = Bun.argv.length > 2 ? `bun run bench -- ${Bun.argv.slice(2).join(' ')}` : 'bun run bench'
 const log = (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`)
 
 const started = performance.now()
@@ -62,11 +77,39 @@ const server = given
       process.exit(1)
     })
 log(`PostgreSQL: ${given ? redactUrl(given) : 'embedded, started for this run'}`)
+
+/** This build beside the baseline's, when one is given (or alone, with --memory). */
+async function memory(serverUrl: string): Promise<MemoryResult | undefined> {
+  if (!values.baseline && !values.memory) return undefined
+  const binaries = [{ label: 'this build', path: binary }]
+  if (values.baseline) binaries.push({ label: 'baseline', path: resolve(values.baseline) })
+  const databases = await openDatabases(serverUrl)
+  try {
+    return await benchMemory({ databases, binaries, plan: MEMORY_PLAN, log })
+  } finally {
+    await databases.close()
+  }
+}
+
 try {
+  if (values.memory) await memoryOnly()
+  else await everything()
+} finally {
+  await server.stop()
+}
+
+async function memoryOnly(): Promise<void> {
+  const result = (await memory(server.url))!
+  await Bun.write(out, renderMemoryReport({ memory: result, command: COMMAND, date: new Date() }))
+  log(`wrote ${out}`)
+}
+
+async function everything(): Promise<void> {
   const full = values.quick ? { ...FULL_PLAN, repetitions: 1 } : FULL_PLAN
   const many = values.quick ? { ...MANY_PLAN, tenants: 16 } : MANY_PLAN
   const remote = values.quick ? QUICK_REMOTE : REMOTE
   const result = await runBench({ serverUrl: server.url, binary, sizes: plan, log, full, many, remote })
+  const compared = await memory(server.url)
   const machine: Machine = {
     cpus: availableParallelism(),
     cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
@@ -82,9 +125,6 @@ try {
     loadAfter: loadavg()[0] ?? 0,
     minutes: (performance.now() - started) / 60_000,
   }
-  const command = values.quick ? 'bun run bench -- --quick' : 'bun run bench'
-  await Bun.write(out, renderReport({ result, machine, command, quick: values.quick, date: new Date() }))
+  await Bun.write(out, renderReport({ result, memory: compared, machine, command: COMMAND, quick: values.quick, date: new Date() }))
   log(`wrote ${out} after ${machine.minutes.toFixed(1)} minutes`)
-} finally {
-  await server.stop()
 }

@@ -7,25 +7,27 @@
  * that URL, key and all, is never put in a message (#scrub, and `send` keeps only fetch's message,
  * never its error object, whose `path` is the URL).
  */
+import type * as v from 'valibot'
 import pkg from '../../package.json'
 import { hideSecret } from '../secrets.ts'
 import { timing } from '../timing.ts'
 import { type DateRange, splitIntoChunks } from './chunks.ts'
 import { formatDuration, GingrError, type GingrErrorKind } from './errors.ts'
-import { type Failure, interpret, send } from './http.ts'
+import { type EachRecord, type Failure, interpret, recordsOf, send } from './http.ts'
 import type { AccountPacer } from './pacer.ts'
 import {
   type Animal,
   animalSchema,
+  asReservations,
   type Envelope,
   type InvalidItem,
   type InvalidRecord,
   Lookup,
   Owner,
-  parseItems,
   parseRecords,
   type Reservation,
   ReservationType,
+  recordReader,
   reservationSchema,
 } from './schemas.ts'
 
@@ -60,9 +62,9 @@ export interface GingrClientOptions {
   pacer?: AccountPacer
 }
 
-export interface ReservationWindow {
-  /** Merged over the chunks, one per reservation id (the last one seen wins). */
-  reservations: Reservation[]
+export interface ReservationWindow<Kept = Reservation> {
+  /** Merged over the chunks, one per reservation id (the last one seen wins), as `keep` made them. */
+  reservations: Kept[]
   invalid: InvalidRecord[]
   /** HTTP requests made, retries included. */
   requests: number
@@ -78,6 +80,28 @@ interface Budget {
 interface Call {
   endpoint: string
   range?: DateRange
+}
+
+type Method = 'POST' | 'GET'
+
+/**
+ * What a call makes of an answer: `each` validates a record as it arrives (json.ts), `all` makes
+ * the call's result of the answer's `data`, each record in it as `each` made it.
+ */
+interface Read<T> {
+  each: EachRecord
+  all: (data: Envelope['data']) => T
+}
+
+const same = <T>(value: T): T => value
+
+/** `recordReader` with parseRecords' reports: an invalid record named by its `reservation_id`. */
+function byReservation<const TSchema extends v.GenericSchema, Kept = v.InferOutput<TSchema>>(
+  schema: TSchema,
+  keep: (record: v.InferOutput<TSchema>) => Kept = same as (record: v.InferOutput<TSchema>) => Kept,
+): Read<{ records: Kept[]; invalid: InvalidRecord[] }> {
+  const read = recordReader(schema, 'reservation_id', keep)
+  return { each: read.each, all: (data) => asReservations(read.all(data)) }
 }
 
 type OwnerQuery = Partial<Record<'id' | 'animal_id' | 'reservation_id' | 'phone' | 'email', string>>
@@ -140,18 +164,25 @@ export class GingrClient {
   /**
    * All reservations of an inclusive date range, fetched in chunks of at most 30 days (Gingr's
    * limit), one after the other. A reservation spanning two chunks may come back in both.
+   * `keep` makes what is kept of each reservation as soon as it is validated (the sync keeps the
+   * rows it writes): a large window's records are then never all held at once.
    */
-  async fetchReservationWindow(range: DateRange): Promise<ReservationWindow> {
+  async fetchReservationWindow(range: DateRange): Promise<ReservationWindow>
+  async fetchReservationWindow<Kept>(range: DateRange, keep: (reservation: Reservation) => Kept): Promise<ReservationWindow<Kept>>
+  async fetchReservationWindow(
+    range: DateRange,
+    keep: (reservation: Reservation) => unknown = (r) => r,
+  ): Promise<ReservationWindow<unknown>> {
     const chunks = splitIntoChunks(range)
     const budget = this.#budget()
-    const byId = new Map<string, Reservation>()
+    const byId = new Map<string, unknown>()
     const invalid: InvalidRecord[] = []
     const reported = new Set<string>()
     for (const chunk of chunks) {
       const call = { endpoint: '/reservations', range: chunk }
-      const envelope = await this.#paced(call, { start_date: chunk.from, end_date: chunk.to }, budget)
-      const parsed = parseRecords(this.#reservation, envelope.data)
-      for (const reservation of parsed.records) byId.set(reservation.reservation_id, reservation)
+      const read = byReservation(this.#reservation, (r) => [r.reservation_id, keep(r)] as const)
+      const parsed = await this.#paced(call, { start_date: chunk.from, end_date: chunk.to }, budget, read)
+      for (const [id, kept] of parsed.records) byId.set(id, kept)
       // A broken reservation spanning two chunks is one problem, reported once; without a
       // readable id two reports cannot be told apart, so both stay.
       for (const record of parsed.invalid) {
@@ -170,38 +201,32 @@ export class GingrClient {
    * user is logged into.
    */
   async reservationsOfAnimal(animalId: string): Promise<{ records: Reservation[]; invalid: InvalidRecord[] }> {
-    const envelope = await this.#paced({ endpoint: '/reservations_by_animal' }, { id: animalId }, this.#budget())
-    return parseRecords(this.#reservation, envelope.data)
+    return this.#paced({ endpoint: '/reservations_by_animal' }, { id: animalId }, this.#budget(), byReservation(this.#reservation))
   }
 
   /** Every stay of one owner, whatever its dates, at the API user's location only. */
   async reservationsOfOwner(ownerId: string): Promise<{ records: Reservation[]; invalid: InvalidRecord[] }> {
-    const envelope = await this.#paced({ endpoint: '/reservations_by_owner' }, { id: ownerId }, this.#budget())
-    return parseRecords(this.#reservation, envelope.data)
+    return this.#paced({ endpoint: '/reservations_by_owner' }, { id: ownerId }, this.#budget(), byReservation(this.#reservation))
   }
 
   /** The account's locations (`/get_locations`). */
   async locations(): Promise<{ records: Lookup[]; invalid: InvalidRecord[] }> {
-    const envelope = await this.#paced({ endpoint: '/get_locations' }, {}, this.#budget())
-    return parseRecords(Lookup, envelope.data)
+    return this.#paced({ endpoint: '/get_locations' }, {}, this.#budget(), byReservation(Lookup))
   }
 
   /** The cheapest call Gingr has: what a health check uses to prove the URL and key work. */
   async reservationTypes(): Promise<{ records: ReservationType[]; invalid: InvalidRecord[] }> {
-    const envelope = await this.#request({ endpoint: '/reservation_types' }, {}, this.#budget())
-    return parseRecords(ReservationType, envelope.data)
+    return this.#request({ endpoint: '/reservation_types' }, {}, this.#budget(), byReservation(ReservationType))
   }
 
   /** All owners, optionally filtered by column (`params[<column>]=<value>` in Gingr's terms). */
   async owners(params: Record<string, string> = {}): Promise<{ records: Owner[]; invalid: InvalidItem[] }> {
-    const envelope = await this.#list({ endpoint: '/owners' }, whereClauses(params), this.#budget())
-    return parseItems(Owner, envelope.data)
+    return this.#list({ endpoint: '/owners' }, whereClauses(params), this.#budget(), recordReader(Owner, 'id', same))
   }
 
   /** All animals, optionally filtered by column; birthdays are the facility's days (`timeZone`). */
   async animals(params: Record<string, string> = {}): Promise<{ records: Animal[]; invalid: InvalidItem[] }> {
-    const envelope = await this.#list({ endpoint: '/animals' }, whereClauses(params), this.#budget())
-    return parseItems(this.#animal, envelope.data)
+    return this.#list({ endpoint: '/animals' }, whereClauses(params), this.#budget(), recordReader(this.#animal, 'id', same))
   }
 
   /**
@@ -215,8 +240,7 @@ export class GingrClient {
     const invalid: InvalidItem[] = []
     for (const chunk of splitIntoChunks(range)) {
       const call = { endpoint: '/new_modified_owners', range: chunk }
-      const envelope = await this.#paced(call, { start_date: chunk.from, end_date: chunk.to }, budget)
-      const parsed = parseItems(Owner, envelope.data)
+      const parsed = await this.#paced(call, { start_date: chunk.from, end_date: chunk.to }, budget, recordReader(Owner, 'id', same))
       for (const owner of parsed.records) byId.set(owner.id, owner)
       invalid.push(...parsed.invalid)
     }
@@ -225,22 +249,20 @@ export class GingrClient {
 
   /** The breed look-up (`/get_breeds`): an animal's `breed_id` is a `value` here. */
   async breeds(): Promise<{ records: Lookup[]; invalid: InvalidItem[] }> {
-    const envelope = await this.#list({ endpoint: '/get_breeds' }, {}, this.#budget())
-    return parseItems(Lookup, envelope.data, 'value')
+    return this.#list({ endpoint: '/get_breeds' }, {}, this.#budget(), recordReader(Lookup, 'value', same))
   }
 
   /** The species look-up (`/get_species`): an animal's `species_id` is a `value` here. */
   async species(): Promise<{ records: Lookup[]; invalid: InvalidItem[] }> {
-    const envelope = await this.#list({ endpoint: '/get_species' }, {}, this.#budget())
-    return parseItems(Lookup, envelope.data, 'value')
+    return this.#list({ endpoint: '/get_species' }, {}, this.#budget(), recordReader(Lookup, 'value', same))
   }
 
   /** One owner by id, animal, reservation, phone or email; `null` when Gingr knows none. */
   async owner(query: OwnerQuery): Promise<Owner | null> {
     const call = { endpoint: '/owner' }
     const budget = this.#budget()
-    const envelope = await this.#request(call, definedOnly(query), budget)
-    const data = envelope.data
+    // The tree whole: `/owner` is one small record, and what it is decides how it is read.
+    const data = await this.#request(call, definedOnly(query), budget, { each: same, all: same })
     // `/owner` answers with the owner itself rather than a list of them.
     const single = data !== null && !Array.isArray(data) && 'id' in data && typeof data.id !== 'object'
     const { records, invalid } = parseRecords(Owner, single ? [data] : data)
@@ -256,14 +278,16 @@ export class GingrClient {
 
   /**
    * #request, at least paceMs after this client's last answer: real clients keep about 150 ms
-   * between calls. The pause runs from the answer, so validating it counts towards the pause.
+   * between calls. The pause runs from the answer's arrival (#request notes it), so validating it
+   * counts towards the pause; a call that got no answer at all counts from its end.
    */
-  async #paced(call: Call, params: Record<string, string>, budget: Budget, method: 'POST' | 'GET' = 'POST'): Promise<Envelope> {
+  async #paced<T>(call: Call, params: Record<string, string>, budget: Budget, read: Read<T>, method: Method = 'POST'): Promise<T> {
     if (this.#answeredAt > 0) await this.#sleep(Math.min(this.#paceMs - (this.#now() - this.#answeredAt), budget.deadlineAt - this.#now()))
+    const before = this.#answeredAt
     try {
-      return await this.#request(call, params, budget, method)
+      return await this.#request(call, params, budget, read, method, true)
     } finally {
-      this.#answeredAt = this.#now()
+      if (this.#answeredAt === before) this.#answeredAt = this.#now()
     }
   }
 
@@ -272,16 +296,16 @@ export class GingrClient {
    * refused that before; a POST refused with 405 or 404 is asked again by GET, once, and the
    * endpoint is remembered. A GET refused too fails with both answers in its sentence.
    */
-  async #list(call: Call, params: Record<string, string>, budget: Budget): Promise<Envelope> {
-    if (this.#getOnly.has(call.endpoint)) return this.#paced(call, params, budget, 'GET')
+  async #list<T>(call: Call, params: Record<string, string>, budget: Budget, read: Read<T>): Promise<T> {
+    if (this.#getOnly.has(call.endpoint)) return this.#paced(call, params, budget, read, 'GET')
     try {
-      return await this.#paced(call, params, budget)
+      return await this.#paced(call, params, budget, read)
     } catch (error) {
       if (!(error instanceof GingrError && error.kind === 'http' && (error.status === 405 || error.status === 404))) throw error
       this.#getOnly.add(call.endpoint)
       const refused = error.status
       try {
-        return await this.#paced(call, params, budget, 'GET')
+        return await this.#paced(call, params, budget, read, 'GET')
       } catch (retry) {
         if (!(retry instanceof GingrError)) throw retry
         const message = retry.message.replace(/\.$/, ` (asked by GET after POST was refused with HTTP ${refused}).`)
@@ -290,8 +314,19 @@ export class GingrClient {
     }
   }
 
-  /** One request, retried while it makes sense and the budget allows. */
-  async #request(call: Call, params: Record<string, string>, budget: Budget, method: 'POST' | 'GET' = 'POST'): Promise<Envelope> {
+  /**
+   * One request, retried while it makes sense and the budget allows; `read` makes the result of the
+   * answer's data (validates it) inside the loop, as an answer one of whose records turns out not
+   * to be JSON is retried like any invalid answer. `paced`: notes when each answer arrived.
+   */
+  async #request<T>(
+    call: Call,
+    params: Record<string, string>,
+    budget: Budget,
+    read: Read<T>,
+    method: Method = 'POST',
+    paced = false,
+  ): Promise<T> {
     const form = new URLSearchParams({ key: this.#apiKey, ...params }).toString()
     const headers = { Accept: 'application/json', 'User-Agent': this.#userAgent }
     // A redirect could carry the key (body or URL) to another host: never follow one.
@@ -314,10 +349,11 @@ export class GingrClient {
       if (left <= 0) throw this.#deadline(call, attempt - 1, last)
       const timeoutMs = Math.min(this.#timeoutMs, left)
       budget.requests += 1
-      const outcome = await send(url, init, timeoutMs, this.#maxResponseBytes, this.#signal)
+      const outcome = await send(url, init, timeoutMs, this.#maxResponseBytes, this.#signal, read.each)
+      if (paced) this.#answeredAt = this.#now()
       if (outcome.kind === 'aborted') throw this.#aborted(call, attempt)
       const result = interpret(outcome, this.#now(), (text) => this.#scrub(text))
-      if (!('retryable' in result)) return result
+      if (!('retryable' in result)) return read.all(recordsOf(result, outcome, read.each))
       // Cut short by the deadline rather than by its own timeout: the deadline is the news.
       if (outcome.kind === 'timeout' && timeoutMs < this.#timeoutMs)
         throw this.#deadline(call, attempt, last, 'while waiting for an answer')

@@ -5,10 +5,20 @@
 import * as v from 'valibot'
 import { errorMessage } from '../errors.ts'
 import { formatDuration, type GingrErrorKind } from './errors.ts'
+import { AnswerSplitter, decodeText, type SplitAnswer } from './json.ts'
 import { Envelope } from './schemas.ts'
 
+/**
+ * An answer's body: split as it came, its records already handed to the caller's `each` (json.ts),
+ * or whole, as bytes (an error page, an answer that is not a JSON object, a call without `each`).
+ */
+export type Body = { split: SplitAnswer } | { whole: Uint8Array }
+
+/** What a call makes of each record of an answer's `data` as it arrives (validates it). */
+export type EachRecord = (record: unknown) => unknown
+
 export type Outcome =
-  | { kind: 'answer'; status: number; statusText: string; headers: Headers; text: string }
+  | { kind: 'answer'; status: number; statusText: string; headers: Headers; body: Body }
   | { kind: 'too-large'; status: number; limitBytes: number }
   | { kind: 'timeout'; afterMs: number }
   | { kind: 'network'; message: string }
@@ -29,8 +39,16 @@ export interface Failure {
  * headers and then trickles (or stalls) the body must not hold the run any longer than a hang.
  * The body is read up to `maxBytes` (after decompression: a small gzip bomb counts at its real
  * size), and the request is cut off past it: an endless answer must not grow memory without bound.
+ * A successful answer's records go to `each` as they arrive (json.ts), when it is given.
  */
-export async function send(url: string, init: RequestInit, timeoutMs: number, maxBytes: number, outer?: AbortSignal): Promise<Outcome> {
+export async function send(
+  url: string,
+  init: RequestInit,
+  timeoutMs: number,
+  maxBytes: number,
+  outer?: AbortSignal,
+  each?: EachRecord,
+): Promise<Outcome> {
   const controller = new AbortController()
   let timedOut = false
   const timer = setTimeout(() => {
@@ -41,12 +59,13 @@ export async function send(url: string, init: RequestInit, timeoutMs: number, ma
   outer?.addEventListener('abort', onAbort, { once: true })
   try {
     const response = await fetch(url, { ...init, signal: controller.signal })
-    const text = await readText(response, maxBytes)
-    if (text === undefined) {
+    const split = each !== undefined && response.ok && !(response.headers.get('content-type') ?? '').includes('text/html')
+    const body = split ? await splitBody(response, maxBytes, each) : await readBody(response, maxBytes)
+    if (body === undefined) {
       controller.abort()
       return { kind: 'too-large', status: response.status, limitBytes: maxBytes }
     }
-    return { kind: 'answer', status: response.status, statusText: response.statusText, headers: response.headers, text }
+    return { kind: 'answer', status: response.status, statusText: response.statusText, headers: response.headers, body }
   } catch (error) {
     if (outer?.aborted) return { kind: 'aborted' }
     if (timedOut) return { kind: 'timeout', afterMs: timeoutMs }
@@ -57,25 +76,59 @@ export async function send(url: string, init: RequestInit, timeoutMs: number, ma
   }
 }
 
-/** The body as text, or undefined once it passes `maxBytes`. */
-async function readText(response: Response, maxBytes: number): Promise<string | undefined> {
+/**
+ * The body's bytes, or undefined once they pass `maxBytes`. An uncompressed body of a declared
+ * length cannot pass it: it is read whole, natively (no chunk is made). Any other body is read
+ * chunk by chunk, counted after decompression (a small gzip bomb counts at its real size), and
+ * copied into one buffer as it comes, doubled as needed, rather than kept as chunks and joined at
+ * the end: an answer of tens of MB is then held once, not twice.
+ */
+async function readBody(response: Response, maxBytes: number): Promise<Body | undefined> {
   const declared = Number(response.headers.get('content-length'))
   if (declared > maxBytes) return undefined
-  if (!response.body) return ''
+  if (!response.body) return { whole: new Uint8Array(0) }
+  if (declared > 0 && !response.headers.has('content-encoding')) return { whole: new Uint8Array(await response.arrayBuffer()) }
   const reader = response.body.getReader()
-  const chunks: Uint8Array[] = []
+  // Content-Length counts the bytes before decompression: a start, not a bound.
+  let buffer = new Uint8Array(declared > 0 ? declared : 64 * 1024)
   let size = 0
   for (;;) {
     const { done, value } = await reader.read()
     if (done) break
-    size += value.byteLength
-    if (size > maxBytes) {
+    if (size + value.byteLength > maxBytes) {
       await reader.cancel().catch(() => {})
       return undefined
     }
-    chunks.push(value)
+    if (size + value.byteLength > buffer.byteLength) {
+      const grown = new Uint8Array(Math.min(maxBytes, Math.max(size + value.byteLength, buffer.byteLength * 2)))
+      grown.set(buffer.subarray(0, size))
+      buffer = grown
+    }
+    buffer.set(value, size)
+    size += value.byteLength
   }
-  return new TextDecoder().decode(Buffer.concat(chunks))
+  return { whole: size === buffer.byteLength ? buffer : buffer.subarray(0, size) }
+}
+
+/** The body split as it comes (json.ts), counted as readBody counts it; undefined past `maxBytes`. */
+async function splitBody(response: Response, maxBytes: number, each: EachRecord): Promise<Body | undefined> {
+  if (Number(response.headers.get('content-length')) > maxBytes) return undefined
+  const splitter = new AnswerSplitter(each)
+  if (response.body) {
+    const reader = response.body.getReader()
+    let size = 0
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      size += value.byteLength
+      if (size > maxBytes) {
+        await reader.cancel().catch(() => {})
+        return undefined
+      }
+      splitter.push(value)
+    }
+  }
+  return splitter.end()
 }
 
 /**
@@ -112,7 +165,7 @@ type Echo = (text: string) => string
 
 function httpFailure(answer: Extract<Outcome, { kind: 'answer' }>, now: number, echo: Echo): Failure {
   const { status } = answer
-  const said = isHtml(answer) ? 'an HTML page' : gingrText(answer.text, echo)
+  const said = isHtml(answer) ? 'an HTML page' : gingrText(textOf(answer.body), echo)
   const inside = [answer.statusText, said && said !== 'an HTML page' ? `"${said}"` : said].filter(Boolean).join(': ')
   const location = status >= 300 && status < 400 ? redirectTarget(answer.headers.get('location')) : ''
   const detail = `HTTP ${status}${inside ? ` (${inside})` : ''}${location}`
@@ -129,23 +182,32 @@ function httpFailure(answer: Extract<Outcome, { kind: 'answer' }>, now: number, 
 }
 
 function interpretBody(answer: Extract<Outcome, { kind: 'answer' }>, echo: Echo): Envelope | Failure {
-  const { status } = answer
+  const { status, body } = answer
   // A login redirect or a proxy's error page arrives as 200 text/html: retrying will not log in.
   if (isHtml(answer)) return { kind: 'html', status, detail: 'an HTML page instead of JSON', retryable: false }
   let json: unknown
   try {
-    json = JSON.parse(answer.text)
+    json = 'split' in body ? JSON.parse(body.split.skeleton) : JSON.parse(decodeText(body.whole))
   } catch {
     // Most often a body cut off by a dropped connection: worth another attempt.
-    return { kind: 'invalid-json', status, detail: `invalid JSON (${answer.text.length} characters)`, retryable: true }
+    return invalidJson(answer)
   }
+  // A record that is not JSON (json.ts): the answer is broken, as JSON.parse of the whole said.
+  if ('split' in body && !body.split.recordsParse) return invalidJson(answer)
   const envelope = v.safeParse(Envelope, json, { abortEarly: true })
-  if (!envelope.success) {
-    const [issue] = envelope.issues
-    const where = v.getDotPath(issue) ?? 'body'
-    return { kind: 'shape', status, detail: `JSON that is not Gingr's envelope (${where}: ${echo(issue.message)})`, retryable: false }
-  }
-  const { success, error, message } = envelope.output
+  if (!envelope.success) return shapeFailure(envelope.issues, status, echo)
+  return refusal(envelope.output, json, status, echo) ?? envelope.output
+}
+
+function shapeFailure(issues: [v.BaseIssue<unknown>, ...v.BaseIssue<unknown>[]], status: number, echo: Echo): Failure {
+  const [issue] = issues
+  const where = v.getDotPath(issue) ?? 'body'
+  return { kind: 'shape', status, detail: `JSON that is not Gingr's envelope (${where}: ${echo(issue.message)})`, retryable: false }
+}
+
+/** Gingr's own "no" in a well-formed envelope, or a body without its data; null: a usable answer. */
+function refusal(envelope: Envelope, json: unknown, status: number, echo: Echo): Failure | null {
+  const { success, error, message } = envelope
   if (success === false || (error !== undefined && error !== null && error !== false && error !== '')) {
     const said = typeof error === 'string' && error.trim() !== '' ? error : message
     const detail = said ? `Gingr answered with an error: "${echo(said)}"` : 'Gingr answered with an error and no message'
@@ -157,7 +219,28 @@ function interpretBody(answer: Extract<Outcome, { kind: 'answer' }>, echo: Echo)
   if (!Object.hasOwn(json as object, 'data')) {
     return { kind: 'shape', status, detail: "JSON without Gingr's `data` (an answer that says nothing)", retryable: false }
   }
-  return envelope.output
+  return null
+}
+
+function invalidJson(answer: Extract<Outcome, { kind: 'answer' }>): Failure {
+  const { body } = answer
+  const characters = 'split' in body ? body.split.characters : decodeText(body.whole).length
+  return { kind: 'invalid-json', status: answer.status, detail: `invalid JSON (${characters} characters)`, retryable: true }
+}
+
+/**
+ * A usable answer's `data` with each record as `each` made it: a split answer's records were
+ * handed to it as they came (the envelope holds their numbers), a whole one's are handed now.
+ */
+export function recordsOf(envelope: Envelope, answer: Outcome, each: EachRecord): Envelope['data'] {
+  const split = answer.kind === 'answer' && 'split' in answer.body ? answer.body.split : null
+  const made = split ? (index: unknown) => split.results[index as number] : each
+  const data = envelope.data
+  if (data === null) return null
+  if (Array.isArray(data)) return data.map(made)
+  const records: Record<string, unknown> = {}
+  for (const [key, record] of Object.entries(data)) records[key] = made(record)
+  return records
 }
 
 /** Where a redirect pointed, without credentials or query (which could hold anything). Never followed. */
@@ -178,7 +261,18 @@ function formatBytes(bytes: number): string {
 /** A page, not a PHP notice glued before JSON (that one is "invalid JSON", and may pass). */
 function isHtml(answer: Extract<Outcome, { kind: 'answer' }>): boolean {
   const type = answer.headers.get('content-type') ?? ''
-  return type.includes('text/html') || /^\s*<(!doctype|html)/i.test(answer.text)
+  if (type.includes('text/html')) return true
+  // A split body starts as a JSON object. Of a whole one the head is enough, unless it is all blanks.
+  if ('split' in answer.body) return false
+  const head = decodeText(answer.body.whole.subarray(0, 4096))
+  return HTML_START.test(/\S/.test(head) ? head : decodeText(answer.body.whole))
+}
+
+const HTML_START = /^\s*<(!doctype|html)/i
+
+/** An error answer's text (never split: only a successful answer's records go to `each`). */
+function textOf(body: Body): string {
+  return 'split' in body ? body.split.skeleton : decodeText(body.whole)
 }
 
 /** Gingr's own words from a JSON error body (`error` text, else `message`), if there are any. */

@@ -276,8 +276,7 @@ export function parseRecords<const TSchema extends v.GenericSchema>(
   schema: TSchema,
   data: Envelope['data'],
 ): { records: v.InferOutput<TSchema>[]; invalid: InvalidRecord[] } {
-  const { records, invalid } = validateEach(schema, data, 'reservation_id')
-  return { records, invalid: invalid.map(({ id, issue }) => ({ reservationId: id, issue })) }
+  return asReservations(collectChecked(valuesOf(data).map((item) => checkRecord(schema, item, 'reservation_id', same))))
 }
 
 /** A listed record (owner, animal, look-up entry) that failed validation, by its own id when readable. */
@@ -296,28 +295,60 @@ export function parseItems<const TSchema extends v.GenericSchema>(
   data: Envelope['data'],
   idKey = 'id',
 ): { records: v.InferOutput<TSchema>[]; invalid: InvalidItem[] } {
-  return validateEach(schema, data, idKey)
+  return collectChecked(valuesOf(data).map((item) => checkRecord(schema, item, idKey, same)))
 }
 
-function validateEach<const TSchema extends v.GenericSchema>(
+/** One record validated: what `keep` made of it, or why it is invalid. */
+export type Checked<Kept> = { kept: Kept } | { invalid: InvalidItem }
+
+/**
+ * The records of an answer read one at a time, as they arrive (GingrClient, json.ts): `each`
+ * validates a record and keeps what `keep` makes of it (the record itself is then dropped), `all`
+ * collects them from the answer's `data` in its order, as parseItems does.
+ */
+export function recordReader<const TSchema extends v.GenericSchema, Kept>(
   schema: TSchema,
-  data: Envelope['data'],
   idKey: string,
-): { records: v.InferOutput<TSchema>[]; invalid: InvalidItem[] } {
-  const items = data === null ? [] : Array.isArray(data) ? data : Object.values(data)
-  const records: v.InferOutput<TSchema>[] = []
+  keep: (record: v.InferOutput<TSchema>) => Kept,
+): { each: (record: unknown) => Checked<Kept>; all: (data: Envelope['data']) => { records: Kept[]; invalid: InvalidItem[] } } {
+  return {
+    each: (record) => checkRecord(schema, record, idKey, keep),
+    all: (data) => collectChecked(valuesOf(data) as Checked<Kept>[]),
+  }
+}
+
+/** A reservations' reader's invalid records named as reservations (`reservationId`). */
+export function asReservations<Kept>(read: { records: Kept[]; invalid: InvalidItem[] }): { records: Kept[]; invalid: InvalidRecord[] } {
+  return { records: read.records, invalid: read.invalid.map(({ id, issue }) => ({ reservationId: id, issue })) }
+}
+
+function checkRecord<const TSchema extends v.GenericSchema, Kept>(
+  schema: TSchema,
+  item: unknown,
+  idKey: string,
+  keep: (record: v.InferOutput<TSchema>) => Kept,
+): Checked<Kept> {
+  const result = v.safeParse(schema, item, { abortEarly: true })
+  if (result.success) return { kept: keep(result.output) }
+  const [issue] = result.issues
+  return { invalid: { id: readKey(item, idKey), issue: `${v.getDotPath(issue) ?? 'record'}: ${issue.message}` } }
+}
+
+function collectChecked<Kept>(checked: readonly Checked<Kept>[]): { records: Kept[]; invalid: InvalidItem[] } {
+  const records: Kept[] = []
   const invalid: InvalidItem[] = []
-  for (const item of items) {
-    const result = v.safeParse(schema, item, { abortEarly: true })
-    if (result.success) {
-      records.push(result.output)
-    } else {
-      const [issue] = result.issues
-      invalid.push({ id: readKey(item, idKey), issue: `${v.getDotPath(issue) ?? 'record'}: ${issue.message}` })
-    }
+  for (const one of checked) {
+    if ('kept' in one) records.push(one.kept)
+    else invalid.push(one.invalid)
   }
   return { records, invalid }
 }
+
+function valuesOf(data: Envelope['data']): unknown[] {
+  return data === null ? [] : Array.isArray(data) ? data : Object.values(data)
+}
+
+const same = <T>(record: T): T => record
 
 function readKey(item: unknown, key: string): string | null {
   return typeof item === 'object' && item !== null && key in item ? readId((item as Record<string, unknown>)[key]) : null

@@ -79,46 +79,43 @@ function joinAddress(line1: string | null | undefined, line2: string | null | un
 }
 
 /**
- * Maps a window of validated Gingr reservations to the rows the database layer writes. Owners,
- * animals and types repeat across reservations: each is kept once, as first seen.
+ * What the sync keeps of one reservation: the rows it stands for. Made as soon as the reservation
+ * is validated (GingrClient's `keep`), so that a window's records are never all held at once: these
+ * are flat and hold only the fields written.
  */
-export function mapWindow(reservations: readonly Reservation[]): WindowRows {
-  const services = new Map<string, ServiceRow>()
-  const customers = new Map<string, CustomerRow>()
-  const pets = new Map<string, PetRow>()
-  const rows: ReservationRow[] = []
+export interface WindowEntry {
+  service: ServiceRow
+  customer: CustomerRow
+  pet: PetRow
+  reservation: ReservationRow
+}
 
-  for (const r of reservations) {
-    const type = r.reservation_type
-    if (!services.has(type.id)) {
-      const category = serviceCategory(type.type)
-      services.set(type.id, { externalId: type.id, name: clean(type.type), category, duration: DURATIONS[category] })
-    }
-    const owner = r.owner
-    if (!customers.has(owner.id)) {
-      customers.set(owner.id, {
-        externalId: owner.id,
-        firstName: clean(owner.first_name),
-        lastName: clean(owner.last_name),
-        email: ownerEmail(owner.email),
-        phone: clean(owner.cell_phone),
-        address: joinAddress(owner.address_1, owner.address_2),
-        city: clean(owner.city),
-        state: clean(owner.region),
-      })
-    }
-    const animal = r.animal
-    if (!pets.has(animal.id)) {
-      pets.set(animal.id, {
-        externalId: animal.id,
-        ownerExternalId: owner.id,
-        name: clean(animal.name),
-        type: petType(animal.species_id),
-        breed: clean(animal.breed),
-        notes: clean(r.notes?.animal_notes),
-      })
-    }
-    rows.push({
+export function windowEntry(r: Reservation): WindowEntry {
+  const type = r.reservation_type
+  const category = serviceCategory(type.type)
+  const owner = r.owner
+  const animal = r.animal
+  return {
+    service: { externalId: type.id, name: clean(type.type), category, duration: DURATIONS[category] },
+    customer: {
+      externalId: owner.id,
+      firstName: clean(owner.first_name),
+      lastName: clean(owner.last_name),
+      email: ownerEmail(owner.email),
+      phone: clean(owner.cell_phone),
+      address: joinAddress(owner.address_1, owner.address_2),
+      city: clean(owner.city),
+      state: clean(owner.region),
+    },
+    pet: {
+      externalId: animal.id,
+      ownerExternalId: owner.id,
+      name: clean(animal.name),
+      type: petType(animal.species_id),
+      breed: clean(animal.breed),
+      notes: clean(r.notes?.animal_notes),
+    },
+    reservation: {
       externalId: r.reservation_id,
       customerExternalId: owner.id,
       petExternalId: animal.id,
@@ -131,7 +128,65 @@ export function mapWindow(reservations: readonly Reservation[]): WindowRows {
       checkInDate: r.check_in_date,
       checkOutDate: r.check_out_date,
       cancelDate: r.cancelled_date,
-    })
+    },
   }
-  return { services: [...services.values()], customers: [...customers.values()], pets: [...pets.values()], reservations: rows }
+}
+
+/**
+ * A `keep` for GingrClient.fetchReservationWindow: `windowEntry`, with each entry's type, owner and
+ * animal rows shared with an earlier entry's when they are equal, field for field (most
+ * reservations of a window share them: 50,000 reservations hold about 15,000 owners). Sharing
+ * changes no row: collectWindow keeps the first one seen, and a shared row is equal to it.
+ */
+export function windowEntries(): (r: Reservation) => WindowEntry {
+  const services = new Map<string, ServiceRow>()
+  const customers = new Map<string, CustomerRow>()
+  const pets = new Map<string, PetRow>()
+  return (r) => {
+    const entry = windowEntry(r)
+    const service = shared(services, entry.service)
+    const customer = shared(customers, entry.customer)
+    const pet = shared(pets, entry.pet)
+    // The same values, from the shared rows: the entry's own copies can then go.
+    const reservation = entry.reservation
+    reservation.serviceExternalId = service.externalId
+    reservation.serviceName = service.name
+    reservation.customerExternalId = customer.externalId
+    reservation.petExternalId = pet.externalId
+    return { service, customer, pet, reservation }
+  }
+}
+
+/** The row seen before under this id when it is equal to `row`, else `row` (remembered if it is the first). */
+function shared<Row extends ServiceRow | CustomerRow | PetRow>(seen: Map<string, Row>, row: Row): Row {
+  const known = seen.get(row.externalId)
+  if (known === undefined) {
+    seen.set(row.externalId, row)
+    return row
+  }
+  for (const key of Object.keys(row) as (keyof Row)[]) if (known[key] !== row[key]) return row
+  return known
+}
+
+/**
+ * The rows of a window's entries, in their order. Owners, animals and types repeat across
+ * reservations: each is kept once, as first seen.
+ */
+export function collectWindow(entries: readonly WindowEntry[]): WindowRows {
+  const services = new Map<string, ServiceRow>()
+  const customers = new Map<string, CustomerRow>()
+  const pets = new Map<string, PetRow>()
+  const reservations: ReservationRow[] = []
+  for (const entry of entries) {
+    if (!services.has(entry.service.externalId)) services.set(entry.service.externalId, entry.service)
+    if (!customers.has(entry.customer.externalId)) customers.set(entry.customer.externalId, entry.customer)
+    if (!pets.has(entry.pet.externalId)) pets.set(entry.pet.externalId, entry.pet)
+    reservations.push(entry.reservation)
+  }
+  return { services: [...services.values()], customers: [...customers.values()], pets: [...pets.values()], reservations }
+}
+
+/** Maps a window of validated Gingr reservations to the rows the database layer writes. */
+export function mapWindow(reservations: readonly Reservation[]): WindowRows {
+  return collectWindow(reservations.map(windowEntry))
 }

@@ -9,7 +9,7 @@ import { addDays, type DateRange } from '../gingr/chunks.ts'
 import { GingrClient, type GingrClientOptions } from '../gingr/client.ts'
 import type { InvalidRecord } from '../gingr/schemas.ts'
 import { instantOfWallTime } from '../gingr/wall-time.ts'
-import { mapWindow } from './map.ts'
+import { collectWindow, windowEntries } from './map.ts'
 import { type ChangedOwners, changedOwnersSince, type OwnerRefreshReport, writeChangedOwners } from './owner-refresh.ts'
 import { emptyReport, resolveVanished, type VanishedMode, type VanishedReport } from './vanished.ts'
 import { todayIn } from './window.ts'
@@ -134,7 +134,8 @@ export async function syncTenant(options: TenantRunOptions): Promise<TenantResul
   try {
     options.onProgress?.({ step: 'fetching', window: options.window })
     const client = new GingrClient(options.gingr)
-    const fetched = await client.fetchReservationWindow(options.window)
+    const keep = windowEntries()
+    const fetched = await client.fetchReservationWindow(options.window, keep)
     result.fetched = fetched.reservations.length + fetched.invalid.length
     result.invalid = fetched.invalid
     result.reservations.skipped = fetched.invalid.length
@@ -148,7 +149,7 @@ export async function syncTenant(options: TenantRunOptions): Promise<TenantResul
     // The fetch was complete (every chunk answered): what it did not return has vanished. An
     // invalid record's readable id counts as returned.
     const seen = [
-      ...fetched.reservations.map((r) => r.reservation_id),
+      ...fetched.reservations.map((entry) => entry.reservation.externalId),
       ...fetched.invalid.flatMap((r) => (r.reservationId === null ? [] : [r.reservationId])),
     ]
     const bounds = windowBounds(options.window, options.gingr.timeZone)
@@ -170,12 +171,11 @@ export async function syncTenant(options: TenantRunOptions): Promise<TenantResul
         ? null
         : await changedOwnersSince(options.sql, options.tenant.id, client, todayIn(options.gingr.timeZone ?? 'UTC', options.now))
 
-    const records = [...fetched.reservations, ...found]
-    const rows = mapWindow(records)
+    const rows = collectWindow([...fetched.reservations, ...found.map(keep)])
     const outcome = await writeInTransaction(options, rows, toCancel, owners, (counts, cancelled, refreshed) => {
       report.cancelled = cancelled
       result.ownerRefresh = refreshed
-      applyCounts(result, counts, records.length)
+      applyCounts(result, counts, rows.reservations.length)
       result.status = 'synced'
       finish(STATEMENTS_AFTER_RECORD)
       return runRecord(result, started)
@@ -215,7 +215,7 @@ function applyCounts(result: TenantResult, counts: WriteCounts, valid: number): 
 
 async function writeInTransaction(
   options: TenantRunOptions,
-  rows: ReturnType<typeof mapWindow>,
+  rows: ReturnType<typeof collectWindow>,
   toCancel: readonly string[],
   owners: ChangedOwners | null,
   complete: (counts: WriteCounts, cancelled: string[], refreshed: OwnerRefreshReport | null) => RunRecord,
