@@ -54,9 +54,16 @@ async function peakConnections<T>(run: Promise<T>): Promise<{ result: T; peak: n
   return { result, peak }
 }
 
-/** The most requests that arrived within one answer's latency: how many tenants fetched at once. */
+/**
+ * The most window requests (the delayed ones) that arrived within one answer's latency: how many
+ * tenants fetched at once. A tenant's other calls (the owner refresh) are answered at once, so
+ * they would count a worker twice.
+ */
 function peakInFlight(since: number): number {
-  const at = sim.requests.slice(since).map((r) => r.at)
+  const at = sim.requests
+    .slice(since)
+    .filter((r) => r.endpoint === '/reservations')
+    .map((r) => r.at)
   return Math.max(0, ...at.map((start) => at.filter((t) => t >= start && t < start + LATENCY_MS - 20).length))
 }
 
