@@ -33,12 +33,14 @@ function withDatabase(url: string, database: string): string {
   return parsed.toString()
 }
 
+/** Counted for the process, not per factory: several factories may be open at once (the tests'). */
+let databasesNamed = 0
+
 export async function openDatabases(serverUrl: string): Promise<DatabaseFactory> {
   const admin = connect(serverUrl, { max: 1 })
   await dropLeftoverDatabases(admin, PREFIX)
   const [version] = await admin<{ v: string }[]>`SELECT current_setting('server_version') AS v`
-  let counter = 0
-  const nextName = () => `${PREFIX}${process.pid}_${counter++}`
+  const nextName = () => `${PREFIX}${process.pid}_${databasesNamed++}`
   const template = nextName()
   await admin.unsafe(`CREATE DATABASE "${template}" TEMPLATE template0 ENCODING 'UTF8'`)
   const setup = connect(withDatabase(serverUrl, template), { max: 1 })
