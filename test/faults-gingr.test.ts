@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import type { FaultRule, SimRequest } from '../src/simulator/index.ts'
 import { syncWindow } from '../src/sync/window.ts'
-import type { RunResult } from './_binary.ts'
+import { TIMING_VARIABLE } from '../src/timing.ts'
+import { type RunResult, TEST_TIMING } from './_binary.ts'
 import {
   API_KEY,
   type Bed,
@@ -84,14 +85,25 @@ const rows: Row[] = [
     check: (requests) => expect(requests).toHaveLength(4),
   },
   {
-    fault: 'a hang, with --timeout 1',
+    fault: 'a hang on every attempt',
     rules: [{ endpoint: '/reservations', fault: { kind: 'hang' } }],
-    args: ['--timeout', '1'],
-    // 4 attempts of 1 s and the tests' backoff (at most 10 + 20 + 40 ms): 4.1 s; room for a slow machine.
+    // The request timeout is the tests' 250 ms (--timeout takes whole seconds; the next row proves
+    // the flag): 4 attempts and the tests' backoff, about 1.1 s; room for a slow machine.
+    env: { [TIMING_VARIABLE]: JSON.stringify({ ...TEST_TIMING, gingrTimeoutMs: 250 }) },
     code: 1,
-    says: /failed after 4 attempts: timed out after 1 s/,
+    says: /failed after 4 attempts: timed out after 250 ms/,
     withinMs: 30_000,
     check: (requests) => expect(requests).toHaveLength(4),
+  },
+  {
+    fault: 'a hang once, with --timeout 1',
+    rules: [{ endpoint: '/reservations', times: 1, fault: { kind: 'hang' } }],
+    args: ['--timeout', '1'],
+    // The first request is given up after the flag's second, and the retry is answered.
+    code: 0,
+    says: /Sync complete/,
+    withinMs: 30_000,
+    check: (requests) => expect(attemptsAtFirstChunk(requests)).toBe(2),
   },
   {
     fault: 'a slow answer (0.5 s) within the timeout (2 s)',
