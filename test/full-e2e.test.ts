@@ -212,8 +212,10 @@ describe.concurrent('gingr-sync full', () => {
       await holder`BEGIN`
       await holder`SELECT pg_advisory_xact_lock(hashtext('gingr-sync'), hashtext(${bed.tenant}))`
       const run = await startRun(bed, ['full', '--tenant', bed.tenant, '--json'])
-      // Long enough for its fetch and a few tries at the lock.
-      await Bun.sleep(2_500)
+      // Its fetch done (the species look-up comes last), then long enough for two more tries at
+      // the lock (it polls every 500 ms).
+      while (!bed.sim.requests.some((r) => r.endpoint === '/get_species') && run.proc.exitCode === null) await Bun.sleep(20)
+      await Bun.sleep(1_100)
       expect(run.proc.exitCode).toBeNull()
       await holder`ROLLBACK`
       const result = await run.done
