@@ -65,6 +65,21 @@ beforeAll(async () => {
 }, 180_000)
 afterAll(() => databases?.close())
 
+/** The machine a report names: any will do, the report's shape is under test. */
+const machine = (postgres: string) => ({
+  cpus: 2,
+  cpuModel: 'test',
+  memoryGb: 1,
+  bun: Bun.version,
+  postgres,
+  database: 'test',
+  rssMethod: 'test',
+  baselineRssKb: 40_000,
+  loadBefore: 0,
+  loadAfter: 0,
+  minutes: 1,
+})
+
 const sizes = () => result.sizes
 const entities = (size: SizeResult) => size.floor.rows
 
@@ -120,19 +135,7 @@ describe('the bench harness on tiny windows', () => {
   test('the report renders every window and checks the targets', () => {
     const text = renderReport({
       result,
-      machine: {
-        cpus: 2,
-        cpuModel: 'test',
-        memoryGb: 1,
-        bun: Bun.version,
-        postgres: result.serverVersion,
-        database: 'test',
-        rssMethod: 'test',
-        baselineRssKb: 40_000,
-        loadBefore: 0,
-        loadAfter: 0,
-        minutes: 1,
-      },
+      machine: machine(result.serverVersion),
       command: 'bun test',
       quick: true,
       date: new Date(),
@@ -177,19 +180,7 @@ describe('the full sync bench on a tiny account', () => {
   test('the report has the full sync table and its targets', () => {
     const text = renderReport({
       result: fullResult,
-      machine: {
-        cpus: 2,
-        cpuModel: 'test',
-        memoryGb: 1,
-        bun: Bun.version,
-        postgres: fullResult.serverVersion,
-        database: 'test',
-        rssMethod: 'test',
-        baselineRssKb: 40_000,
-        loadBefore: 0,
-        loadAfter: 0,
-        minutes: 1,
-      },
+      machine: machine(fullResult.serverVersion),
       command: 'bun test',
       quick: true,
       date: new Date(),
@@ -289,19 +280,7 @@ describe('the database behind the slow link', () => {
 test('the report shows both runs and checks the targets it can', () => {
   const text = renderReport({
     result: { serverVersion: '18', auditAvailable: false, sizes: [], many, remote: remote! },
-    machine: {
-      cpus: 2,
-      cpuModel: 'test',
-      memoryGb: 1,
-      bun: Bun.version,
-      postgres: '18',
-      database: 'test',
-      rssMethod: 'test',
-      baselineRssKb: 40_000,
-      loadBefore: 0,
-      loadAfter: 0,
-      minutes: 1,
-    },
+    machine: machine('18'),
     command: 'bun test',
     quick: true,
     date: new Date(),

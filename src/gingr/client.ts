@@ -14,7 +14,7 @@ import { timing } from '../timing.ts'
 import { type DateRange, splitIntoChunks } from './chunks.ts'
 import { formatDuration, GingrError, type GingrErrorKind } from './errors.ts'
 import { type EachRecord, type Failure, interpret, recordsOf, send } from './http.ts'
-import type { AccountPacer } from './pacer.ts'
+import { type AccountPacer, sleep } from './pacer.ts'
 import {
   type Animal,
   animalSchema,
@@ -380,15 +380,7 @@ export class GingrClient {
   #sleep(ms: number): Promise<void> {
     const signal = this.#signal
     if (ms <= 0 || signal?.aborted) return Promise.resolve()
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer)
-        signal?.removeEventListener('abort', done)
-        resolve()
-      }
-      const timer = setTimeout(done, ms)
-      signal?.addEventListener('abort', done, { once: true })
-    })
+    return sleep(ms, signal)
   }
 
   #error(call: Call, failure: Pick<Failure, 'kind' | 'detail' | 'status'>, attempts: number): GingrError {
