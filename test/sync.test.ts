@@ -351,14 +351,12 @@ describe('the number of statements', () => {
     const small = await startSimulator({ seed: 21, reservations: 20, owners: 10, animals: 12, timeZone: ZONE })
     const large = await startSimulator({ seed: 22, reservations: 600, owners: 200, animals: 300, timeZone: ZONE })
     try {
-      // Both accounts have owners changed this week (one, and dozens): the refresh writes in both.
-      small.account.changeOwner([...small.account.owners.keys()][0]!, { city: 'Golden' }, new Date())
       await insertTenant(db.sql, { id: 'tenant-small', timezone: ZONE })
       await insertTenant(db.sql, { id: 'tenant-large', timezone: ZONE })
       const a = await run('tenant-small', { simulator: small })
       const b = await run('tenant-large', { simulator: large })
       expect(b.fetched).toBeGreaterThan(a.fetched * 10)
-      expect(a.ownerRefresh?.changed).toBeGreaterThan(0)
+      // The owner refresh too, whether Gingr lists no changed owner or dozens.
       expect(b.ownerRefresh?.changed).toBeGreaterThan(a.ownerRefresh?.changed ?? 0)
       expect(a.statements).toBe(b.statements)
       expect(a.statements).toBeLessThanOrEqual(22)

@@ -137,7 +137,8 @@ export async function refreshCustomers(
   customers: FullCustomerRow[],
 ): Promise<{ updated: string[]; conflicts: string[] }> {
   const rows: FullRows = { customers, pets: [], unreadable: { owners: [], animals: [] } }
-  await stageFull(tx, rows)
+  await tx.unsafe(CREATE_STAGING).simple()
+  await blame(rows, 'customers', stage(tx, 'customers', customers))
   return blame(rows, 'customers', updateCustomers(tx, tenantId))
 }
 
@@ -446,8 +447,8 @@ async function stageFull(tx: TransactionSql, rows: FullRows): Promise<void> {
   await blame(rows, 'pets', stage(tx, 'pets', rows.pets))
 }
 
+/** Even an empty list is copied: a run sends the same statements whatever Gingr answered. */
 async function stage<Row extends Record<keyof Row, CopyCell>>(tx: TransactionSql, entity: Entity, rows: readonly Row[]): Promise<void> {
-  if (rows.length === 0) return
   const names = Object.keys(STAGED[entity]) as (keyof Row & string)[]
   await copyIn(tx, `COPY gingr_full_${entity} (${names.map((name) => `"${name}"`).join(', ')}) FROM STDIN`, copyText(rows, names))
 }

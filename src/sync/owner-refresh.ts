@@ -76,11 +76,10 @@ export async function writeChangedOwners(tx: TransactionSql, tenantId: string, o
     emailConflicts: [],
     invalid: owners.invalid,
   }
-  if (owners.customers.length > 0) {
-    const { updated, conflicts } = await refreshCustomers(tx, tenantId, owners.customers)
-    report.updated = updated.length
-    report.emailConflicts = conflicts
-  }
+  // Even with no owner changed: a run sends the same statements whatever Gingr answered.
+  const { updated, conflicts } = await refreshCustomers(tx, tenantId, owners.customers)
+  report.updated = updated.length
+  report.emailConflicts = conflicts
   await markOwnersRefreshed(tx, tenantId, owners.range.to)
   return report
 }
