@@ -12,7 +12,7 @@ export type PingEvent = 'start' | 'success' | 'fail'
  */
 export async function ping(url: string | undefined, event: PingEvent, log: Pick<Logger, 'warn'>): Promise<void> {
   if (!url) return
-  const target = event === 'success' ? url : `${url.replace(/\/+$/, '')}/${event}`
+  const target = pingTarget(url, event)
   try {
     const response = await fetch(target, {
       method: 'POST',
@@ -24,4 +24,15 @@ export async function ping(url: string | undefined, event: PingEvent, log: Pick<
   } catch (error) {
     log.warn(`⚠️  The monitoring ping (${event}) failed: ${errorMessage(error)}; the sync is not affected.`)
   }
+}
+
+/**
+ * Where an event is sent: `/start` and `/fail` go at the end of the URL's path, before its query,
+ * so that a monitor whose URL carries a query (`…/push/KEY?status=up`) is not told "up" for a failure.
+ */
+export function pingTarget(url: string, event: PingEvent): string {
+  if (event === 'success') return url
+  const target = new URL(url)
+  target.pathname = `${target.pathname.replace(/\/+$/, '')}/${event}`
+  return target.toString()
 }

@@ -34,8 +34,8 @@ function startMonitor(mood: Mood): Monitor {
     port: 0,
     hostname: '127.0.0.1',
     async fetch(req) {
-      const path = new URL(req.url).pathname
-      heard.push(`${req.method} ${path}`)
+      const { pathname: path, search } = new URL(req.url)
+      heard.push(`${req.method} ${path}${search}`)
       if (mood === 'silent' && path.endsWith('/start')) await Bun.sleep(30_000)
       return new Response(mood === 'error' ? 'down' : 'OK', { status: mood === 'error' ? 500 : 200 })
     },
@@ -88,6 +88,13 @@ const cases: Case[] = [
     () => ({}),
     2,
     pings('/start', '/fail'),
+  ],
+  [
+    'a URL with a query (a push monitor), on a failure: /start and /fail go before the query',
+    (url) => ['--ping-url', `${url}?status=up&msg=OK`],
+    () => ({ GINGR_API_KEY: 'gk-Rejected-Ping-32' }),
+    1,
+    pings('/start?status=up&msg=OK', '/fail?status=up&msg=OK'),
   ],
   ['a dry run (by hand: the monitor must not think the hourly job ran)', (url) => ['--ping-url', url, '--dry-run'], () => ({}), 0, []],
 ]
