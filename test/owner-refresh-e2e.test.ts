@@ -104,6 +104,24 @@ describe.concurrent('the hourly owner refresh', () => {
     expect(await ownersRefreshedThrough(bed.db.sql, bed.tenant)).toBe(today)
   })
 
+  test.each([
+    { invalid: 1, code: 3, moves: true, says: /WARN .*Skipped invalid owner/ },
+    { invalid: 500, code: 3, moves: false, says: /WARN .*owners Gingr listed are invalid \(more than 50%\)/ },
+  ])('$invalid invalid owners in the refresh: exit $code; the point moves: $moves', async ({ invalid, code, moves, says }) => {
+    const bed = await beds.bed()
+    const today = todayIn(ZONE)
+    const behind = addDays(today, -2)
+    await bed.db.sql`UPDATE gingr_sync_tenants SET owners_refreshed_through = ${behind} WHERE tenant_id = ${bed.tenant}`
+    bed.sim.account.changeOwner([...bed.sim.account.owners.keys()][2]!, { city: 'Lakewood' })
+    bed.sim.faults.add({ endpoint: '/new_modified_owners', fault: { kind: 'invalid-records', count: invalid } })
+    const { result, tenant } = await sync(bed)
+    expect(result.code).toBe(code)
+    expect(tenant.status).toBe('synced')
+    expect(result.stderr).toMatch(says)
+    expect(await ownersRefreshedThrough(bed.db.sql, bed.tenant)).toBe(moves ? today : behind)
+    expect(tenant.ownerRefresh.updated).toBe(moves ? 1 : 0)
+  })
+
   test('a dry run reports the refresh with its counts and moves nothing', async () => {
     const bed = await beds.bed()
     const before = await customerVersions(bed.db.sql, bed.tenant)

@@ -57,10 +57,30 @@ export async function fetchChangedOwners(client: GingrClient, range: DateRange):
   }
 }
 
-/** Before the transaction: where the tenant's refresh stands, then Gingr's owners changed since. */
-export async function changedOwnersSince(sql: Queryable, tenantId: string, client: GingrClient, today: string): Promise<ChangedOwners> {
+/**
+ * Before the transaction: where the tenant's refresh stands, then Gingr's owners changed since.
+ * More than `maxInvalidShare` of them invalid fails the refresh (the point stays, the next run asks
+ * again), as for reservations: a format change would otherwise move the point past owners never
+ * written. A few invalid ones are skipped and reported; the weekly full sync looks at them again.
+ */
+export async function changedOwnersSince(
+  sql: Queryable,
+  tenantId: string,
+  client: GingrClient,
+  today: string,
+  maxInvalidShare: number,
+): Promise<ChangedOwners> {
   const last = await readOnLiveConnection(() => ownersRefreshedThrough(sql, tenantId))
-  return fetchChangedOwners(client, refreshRange(last, today))
+  const owners = await fetchChangedOwners(client, refreshRange(last, today))
+  if (!owners.ok) return owners
+  const listed = owners.customers.length + owners.invalid.length
+  if (owners.invalid.length <= listed * maxInvalidShare) return owners
+  const { range } = owners
+  return {
+    ok: false,
+    range,
+    error: `The refresh of changed owners (${range.from} to ${range.to}) failed: ${owners.invalid.length} of the ${listed} owners Gingr listed are invalid (more than ${maxInvalidShare * 100}%).`,
+  }
 }
 
 /**

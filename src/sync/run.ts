@@ -169,7 +169,13 @@ export async function syncTenant(options: TenantRunOptions): Promise<TenantResul
     const owners =
       options.refreshOwners === false
         ? null
-        : await changedOwnersSince(options.sql, options.tenant.id, client, todayIn(options.gingr.timeZone ?? 'UTC', options.now))
+        : await changedOwnersSince(
+            options.sql,
+            options.tenant.id,
+            client,
+            todayIn(options.gingr.timeZone ?? 'UTC', options.now),
+            MAX_INVALID_SHARE,
+          )
 
     const rows = collectWindow([...fetched.reservations, ...found.map(keep)])
     const outcome = await writeInTransaction(options, rows, toCancel, owners, (counts, cancelled, refreshed) => {
