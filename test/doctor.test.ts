@@ -251,6 +251,13 @@ describe('runDoctor', () => {
     expect(report.checks.at(-1)!.fix).toContain('UPDATE tenants SET gingr_sync_enabled = true')
   })
 
+  test('a tenant whose id and name hold control characters is named on one line', async () => {
+    const db = await database()
+    await insertTenant(db.sql, { id: 'line\nERROR forged', businessName: 'Esc\u001b[2JKennels', timezone: 'Mars/Olympus_Mons' })
+    const tenant = (await doctor(goodEnv(db))).checks.at(-1)!
+    expect(tenant.name).toBe('Tenant Esc [2JKennels (line ERROR forged)')
+  })
+
   test('a tenant with an unknown time zone fails before Gingr is asked', async () => {
     const db = await database()
     await insertTenant(db.sql, { id: 'tz', businessName: 'Nowhere', timezone: 'Mars/Olympus_Mons' })

@@ -57,6 +57,21 @@ const cases: Array<{ name: string; rule: (apiKey: string) => FaultRule; env?: Re
     }),
     says: /HTTP 307 \(Temporary Redirect: "moved"\), a redirect \(not followed\) to https:\/\/evil\.example\/steal\./,
   },
+  {
+    name: 'a redirect whose path holds the key, every character percent-encoded',
+    rule: (apiKey) => ({
+      endpoint: '/reservations',
+      fault: {
+        kind: 'status',
+        status: 302,
+        body: { error: 'login' },
+        headers: {
+          location: `/login/${[...apiKey].map((c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`).join('')}/x`,
+        },
+      },
+    }),
+    says: /HTTP 302 \(Found: "login"\), a redirect \(not followed\) to \/login\/\[redacted\]\/x\./,
+  },
 ]
 
 // Each case on a bed of its own (a simulator's faults hit every request it answers): side by side.

@@ -243,12 +243,21 @@ export function recordsOf(envelope: Envelope, answer: Outcome, each: EachRecord)
   return records
 }
 
+function decodedPath(path: string): string {
+  try {
+    return decodeURIComponent(path)
+  } catch {
+    return path
+  }
+}
+
 /** Where a redirect pointed, without credentials or query (which could hold anything). Never followed. */
 function redirectTarget(location: string | null): string {
   if (!location) return ', a redirect without a Location'
   try {
     const target = new URL(location, 'http://gingr.invalid')
-    return `, a redirect (not followed) to ${target.host === 'gingr.invalid' ? '' : `${target.protocol}//${target.host}`}${target.pathname}`
+    // Decoded, so that a key written as %2D-escapes is still a key to the redaction that follows.
+    return `, a redirect (not followed) to ${target.host === 'gingr.invalid' ? '' : `${target.protocol}//${target.host}`}${decodedPath(target.pathname)}`
   } catch {
     return ', a redirect (not followed) to a Location that is not a URL'
   }

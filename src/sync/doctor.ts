@@ -13,6 +13,7 @@ import { parseDatabaseUrl } from '../db/url.ts'
 import { errorMessage, UsageError } from '../errors.ts'
 import { GingrClient, type GingrClientOptions } from '../gingr/client.ts'
 import { GingrError } from '../gingr/errors.ts'
+import { printable } from '../text.ts'
 import { timing } from '../timing.ts'
 import { isKnownTimeZone } from './window.ts'
 
@@ -217,7 +218,8 @@ async function checkTenants(sql: Sql, url: string, options: TenantCheckOptions):
   return checks
 }
 
-const tenantName = (tenant: Tenant) => `Tenant ${tenant.businessName} (${tenant.id})`
+/** Tailtown's staff typed both: a newline or an escape sequence must not forge a line of the report. */
+const tenantName = (tenant: Tenant) => `Tenant ${printable(tenant.businessName)} (${printable(tenant.id)})`
 
 /** One tenant's time zone and Gingr account; tenants sharing an account share one call to Gingr. */
 async function checkTenant(tenant: Tenant, options: DoctorOptions, probes: Map<string, Promise<Finding>>): Promise<Check> {
