@@ -51,7 +51,8 @@ at --binary is used as it is.
   --no-full          no full sync job (one installed before is removed)
   --metrics-file PATH
                      the hourly sync writes its Prometheus metrics there after each run (node_exporter's
-                     textfile collector folder, which must exist and be writable by the job's user)
+                     textfile collector folder, which must exist and be writable by the job's user;
+                     the name must end in .prom, and the path must not be a folder or a link)
   --systemd          install gingr-sync.service + .timer and gingr-sync-full.service + .timer instead
                      of cron entries (root only, and only where systemd is running); a schedule
                      becomes OnCalendar=, unless it restricts both the day of the month and of the
@@ -992,6 +993,13 @@ check_target_can_reach() {
     die "$TARGET_USER may not read $ENV_FILE: make it $TARGET_USER's (chown $TARGET_USER: $(printf '%q' "$ENV_FILE")), or give another --env-file" 2
   fi
   if [[ -n $METRICS_FILE ]]; then
+    # gingr-sync refuses these before each run (src/metrics-file.ts): the job would sync nothing.
+    [[ ! -d $METRICS_FILE ]] ||
+      die "--metrics-file $METRICS_FILE is a folder: give the path of the file in it, e.g. $METRICS_FILE/gingr-sync.prom" 2
+    [[ $METRICS_FILE == *.prom ]] ||
+      die "--metrics-file $METRICS_FILE does not end in .prom, and node_exporter's textfile collector reads only those: choose a name that does" 2
+    [[ ! -L $METRICS_FILE && (! -e $METRICS_FILE || -f $METRICS_FILE) ]] ||
+      die "--metrics-file $METRICS_FILE exists and is not a regular file, which gingr-sync will not replace: choose another path" 2
     # The textfile collector's folder is node_exporter's: made and owned by its install, not here.
     parent_dir "$METRICS_FILE"
     [[ -d $REPLY ]] || die "the folder of --metrics-file, $REPLY, does not exist: create it (node_exporter's textfile collector reads it) or choose another" 2

@@ -9,7 +9,18 @@
  * its home run alone, at the end of the file.
  */
 import { describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { dirname, join } from 'node:path'
 import type { Subprocess } from 'bun'
 import { startSimulator } from '../src/simulator/index.ts'
@@ -689,6 +700,37 @@ describe.concurrent('--metrics-file', () => {
       `install-cron.sh: error: the folder of --metrics-file, ${missing}, does not exist: create it (node_exporter's textfile collector reads it) or choose another`,
     )
     expect(s.crontab()).toBe(BUSY_TABLE)
+  })
+
+  // gingr-sync refuses each of these before every run: installed, the job would never sync.
+  test.each([
+    ['a folder', (folder: string) => folder, (path: string) => `--metrics-file ${path} is a folder: give the path of the file in it`],
+    [
+      'a name not ending in .prom',
+      (folder: string) => join(folder, 'gingr_sync.txt'),
+      (path: string) => `--metrics-file ${path} does not end in .prom, and node_exporter's textfile collector reads only those`,
+    ],
+    [
+      'a symbolic link',
+      (folder: string) => {
+        writeFileSync(join(folder, 'elsewhere'), '')
+        symlinkSync(join(folder, 'elsewhere'), join(folder, 'gingr_sync.prom'))
+        return join(folder, 'gingr_sync.prom')
+      },
+      (path: string) => `--metrics-file ${path} exists and is not a regular file`,
+    ],
+  ])('%s: one sentence, exit 2, nothing changed', async (_case, pathIn, message) => {
+    const s = sandbox()
+    writeFileSync(s.paths.crontab, BUSY_TABLE)
+    const folder = join(s.dir, 'textfile')
+    mkdirSync(folder)
+    const path = pathIn(folder)
+    const before = snapshotTree(s.dir)
+    const result = await s.install(['--metrics-file', path])
+    expect(result.exitCode).toBe(2)
+    expect(result.stderr).toStartWith(`install-cron.sh: error: ${message(path)}`)
+    expect(result.stderr.trim().split('\n')).toHaveLength(1)
+    expect(snapshotTree(s.dir)).toEqual(before)
   })
 })
 

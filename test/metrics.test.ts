@@ -3,8 +3,9 @@
  * format, replaced whole after each run, and each tenant's own `pingUrl` from --config.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { writeMetricsFile } from '../src/metrics-file.ts'
 import { type Simulator, startSimulator } from '../src/simulator/index.ts'
 import { renderMetrics } from '../src/sync/metrics.ts'
 import { binary, runBinary } from './_binary.ts'
@@ -70,7 +71,8 @@ describe('--metrics-file', () => {
     // The label value escaped as the format asks.
     const good = 'tenant="good \\"one\\""'
     expect(metrics.get(`gingr_sync_last_success_timestamp_seconds{${good}}`)).toBeGreaterThan(Date.now() / 1000 - 60)
-    expect(metrics.has('gingr_sync_last_success_timestamp_seconds{tenant="broken"}')).toBe(false)
+    // Never synced: 0, so that the README's `time() - … > 9000` fires for it.
+    expect(metrics.get('gingr_sync_last_success_timestamp_seconds{tenant="broken"}')).toBe(0)
     expect(metrics.get(`gingr_sync_tenant_last_run_status{${good},status="synced"}`)).toBe(1)
     expect(metrics.get(`gingr_sync_tenant_last_run_status{${good},status="failed"}`)).toBe(0)
     expect(metrics.get('gingr_sync_tenant_last_run_status{tenant="broken",status="failed"}')).toBe(1)
@@ -94,16 +96,73 @@ describe('--metrics-file', () => {
     expect(readdirSync(dir.path).filter((name) => name.includes('.tmp'))).toEqual([])
   })
 
-  test.each([
-    ['a folder that does not exist', join('nowhere', 'x.prom'), 'does not exist'],
-    ['a folder instead of a file', '.', 'is a folder'],
-  ])('%s: exit 2 before anything is done', async (_case, path, says) => {
-    const before = await db.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM gingr_sync_runs`
-    const result = await runBinary(['--metrics-file', join(dir.path, path), '--min-interval', '0'], env)
+  /** A path made in its own folder, and what is there before the run: it must be there after. */
+  const made = (name: string, make: (path: string) => void) => () => {
+    const path = join(mkdtempSync(join(dir.path, 'refused-')), name)
+    make(path)
+    return path
+  }
+  const asIs = (path: string) => {
+    try {
+      const stat = lstatSync(path)
+      return { type: stat.mode & 0o170000, rdev: stat.rdev, ino: stat.ino, link: stat.isSymbolicLink() ? readlinkSync(path) : null }
+    } catch {
+      return null
+    }
+  }
+  const spawned = (command: string[]) => expect(Bun.spawnSync(command).exitCode).toBe(0)
+  test.concurrent.each([
+    ['a folder that does not exist', () => join(dir.path, 'nowhere', 'x.prom'), 'does not exist'],
+    ['a folder instead of a file', () => dir.path, 'is a folder'],
+    ['an empty path', () => '', 'needs the path of a file'],
+    ['a name not ending in .prom', made('gingr-sync.txt', () => {}), 'does not end in .prom'],
+    ['a FIFO', made('fifo.prom', (path) => spawned(['mkfifo', path])), 'is not a regular file'],
+    // A node of /dev/null's own numbers: the device itself is never put at stake.
+    ['a device (as root)', made('null.prom', (path) => spawned(['mknod', path, 'c', '1', '3'])), 'is not a regular file'],
+    [
+      'a symbolic link',
+      made('link.prom', (path) => {
+        writeFileSync(`${path}.target`, 'kept\n')
+        symlinkSync(`${path}.target`, path)
+      }),
+      'is not a regular file',
+    ],
+  ])('%s: exit 2 before anything is done, the path left as it is', async (name, pathOf, says) => {
+    if (name.includes('root') && process.getuid?.() !== 0) return
+    const path = pathOf()
+    const before = [asIs(path), await db.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM gingr_sync_runs`]
+    const result = await runBinary(['--metrics-file', path, '--min-interval', '0'], env)
     expect(result.code).toBe(2)
     expect(result.stderr.trim().split('\n')).toHaveLength(1)
     expect(result.stderr).toContain(says)
-    expect(await db.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM gingr_sync_runs`).toEqual(before)
+    expect([asIs(path), await db.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM gingr_sync_runs`]).toEqual(before)
+  })
+
+  test('--dry-run writes no metrics: the last real run stays what the collector reads', async () => {
+    const path = dir.write('dry.prom', 'gingr_sync_run_exit_code 0\n', 0o644)
+    const result = await runBinary(['--tenant', tenants.good, '--dry-run', '--metrics-file', path], env)
+    expect(result.code).toBe(0)
+    expect(result.stderr).toContain(`Dry run: the metrics file ${path} is left as it is.`)
+    expect(readFileSync(path, 'utf8')).toBe('gingr_sync_run_exit_code 0\n')
+  })
+
+  test('the temporary file is made new under a name no one can guess, mode 0644, never through a link', () => {
+    const folder = mkdtempSync(join(dir.path, 'tmp-'))
+    const path = join(folder, 'gingr-sync.prom')
+    const victim = dir.write('victim', 'kept\n')
+    // The name the writer once used: another user of the folder could plant it.
+    symlinkSync(victim, join(folder, `.gingr-sync.prom.${process.pid}.tmp`))
+    const umask = process.umask(0o077)
+    try {
+      writeMetricsFile(path, 'gingr_sync_run_exit_code 0\n')
+    } finally {
+      process.umask(umask)
+    }
+    expect(readFileSync(victim, 'utf8')).toBe('kept\n')
+    expect(lstatSync(path).isFile()).toBe(true)
+    expect(statSync(path).mode & 0o777).toBe(0o644)
+    expect(readFileSync(path, 'utf8')).toBe('gingr_sync_run_exit_code 0\n')
+    expect(readdirSync(folder).sort()).toEqual([`.gingr-sync.prom.${process.pid}.tmp`, 'gingr-sync.prom'])
   })
 
   test('a file that cannot be written: a WARN line, the outcome of the run unchanged', async () => {
@@ -117,7 +176,10 @@ describe('--metrics-file', () => {
 
   test('the text alone: no tenant, no sample of one; values in base units', () => {
     const text = renderMetrics({
-      lastSuccess: new Map([['a', new Date(1_700_000_000_500)]]),
+      lastSuccess: new Map([
+        ['a', new Date(1_700_000_000_500)],
+        ['never', null],
+      ]),
       results: [],
       outcomes: { synced: 0, failed: 0, locked: 0, skipped: 1 },
       durationMs: 1234,
@@ -126,6 +188,7 @@ describe('--metrics-file', () => {
     })
     const metrics = samples(text)
     expect(metrics.get('gingr_sync_last_success_timestamp_seconds{tenant="a"}')).toBe(1_700_000_000.5)
+    expect(metrics.get('gingr_sync_last_success_timestamp_seconds{tenant="never"}')).toBe(0)
     expect(metrics.get('gingr_sync_run_duration_seconds')).toBe(1.234)
     expect([...metrics.keys()].filter((key) => key.includes('tenant_last_run'))).toEqual([])
   })

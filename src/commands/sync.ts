@@ -91,7 +91,9 @@ export default defineCommand({
       if (results.length === 0 && report.skipped === 0) log.info(`No tenant has Gingr sync enabled (${SYNCED_TENANT_RULE}): nothing to do.`)
       if (args.tenant === undefined) printOutcomes(log, outcomesOf(report))
       const code = hourlyExitCode(results)
-      if (metricsFile !== undefined)
+      // A dry run's counts are not the hourly job's: the collector keeps seeing the last real run.
+      if (metricsFile !== undefined && dryRun) log.info(`🧪 Dry run: the metrics file ${metricsFile} is left as it is.`)
+      else if (metricsFile !== undefined)
         await writeMetrics(metricsFile, () => metricsOfRun(sql, report, { durationMs: performance.now() - startedMs, exitCode: code }), log)
       await ping(monitor, code === ExitCode.Failed ? 'fail' : 'success', log)
       if (args.json) await writeResult(`${redact(JSON.stringify({ ok: code !== ExitCode.Failed, tenants: results }))}\n`)

@@ -40,11 +40,11 @@ export function renderMetrics(run: RunMetrics): string {
     out.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`)
     for (const [labels, value] of samples) out.push(`${name}${labelText(labels)} ${formatValue(value)}`)
   }
-  const stamped = [...run.lastSuccess].filter((entry): entry is [string, Date] => entry[1] !== null)
+  // Never synced: 0, not no series, so that `time() - … > 9000` fires for a tenant broken from day one.
   family(
     'gingr_sync_last_success_timestamp_seconds',
-    'When the tenant was last synced successfully, by any host (tenants.last_gingr_sync_at), in Unix seconds.',
-    stamped.map(([tenant, at]) => [{ tenant }, at.getTime() / 1000]),
+    'When the tenant was last synced successfully, by any host (tenants.last_gingr_sync_at), in Unix seconds; 0 if never.',
+    [...run.lastSuccess].map(([tenant, at]) => [{ tenant }, at === null ? 0 : at.getTime() / 1000]),
   )
   const perTenant = (name: string, help: string, value: (r: TenantResult) => number) =>
     family(
