@@ -28,8 +28,11 @@ const TenantConfig = v.object({
   futureDays: v.optional(WindowDays),
   vanished: v.optional(Vanished),
   maxCancel: v.optional(MaxCancel),
-  /** Healthchecks-style pings for this tenant alone (start, success, fail), besides the run's. */
-  pingUrl: v.optional(GingrBaseUrl),
+  /**
+   * Healthchecks-style pings for this tenant alone (start, success, fail), besides the run's. Any
+   * text here: a bad one fails its tenant alone (tenantPingUrl), not the run.
+   */
+  pingUrl: v.optional(v.string()),
 })
 
 export const ConfigFile = v.strictObject({
@@ -354,9 +357,12 @@ export function vanishedFor(settings: Settings, tenantId: string, flags: { vanis
   }
 }
 
-/** The tenant's own monitoring URL (`pingUrl` in --config), if it has one. */
+/** The tenant's own monitoring URL (`pingUrl` in --config), if it has one; one that is not http(s) is this tenant's error. */
 export function tenantPingUrl(settings: Settings, tenantId: string): string | undefined {
-  return settings.config.tenants[tenantId]?.pingUrl
+  const url = settings.config.tenants[tenantId]?.pingUrl
+  if (url !== undefined && !v.is(GingrBaseUrl, url))
+    throw new TenantSettingError('its pingUrl in the config file is not an http:// or https:// URL.')
+  return url
 }
 
 /** The window's size for a tenant: the command line, then the tenant's config, then the file's, then 7/30. */

@@ -4,16 +4,20 @@
  * exceeds N+1, one tenant failing stops no other, and a signal rolls back every tenant in flight.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { concurrencyOf, DEFAULT_CONCURRENCY, loadSettings } from '../src/config.ts'
 import { type Simulator, startSimulator } from '../src/simulator/index.ts'
 import { binary, cleanEnv, runBinary } from './_binary.ts'
 import { migratedDatabase, type TestDatabase } from './_db.ts'
 import { holdTenantRow, waitForLock } from './_faults.ts'
+import { testDir } from './_tmp.ts'
 import { insertTenant } from './fixtures/tailtown.ts'
 
 setDefaultTimeout(60_000)
 
 const ZONE = 'America/Denver'
+const dir = testDir('concurrency')
 const LATENCY_MS = 150
 const APP = 'gingr-sync-under-test'
 let sim: Simulator
@@ -125,6 +129,7 @@ describe('a run of many tenants, 4 at once', () => {
 
   test('SIGTERM with tenants inside their transactions: every one rolled back and recorded, exit 143', async () => {
     const held = tenants.slice(0, 3)
+    const metricsFile = join(dir.path, 'gingr-sync.prom')
     const before = await db.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM gingr_sync_runs WHERE error LIKE 'Stopped by SIGTERM%'`
     const stamps = async () =>
       (
@@ -135,7 +140,7 @@ describe('a run of many tenants, 4 at once', () => {
     const stampsBefore = await stamps()
     const holds = await Promise.all(held.map((id) => holdTenantRow(db.sql, id)))
     try {
-      const proc = Bun.spawn([await binary(), '--concurrency', '4', '--min-interval', '0'], {
+      const proc = Bun.spawn([await binary(), '--concurrency', '4', '--min-interval', '0', '--metrics-file', metricsFile], {
         env: cleanEnv(env),
         stdin: 'ignore',
         stdout: 'pipe',
@@ -145,7 +150,11 @@ describe('a run of many tenants, 4 at once', () => {
       proc.kill('SIGTERM')
       const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()])
       expect(code).toBe(143)
-      expect(stderr).toContain('Stopped by SIGTERM')
+      expect(stderr).toContain('Stopped by SIGTERM: the tenants in flight are rolled back; tenants synced before the stop stay synced.')
+      // The run's line of counts still comes, the tenants cut short counted apart.
+      const counts = /📋 11 tenants: \d+ synced, \d+ failed, 0 locked, \d+ skipped, (\d+) stopped \(rolled back\)/.exec(stderr)
+      expect(Number(counts?.[1])).toBeGreaterThanOrEqual(3)
+      expect(readFileSync(metricsFile, 'utf8')).toContain('\ngingr_sync_run_exit_code 143\n')
     } finally {
       await Promise.all(holds.map((hold) => hold.release()))
     }
@@ -155,5 +164,9 @@ describe('a run of many tenants, 4 at once', () => {
     expect(after[0]!.n - before[0]!.n).toBeGreaterThanOrEqual(3)
     // A run stopped by a signal frees its claims at once: the next run need not wait for the leases.
     expect([...(await db.sql`SELECT tenant_id FROM gingr_sync_tenants WHERE lease_owner IS NOT NULL`)]).toEqual([])
+    // ...and a stop is no failure: --min-interval does not hold them back from the next run.
+    expect([
+      ...(await db.sql`SELECT tenant_id FROM gingr_sync_tenants WHERE tenant_id IN ${db.sql(held)} AND last_failed_at IS NOT NULL`),
+    ]).toEqual([])
   })
 })

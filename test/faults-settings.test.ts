@@ -4,6 +4,7 @@
  * garbage is a failure, never "synced"; every run ends, at --max-runtime at the latest.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { readFileSync } from 'node:fs'
 import { binary } from './_binary.ts'
 import {
   API_KEY,
@@ -170,14 +171,16 @@ describe.concurrent('garbage is a failure, not a success', () => {
 })
 
 describe.concurrent('every run ends', () => {
-  test('--max-runtime 1 against a Gingr that hangs: exit 4 within seconds, nothing written', async () => {
+  test('--max-runtime 1 against a Gingr that hangs: exit 4 within seconds, nothing written, the metrics say 4', async () => {
     const bed = await beds.bed()
+    const metricsFile = dir.write('max-runtime.prom', '')
     const before = await snapshot(bed.db.sql, bed.tenant)
     bed.sim.faults.add({ endpoint: '/reservations', fault: { kind: 'hang' } })
     const started = performance.now()
     try {
-      const result = await gingrSync(bed, ['--tenant', bed.tenant, '--max-runtime', '1', '--timeout', '30'])
+      const result = await gingrSync(bed, ['--tenant', bed.tenant, '--max-runtime', '1', '--timeout', '30', '--metrics-file', metricsFile])
       expect(result.code).toBe(4)
+      expect(readFileSync(metricsFile, 'utf8')).toContain('\ngingr_sync_run_exit_code 4\n')
       expect(errorLines(result).join('\n')).toContain("Stopped at the run's time limit (--max-runtime 1 s)")
     } finally {
       bed.sim.faults.clear()

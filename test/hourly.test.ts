@@ -3,12 +3,14 @@
  * planned and synced on its own, the exit code; against a real PostgreSQL and the simulator.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { readlinkSync } from 'node:fs'
+import { hostname } from 'node:os'
 import { loadSettings } from '../src/config.ts'
 import { connect } from '../src/db/connect.ts'
 import { ExitCode, UsageError } from '../src/errors.ts'
 import { type Simulator, startSimulator } from '../src/simulator/index.ts'
 import { type HourlyOptions, HourlyRun, hourlyExitCode, outcomesOf } from '../src/sync/hourly.ts'
-import { LOCAL_OWNER_PREFIX } from '../src/sync/owner.ts'
+import { isDeadLocalOwner, LOCAL_OWNER_PREFIX } from '../src/sync/owner.ts'
 import { migratedDatabase, type TestDatabase } from './_db.ts'
 import { insertTenant } from './fixtures/tailtown.ts'
 
@@ -53,6 +55,27 @@ describe.concurrent('the tenants of a run', () => {
     expect(hourlyExitCode(results)).toBe(ExitCode.Failed)
   })
 
+  test('a bad pingUrl fails its tenant alone, unpinged; the others sync and are pinged', async () => {
+    // A database of its own: the scheduled run takes every enabled tenant it finds.
+    const own = await migratedDatabase({ max: 4 })
+    try {
+      const good = await insertTenant(own.sql, { businessName: 'Pinged well' })
+      const bad = await insertTenant(own.sql, { businessName: 'Pinged by ftp' })
+      const base = loadSettings({ env: { GINGR_API_KEY: sim.apiKey, GINGR_BASE_URL: sim.baseUrl } })
+      const tenants = { [good]: { pingUrl: 'https://hc.example/good' }, [bad]: { pingUrl: 'ftp://hc.example/x' } }
+      const pinged: string[] = []
+      const ping = async (_: unknown, url: string, event: string) => void pinged.push(`${url} ${event}`)
+      const { results } = await hourly({ sql: own.sql, settings: { ...base, config: { tenants } }, ping }).run()
+      expect(results.map((r) => [r.tenantId, r.status, r.error])).toEqual([
+        [bad, 'failed', `Tenant Pinged by ftp (${bad}): its pingUrl in the config file is not an http:// or https:// URL.`],
+        [good, 'synced', undefined],
+      ])
+      expect(pinged.sort()).toEqual(['https://hc.example/good start', 'https://hc.example/good success'])
+    } finally {
+      await own.drop()
+    }
+  })
+
   test('--tenant: a tenant that is not enabled runs, and says so; an unknown one is a usage error', async () => {
     const off = await insertTenant(db.sql, { businessName: 'Off by hand', gingr_sync_enabled: false })
     const told: string[] = []
@@ -86,6 +109,30 @@ describe.concurrent('the scheduled run among others', () => {
       // A dry run claims nothing, skips nothing.
       expect(await counts({ dryRun: true })).toMatchObject({ synced: 2, skipped: 0 })
     } finally {
+      await db.drop()
+    }
+  })
+
+  test('a run stopped mid-fetch frees its tenant without a failure: the next run takes it at once', async () => {
+    const { db, counts } = await own(1)
+    const hanging = await startSimulator({ seed: 6, reservations: 5, owners: 3, animals: 3, timeZone: ZONE })
+    try {
+      hanging.faults.add({ endpoint: '/reservations', fault: { kind: 'hang' } })
+      const abort = new AbortController()
+      const settings = loadSettings({ env: { GINGR_API_KEY: hanging.apiKey, GINGR_BASE_URL: hanging.baseUrl } })
+      const run = hourly({ sql: db.sql, settings, gingr: { paceMs: 0, timeoutMs: 30_000, signal: abort.signal } })
+      const done = run.run()
+      while (hanging.requests.length === 0) await Bun.sleep(10)
+      // As the command does on SIGTERM: abort the fetch, then stop the run. The worker ends first here.
+      abort.abort()
+      await done
+      const report = await run.stop('Stopped by SIGTERM')
+      const [state] = await db.sql`SELECT lease_owner, last_failed_at FROM gingr_sync_tenants`
+      expect(state).toEqual({ lease_owner: null, last_failed_at: null })
+      expect(report).toMatchObject({ results: [], stopped: 1, skipped: 0 })
+      expect(await counts()).toMatchObject({ synced: 1, failed: 0, skipped: 0 })
+    } finally {
+      await hanging.stop()
       await db.drop()
     }
   })
@@ -132,6 +179,21 @@ describe.concurrent('leases of other runs', () => {
     const { own, tenant, run } = await held(`${LOCAL_OWNER_PREFIX}${gone.pid}`, 3_600_000)
     try {
       expect((await run()).results.map((r) => [r.tenantId, r.status])).toEqual([[tenant, 'synced']])
+    } finally {
+      await own.drop()
+    }
+  })
+
+  test('a clone of this machine (same host name and pid namespace, another boot) keeps its lease', async () => {
+    const gone = Bun.spawn(['true'])
+    await gone.exited
+    const [host, namespace] = [hostname(), readlinkSync('/proc/self/ns/pid')]
+    const clones = [`${host} ${namespace} ${gone.pid}`, `${host} boot:00000000-0000-4000-8000-000000000000 ${namespace} ${gone.pid}`]
+    expect(clones.map(isDeadLocalOwner)).toEqual([false, false])
+    expect(isDeadLocalOwner(`${LOCAL_OWNER_PREFIX}${gone.pid}`)).toBe(true)
+    const { own, run } = await held(clones[0]!, 3_600_000)
+    try {
+      expect((await run()).skipped).toBe(1)
     } finally {
       await own.drop()
     }

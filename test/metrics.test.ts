@@ -206,9 +206,15 @@ describe("a tenant's own pingUrl", () => {
     expect(pings).toEqual([])
     expect((await runBinary(['--config', config, '--min-interval', '0'], env)).code).toBe(1)
     expect(pings.sort()).toEqual(['/broken/fail', '/broken/start', '/good', '/good/start'])
-    const bad = dir.write('bad-ping.json', JSON.stringify({ tenants: { [tenants.good]: { pingUrl: 'ftp://x' } } }))
-    const refused = await runBinary(['--config', bad], env)
-    expect(refused.code).toBe(2)
-    expect(refused.stderr).toContain('`pingUrl` of tenant')
+    // A bad pingUrl is its tenant's alone: that one fails, unpinged; the others run as ever.
+    const bad = dir.write(
+      'bad-ping.json',
+      JSON.stringify({ tenants: { [tenants.good]: { pingUrl: 'ftp://x' }, [tenants.broken]: { pingUrl: `${base}/broken/` } } }),
+    )
+    pings.length = 0
+    const refused = await runBinary(['--config', bad, '--min-interval', '0'], env)
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toContain(`(${tenants.good}): its pingUrl in the config file is not an http:// or https:// URL.`)
+    expect(pings.sort()).toEqual(['/broken/fail', '/broken/start'])
   })
 })

@@ -15,7 +15,7 @@ export async function unlessStopped(abort: AbortController): Promise<void> {
 export function onSignals(
   log: Logger,
   abort: AbortController,
-  beforeExit: (reason: string) => Promise<void>,
+  beforeExit: (reason: string, code: number) => Promise<void>,
   runtimeLimitMs: number,
 ): () => void {
   const stopRun = (reason: string, rolledBack: string, code: number) => {
@@ -24,12 +24,13 @@ export function onSignals(
     abort.abort()
     const exit = () => process.exit(code)
     setTimeout(exit, 3000).unref()
-    beforeExit(`${reason}: the tenant's open transaction was rolled back.`).then(exit, exit)
+    beforeExit(`${reason}: the tenant's open transaction was rolled back.`, code).then(exit, exit)
   }
   const handler = (signal: NodeJS.Signals) =>
     stopRun(
       `Stopped by ${signal}`,
-      'the open transaction is rolled back, nothing of this run is kept.',
+      // Not "nothing is kept": each tenant commits on its own, so those done before the signal stay.
+      'the tenants in flight are rolled back; tenants synced before the stop stay synced.',
       signal === 'SIGTERM' ? ExitCode.Terminated : ExitCode.Interrupted,
     )
   const deadline = setTimeout(

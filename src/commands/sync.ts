@@ -76,8 +76,16 @@ export default defineCommand({
     const stop = onSignals(
       log,
       abort,
-      async (reason) => {
-        await hourly.stop(reason)
+      async (reason, code) => {
+        const report = await hourly.stop(reason)
+        // What the run did before the stop, as a finished run says it: the tenants synced are kept.
+        if (args.tenant === undefined) printOutcomes(log, outcomesOf(report), report.stopped)
+        if (metricsFile !== undefined)
+          await writeMetrics(
+            metricsFile,
+            () => metricsOfRun(sql, report, { durationMs: performance.now() - startedMs, exitCode: code }),
+            log,
+          )
         await sql.end({ timeout: 0 })
       },
       runtimeLimitMs,
@@ -216,10 +224,11 @@ function printSummary(log: Logger, results: readonly TenantResult[]): void {
   }
 }
 
-/** The run in one line, whatever its length: what an operator greps for first. */
-function printOutcomes(log: Logger, o: Outcomes): void {
-  const total = o.synced + o.failed + o.locked + o.skipped
-  const line = `📋 ${total} tenant${total === 1 ? '' : 's'}: ${o.synced} synced, ${o.failed} failed, ${o.locked} locked, ${o.skipped} skipped`
+/** The run in one line, whatever its length: what an operator greps for first. `stopped`: rolled back by a stop. */
+function printOutcomes(log: Logger, o: Outcomes, stopped?: number): void {
+  const total = o.synced + o.failed + o.locked + o.skipped + (stopped ?? 0)
+  const counts = `${o.synced} synced, ${o.failed} failed, ${o.locked} locked, ${o.skipped} skipped`
+  const line = `📋 ${total} tenant${total === 1 ? '' : 's'}: ${counts}${stopped === undefined ? '' : `, ${stopped} stopped (rolled back)`}`
   if (o.failed > 0) log.error(line)
   else log.info(line)
 }

@@ -77,11 +77,14 @@ export async function renewLeases(sql: Queryable, owner: string, tenantIds: read
 /**
  * The owner is done with the tenant: another run may take it, once the minimum interval has passed
  * since its success (the tenant's stamp) or its failure (recorded here). Released after the
- * tenant's own commit, so that a tenant is never both free and unstamped after a success.
+ * tenant's own commit, so that a tenant is never both free and unstamped after a success. A tenant
+ * `stopped` (a signal, the run's deadline) neither failed nor synced: free at once, its last
+ * failure left as it was.
  */
-export async function releaseLease(sql: Queryable, owner: string, tenantId: string, failed: boolean): Promise<void> {
+export async function releaseLease(sql: Queryable, owner: string, tenantId: string, outcome: 'done' | 'failed' | 'stopped'): Promise<void> {
+  const lastFailedAt = outcome === 'failed' ? sql`now()` : outcome === 'done' ? sql`NULL` : sql`last_failed_at`
   await sql`
-    UPDATE gingr_sync_tenants SET lease_owner = NULL, lease_until = NULL, last_failed_at = ${failed ? sql`now()` : sql`NULL`}
+    UPDATE gingr_sync_tenants SET lease_owner = NULL, lease_until = NULL, last_failed_at = ${lastFailedAt}
     WHERE tenant_id = ${tenantId} AND lease_owner = ${owner}`
 }
 

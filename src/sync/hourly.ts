@@ -102,6 +102,13 @@ export class HourlyRun {
   /** The connections made for the workers, ended when they are done or the run is stopped. */
   readonly #connections = new Set<Sql>()
   readonly #owner: string
+  /** The tenants done so far, in the order they ended: what a stopped run still reports. */
+  readonly #results: TenantResult[] = []
+  #plans: Plan[] = []
+  /** Set by stop(). */
+  #stopping = false
+  /** The tenants a stop cut short: rolled back rather than failed. */
+  readonly #stopped = new Set<string>()
 
   constructor(options: HourlyOptions) {
     this.#options = options
@@ -122,18 +129,23 @@ export class HourlyRun {
     // Every tenant's account and window are settled before anything runs. The run-wide settings
     // were checked already; what is wrong for one tenant alone fails that tenant alone.
     const plans = tenants.map((tenant) => planTenant(settings, tenant, this.#options.flags))
+    this.#plans = plans
     const next = this.#coordinated ? await this.#claims(plans) : queueOf(plans)
-    const results: TenantResult[] = []
     const worker = async () => {
       const db = this.#options.connect?.() ?? { sql: this.#options.sql, statements: this.#options.statements }
       if (db.sql !== this.#options.sql) this.#connections.add(db.sql)
       try {
-        while (!this.#options.gingr.signal?.aborted) {
+        while (!this.#isStopping) {
           const plan = await next()
           if (!plan) break
           const result = await this.#syncOne(plan, db)
-          results.push(result)
-          if (this.#coordinated) await releaseLease(sql, this.#owner, plan.tenant.id, result.status === 'failed').catch(() => {})
+          // A tenant cut short by the stop was rolled back, not failed: the next run, on any host,
+          // may take it at once, whatever --min-interval says.
+          const stopped = this.#isStopping && result.status === 'failed'
+          if (stopped) this.#stopped.add(plan.tenant.id)
+          else this.#results.push(result)
+          const outcome = stopped ? 'stopped' : result.status === 'failed' ? 'failed' : 'done'
+          if (this.#coordinated) await releaseLease(sql, this.#owner, plan.tenant.id, outcome).catch(() => {})
         }
       } finally {
         if (this.#connections.delete(db.sql)) await db.sql.end({ timeout: timing().closeTimeoutMs / 1000 })
@@ -146,9 +158,25 @@ export class HourlyRun {
     } finally {
       clearInterval(renewal)
     }
-    const order = new Map(tenants.map((tenant, index) => [tenant.id, index]))
+    return this.#report()
+  }
+
+  get #isStopping(): boolean {
+    return this.#stopping || this.#options.gingr.signal?.aborted === true
+  }
+
+  /** The tenants done so far in the order of the tenant list; those in flight at a stop are counted apart. */
+  #report(): HourlyReport & { stopped: number } {
+    const order = new Map(this.#plans.map((plan, index) => [plan.tenant.id, index]))
+    const results = this.#results.filter((r) => !this.#stopped.has(r.tenantId))
     results.sort((a, b) => (order.get(a.tenantId) ?? 0) - (order.get(b.tenantId) ?? 0))
-    return { tenantIds: tenants.map((tenant) => tenant.id), results, skipped: plans.length - results.length }
+    const stopped = this.#stopped.size
+    return {
+      tenantIds: this.#plans.map((plan) => plan.tenant.id),
+      results,
+      skipped: this.#plans.length - results.length - stopped,
+      stopped,
+    }
   }
 
   /**
@@ -189,10 +217,12 @@ export class HourlyRun {
   /**
    * The run was stopped (a signal, its deadline): each tenant in flight is recorded as stopped
    * (best effort: the caller bounds the wait), then every connection is closed at once, which
-   * makes PostgreSQL roll each open transaction back.
+   * makes PostgreSQL roll each open transaction back. Returns what the run did before the stop.
    */
-  async stop(reason: string): Promise<void> {
+  async stop(reason: string): Promise<HourlyReport & { stopped: number }> {
     const { sql } = this.#options
+    this.#stopping = true
+    for (const id of this.#inFlight.keys()) this.#stopped.add(id)
     if (!this.#options.dryRun) {
       const runs = [...this.#inFlight.values()]
       await Promise.all(runs.map((run) => recordInterruption(sql, { ...run, dryRun: false, reason }).catch(() => {})))
@@ -200,6 +230,7 @@ export class HourlyRun {
     await Promise.all([...this.#connections].map((connection) => connection.end({ timeout: 0 })))
     // The next run, on any host, may take them at once rather than when their leases run out.
     if (this.#coordinated) await releaseLeases(sql, this.#owner).catch(() => {})
+    return this.#report()
   }
 
   async #selectTenants(): Promise<Tenant[]> {
@@ -223,8 +254,8 @@ export class HourlyRun {
   }
 
   async #ping(tenant: Tenant, event: PingEvent): Promise<void> {
-    const url = tenantPingUrl(this.#options.settings, tenant.id)
-    if (url && !this.#options.dryRun) await this.#options.ping?.(tenant, url, event)
+    const url = pingUrlOf(this.#options.settings, tenant)
+    if (typeof url === 'string' && !this.#options.dryRun) await this.#options.ping?.(tenant, url, event)
   }
 
   async #syncPlanned(plan: Plan, { sql, statements }: { sql: Sql; statements?: () => number }): Promise<TenantResult> {
@@ -260,6 +291,8 @@ function queueOf(plans: readonly Plan[]): () => Promise<Plan | undefined> {
 function planTenant(settings: Settings, tenant: Tenant, flags: HourlyFlags): Plan {
   const account = tenantAccount(settings, tenant)
   if ('problem' in account) return { tenant, problem: account.problem }
+  const pingUrl = pingUrlOf(settings, tenant)
+  if (typeof pingUrl === 'object') return { tenant, problem: pingUrl.problem }
   const { pastDays, futureDays } = windowDaysFor(settings, tenant.id, flags)
   return { tenant, account, window: syncWindow(tenant.timezone, pastDays, futureDays) }
 }
@@ -278,9 +311,22 @@ export function tenantAccount(settings: Settings, tenant: Tenant): GingrAccountS
     }
     return account
   } catch (error) {
-    if (error instanceof TenantSettingError) return { problem: `Tenant ${tenant.businessName} (${tenant.id}): ${error.message}` }
-    throw error
+    return tenantProblem(tenant, error)
   }
+}
+
+/** The tenant's own monitoring URL; a bad one is this tenant's problem (it fails unpinged). */
+function pingUrlOf(settings: Settings, tenant: Tenant): string | undefined | { problem: string } {
+  try {
+    return tenantPingUrl(settings, tenant.id)
+  } catch (error) {
+    return tenantProblem(tenant, error)
+  }
+}
+
+function tenantProblem(tenant: Tenant, error: unknown): { problem: string } {
+  if (error instanceof TenantSettingError) return { problem: `Tenant ${tenant.businessName} (${tenant.id}): ${error.message}` }
+  throw error
 }
 
 /**
