@@ -134,7 +134,9 @@ describe('every run ends', () => {
         proc.kill(signal)
         const result = await done
         expect(result.code).toBe(code)
-        expect(errorLines(result).join('\n')).toContain(`Stopped by ${signal}: the open transaction is rolled back`)
+        expect(errorLines(result).join('\n')).toContain(
+          `Stopped by ${signal}: the tenants in flight are rolled back; tenants synced before the stop stay synced.`,
+        )
       } finally {
         bed.sim.faults.clear()
       }
