@@ -14,8 +14,9 @@
  *
  * Memory follows the records' size, not the answer's: blanks between records are never kept (100 MB
  * of spaces in `data` once held 375 MB), and a record past MAX_RECORD_BYTES is not kept either:
- * its bytes are only counted, and `each` gets an `OversizedRecord` (one invalid record) instead of
- * a string of tens of MB (a 50 MB record once took 1 GB, and quoted itself in every report).
+ * its bytes are only counted (never parsed: whether they are JSON is not asked), and `each` gets an
+ * `OversizedRecord` (one invalid record) instead of a string of tens of MB (a 50 MB record once took
+ * 1 GB, and quoted itself in every report).
  *
  * A body that does not start as an object (an array, a byte-order mark, an HTML page) is kept
  * whole and read as before: JSON.parse of its text.
