@@ -177,7 +177,10 @@ describe('owners and animals', () => {
       expect(owners.invalid).toEqual([{ id: ownerId!, issue: expect.stringMatching(/^first_name: /) }])
       expect(owners.records).toHaveLength(sim.account.owners.size - 1)
       expect(animals.invalid).toEqual([
-        { id: animalId!, issue: 'birthday: Invalid birthday: expected unix seconds or YYYY-MM-DD, received "next spring"' },
+        {
+          id: animalId!,
+          issue: 'birthday: Invalid birthday: expected unix seconds or YYYY-MM-DD from 1900 to 2199, received "next spring"',
+        },
         { id: other!, issue: expect.stringMatching(/^owner_id: Invalid id/) },
       ])
       expect(animals.records).toHaveLength(sim.account.animals.size - 2)
@@ -216,8 +219,43 @@ describe('animal fields', () => {
     try {
       const { invalid } = await client().animals({ id: animal.id })
       expect(invalid).toEqual([
-        { id: animal.id, issue: 'birthday: Invalid birthday: expected unix seconds or YYYY-MM-DD, received "2019-02-30"' },
+        {
+          id: animal.id,
+          issue: 'birthday: Invalid birthday: expected unix seconds or YYYY-MM-DD from 1900 to 2199, received "2019-02-30"',
+        },
       ])
+    } finally {
+      sim.account.deleteAnimal(animal.id)
+    }
+  })
+
+  // The years every Gingr timestamp is held to: a placeholder is no birthday, stored or dropped.
+  test.each(['9999-12-31', '1899-12-31', '2200-01-01', '-62135596800', '253402214400', -2209075200])(
+    'birthday %p, outside 1900 to 2199, is an invalid animal',
+    async (birthday) => {
+      const animal = sim.account.addAnimal([...sim.account.owners.keys()][0]!, { birthday: birthday as string })
+      try {
+        const { records, invalid } = await client().animals({ id: animal.id })
+        expect(records).toEqual([])
+        expect(invalid).toEqual([
+          { id: animal.id, issue: expect.stringMatching(/^birthday: Invalid birthday: .* from 1900 to 2199, received/) },
+        ])
+      } finally {
+        sim.account.deleteAnimal(animal.id)
+      }
+    },
+  )
+
+  test.each([
+    ['1900-01-01', '1900-01-01T00:00:00.000Z'],
+    ['2199-12-31', '2199-12-31T00:00:00.000Z'],
+    ['-86400', '1969-12-31T00:00:00.000Z'],
+  ])('birthday %p, inside the range, is that day', async (birthday, expected) => {
+    const animal = sim.account.addAnimal([...sim.account.owners.keys()][0]!, { birthday })
+    try {
+      const { records, invalid } = await client({ timeZone: 'UTC' }).animals({ id: animal.id })
+      expect(invalid).toEqual([])
+      expect(records[0]?.birthday?.toISOString()).toBe(expected)
     } finally {
       sim.account.deleteAnimal(animal.id)
     }
@@ -227,18 +265,39 @@ describe('animal fields', () => {
     ['62.5', 62.5],
     [41, 41],
     ['45 lbs', 45],
+    [' 7.25 lb ', 7.25],
+    ['0', 0],
+    ['10000', 10_000],
     ['', null],
-    ['heavy', null],
+    [null, null],
   ]
   test.each(weights)('weight %p is %p', async (weight, expected) => {
     const animal = sim.account.addAnimal([...sim.account.owners.keys()][0]!, { weight: weight as string })
     try {
-      const { records } = await client().animals({ id: animal.id })
+      const { records, invalid } = await client().animals({ id: animal.id })
+      expect(invalid).toEqual([])
       expect(records[0]?.weight).toBe(expected)
     } finally {
       sim.account.deleteAnimal(animal.id)
     }
   })
+
+  // Read by parseFloat these were 1, 1.5, 12, 0, 1, 1 and a nonsense weight: now reported.
+  test.each(['heavy', '1e3', '1.5e2', '12,5', '0x10', '1e308', '1e-320', '10000.5', '-3', 1e308, -1, 'NaN', true])(
+    'weight %p is an invalid animal',
+    async (weight) => {
+      const animal = sim.account.addAnimal([...sim.account.owners.keys()][0]!, { weight: weight as string })
+      try {
+        const { records, invalid } = await client().animals({ id: animal.id })
+        expect(records).toEqual([])
+        expect(invalid).toEqual([
+          { id: animal.id, issue: expect.stringMatching(/^weight: Invalid weight: expected a decimal number from 0 to 10,000, received /) },
+        ])
+      } finally {
+        sim.account.deleteAnimal(animal.id)
+      }
+    },
+  )
 })
 
 describe('look-ups', () => {

@@ -462,6 +462,24 @@ describe.concurrent('the full sync', () => {
     expect(written(before, await versions(b.sql, b.tenant))).toEqual([])
   })
 
+  test('an owner listed twice counts once, as the last one listed, and is reported: no count goes negative', async () => {
+    const b = await bed()
+    const [first, second, third] = ownerIds(b.sim)
+    // Notes of NULs alone are none once cleaned: a customer created with them was also counted
+    // updated (Tailtown's empty notes "filled"), and unchanged went to -1.
+    b.sim.account.changeOwner(third!, { notes: '\u0000' })
+    expect((await b.full()).customers).toEqual({ created: 40, updated: 0, unchanged: 0, linked: 0, skipped: 0 })
+    // "0455" is "455" in Gingr's ids: one owner listed twice, the second time with a new name.
+    b.sim.account.addOwner({ ...b.sim.account.owners.get(first!)!, id: `0${first}`, first_name: 'Twin' })
+    b.sim.account.changeOwner(second!, { first_name: 'Changed' })
+    const result = await b.full()
+    expect(result.customers).toEqual({ created: 0, updated: 2, unchanged: 38, linked: 0, skipped: 0 })
+    expect(result.listedTwice).toEqual({ owners: [first!], animals: [] })
+    const [customer] = await b.sql<{ firstName: string }[]>`
+      SELECT "firstName" FROM customers WHERE "tenantId" = ${b.tenant} AND "externalId" = ${first!}`
+    expect(customer?.firstName).toBe('Twin')
+  })
+
   test('an animal whose owner has no customer is reported, not made, and made once the owner is', async () => {
     const b = await bed({ owners: 3, animals: 3 })
     const [owner] = ownerIds(b.sim)

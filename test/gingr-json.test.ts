@@ -5,7 +5,7 @@
  */
 import { afterAll, describe, expect, test } from 'bun:test'
 import { GingrClient } from '../src/gingr/client.ts'
-import { AnswerSplitter, decodeText } from '../src/gingr/json.ts'
+import { AnswerSplitter, decodeText, MAX_RECORD_BYTES, OversizedRecord } from '../src/gingr/json.ts'
 
 const bytes = (text: string) => new TextEncoder().encode(text)
 
@@ -87,6 +87,42 @@ describe.concurrent('an answer split as it arrives means what JSON.parse of its 
     expect('split' in answer && answer.split.skeleton).toBe('{"data":[0,1]}')
   })
 
+  test('blanks between records are not kept: the skeleton follows the records, not the answer', () => {
+    const blanks = ' '.repeat(1024 * 1024)
+    const text = `{ "message" : "a  b",\n "data" : [${blanks}{"a": 1}${blanks},\n${blanks}2${blanks}] ${blanks}}`
+    for (const size of [0, 7, 64 * 1024]) {
+      const answer = split(bytes(text), size)
+      expect('split' in answer && answer.split.skeleton).toBe('{"message":"a  b","data":[0,1]}')
+      expect('split' in answer && answer.split.characters).toBe(text.length)
+    }
+  })
+
+  test.each([
+    ['a string', (fill: string) => `"${fill}"`],
+    ['an object', (fill: string) => `{"id":"7","notes":"${fill}"}`],
+  ])('a record past MAX_RECORD_BYTES (%s) is not kept: `each` gets its size', (_name, record) => {
+    const huge = record('x'.repeat(MAX_RECORD_BYTES))
+    const text = `{"data":[{"a":1},${huge},{"b":2}]}`
+    for (const size of [0, 64 * 1024]) {
+      const answer = split(bytes(text), size)
+      if (!('split' in answer)) throw new Error('not split')
+      expect(answer.split.results).toEqual([{ record: { a: 1 } }, { record: new OversizedRecord(huge.length) }, { record: { b: 2 } }])
+      expect(answer.split.skeleton).toBe('{"data":[0,1,2]}')
+    }
+  })
+
+  test.each([
+    ['twice', '{"data":[1],"success":true,"data":{"5":{"a":1}}}', true],
+    ['twice, once escaped', '{"data":[1],"d\\u0061ta":[2]}', true],
+    ['once, and once inside another member', '{"meta":{"data":[{"x":1}]},"data":[2]}', false],
+    ['once', '{"data":[2]}', false],
+  ])('`data` %s: duplicateData says so', (_name, text, twice) => {
+    for (const size of SIZES) {
+      const answer = split(bytes(text), size)
+      expect('split' in answer && answer.split.duplicateData).toBe(twice)
+    }
+  })
+
   test.each([
     ['a top-level array', '[{"data":[]}]'],
     ['a top-level string', '"data"'],
@@ -125,6 +161,50 @@ describe.concurrent('an answer split as it arrives means what JSON.parse of its 
       const answer = split(body, size)
       expect('split' in answer && answer.split.characters).toBe(decodeText(body).length)
     }
+  })
+})
+
+describe('the client and answers made to mislead it', () => {
+  let body = ''
+  const server = Bun.serve({
+    port: 0,
+    hostname: '127.0.0.1',
+    fetch: () => new Response(body, { headers: { 'content-type': 'application/json' } }),
+  })
+  afterAll(() => server.stop(true))
+  const client = () => new GingrClient({ subdomain: 'test', apiKey: 'k', baseUrl: `http://127.0.0.1:${server.port}`, paceMs: 0 })
+  const owner = (id: string) => `{"id":"${id}","first_name":"F${id}","last_name":"L"}`
+  const reservation = (id: string) =>
+    `{"reservation_id":"${id}","start_date":"2025-11-17T13:00:00-07:00","end_date":"2025-11-18T13:00:00-07:00"}`
+
+  test('`data` twice is an invalid answer, not one of the two silently', async () => {
+    body = `{"success":true,"data":{"1":${owner('1')}},"data":{"2":${owner('2')}}}`
+    await expect(client().owners()).rejects.toThrow(/failed after 1 attempt: JSON with `data` twice/)
+  })
+
+  test('records keyed `__proto__`, `constructor` and `prototype` are records like any other', async () => {
+    body = `{"success":true,"data":{"__proto__":${owner('1')},"constructor":${owner('2')},"prototype":${owner('3')}}}`
+    const owners = await client().owners()
+    expect(owners.records.map((record) => record.id)).toEqual(['1', '2', '3'])
+    body = `{"success":true,"data":{"__proto__":${reservation('9')},"constructor":"junk"}}`
+    const { records, invalid } = await client().reservationsOfOwner('1')
+    expect(records.length + invalid.length).toBe(2)
+  })
+
+  test('a record far larger than any real one is one invalid record, reported in a few words', async () => {
+    const huge = 'x'.repeat(MAX_RECORD_BYTES + 1)
+    body = `{"success":true,"data":[${owner('1')},"${huge}",${owner('2')}]}`
+    const owners = await client().owners()
+    expect(owners.records.map((record) => record.id)).toEqual(['1', '2'])
+    expect(owners.invalid).toEqual([{ id: null, issue: 'record: 4.0 MB, more than the 4.0 MB a Gingr record can have' }])
+  })
+
+  test('a record that is a long string is reported in a bounded issue', async () => {
+    body = `{"success":true,"data":{"1":"${'y'.repeat(100_000)}"}}`
+    const owners = await client().owners()
+    expect(owners.invalid).toHaveLength(1)
+    expect(owners.invalid[0]?.issue.length).toBeLessThan(400)
+    expect(owners.invalid[0]?.issue).toStartWith('record: Invalid type: Expected Object but received "yyy')
   })
 })
 

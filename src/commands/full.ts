@@ -165,6 +165,12 @@ function printResult(log: Logger, r: FullResult): void {
       `⚠️  Kept the email of ${counted(r.emailConflicts.length, 'customer')}: another customer of the tenant holds the one Gingr has (Gingr owners ${list(r.emailConflicts)})`,
     )
   }
+  for (const [noun, ids] of [
+    ['owner', r.listedTwice.owners],
+    ['animal', r.listedTwice.animals],
+  ] as const) {
+    if (ids.length > 0) log.warn(`⚠️  Gingr listed ${counted(ids.length, noun)} twice; the last one listed was kept: ${list(ids)}`)
+  }
   if (r.petsWithoutOwner.length > 0) {
     log.warn(
       `⚠️  No customer to put ${counted(r.petsWithoutOwner.length, 'animal')} under (their owner is not in Gingr's answer, or invalid): ${list(r.petsWithoutOwner)}`,

@@ -111,14 +111,16 @@ export async function writeFull(tx: TransactionSql, tenantId: string, rows: Full
   await stageFull(tx, rows)
   // The hourly run's rule, the same statement (writes.ts).
   const customersLinked = await blame(rows, 'customers', linkStagedCustomersByEmail(tx, tenantId, 'gingr_full_customers'))
-  const customersCreated = await blame(rows, 'customers', insertMissingCustomers(tx, tenantId))
+  const created = new Set(await blame(rows, 'customers', insertMissingCustomers(tx, tenantId)))
   const { updated, conflicts } = await blame(rows, 'customers', updateCustomers(tx, tenantId))
   const { created: petsCreated, withoutOwner } = await blame(rows, 'pets', insertMissingPets(tx, tenantId))
   const petsUpdated = await blame(rows, 'pets', updatePets(tx, tenantId))
   return {
-    customersCreated,
+    customersCreated: created.size,
     customersLinked,
-    customersWritten: [...new Set([...customersLinked, ...updated])].sort(),
+    // Owners, not rows: a customer made in this run is created, whatever the update then touched,
+    // so that created, written and unchanged add up to the owners Gingr listed.
+    customersWritten: [...new Set([...customersLinked, ...updated])].filter((id) => !created.has(id)).sort(),
     emailConflicts: conflicts,
     petsCreated,
     petsUpdated,
@@ -147,8 +149,8 @@ export async function refreshCustomers(
  * unless it has none, another customer holds it (case-insensitively) or an owner with a lower id
  * in this batch claims it; then the `.invalid` placeholder, unique per owner.
  */
-async function insertMissingCustomers(tx: TransactionSql, tenantId: string): Promise<number> {
-  const [row] = await tx<{ n: number }[]>`
+async function insertMissingCustomers(tx: TransactionSql, tenantId: string): Promise<string[]> {
+  const [row] = await tx<{ created: string[] }[]>`
     WITH missing AS (
       SELECT i.*, row_number() OVER (PARTITION BY lower(i.email) ORDER BY length(i."externalId"), i."externalId") AS claim
       FROM gingr_full_customers i
@@ -171,10 +173,10 @@ async function insertMissingCustomers(tx: TransactionSql, tenantId: string): Pro
       FROM placed p
       LEFT JOIN taken own ON own.email = lower(p.email)
       LEFT JOIN taken held ON held.email = p.placeholder
-      RETURNING 1
+      RETURNING "externalId"
     )
-    SELECT count(*)::int AS n FROM inserted`
-  return row?.n ?? 0
+    SELECT coalesce(json_agg(DISTINCT "externalId"), '[]') AS created FROM inserted`
+  return row?.created ?? []
 }
 
 /** `gingr-owner-<id>@no-email.invalid` and its `-<uuid>` form: the placeholders writes.ts hands out. */

@@ -194,6 +194,10 @@ function interpretBody(answer: Extract<Outcome, { kind: 'answer' }>, echo: Echo)
   }
   // A record that is not JSON (json.ts): the answer is broken, as JSON.parse of the whole said.
   if ('split' in body && !body.split.recordsParse) return invalidJson(answer)
+  // JSON.parse keeps the last `data`, the splitter both: no answer of Gingr's has two, so which is meant is unknown.
+  if ('split' in body && body.split.duplicateData) {
+    return { kind: 'shape', status, detail: 'JSON with `data` twice (which one Gingr meant cannot be told)', retryable: false }
+  }
   const envelope = v.safeParse(Envelope, json, { abortEarly: true })
   if (!envelope.success) return shapeFailure(envelope.issues, status, echo)
   return refusal(envelope.output, json, status, echo) ?? envelope.output
@@ -238,9 +242,8 @@ export function recordsOf(envelope: Envelope, answer: Outcome, each: EachRecord)
   const data = envelope.data
   if (data === null) return null
   if (Array.isArray(data)) return data.map(made)
-  const records: Record<string, unknown> = {}
-  for (const [key, record] of Object.entries(data)) records[key] = made(record)
-  return records
+  // fromEntries, not assignment: a record keyed `__proto__` stays a record, not a prototype.
+  return Object.fromEntries(Object.entries(data).map(([key, record]) => [key, made(record)]))
 }
 
 function decodedPath(path: string): string {

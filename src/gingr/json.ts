@@ -12,6 +12,12 @@
  * gives them (ids as keys in ascending order, a repeated id at its first place with its last
  * value). A record that is not JSON makes the answer invalid, as it did.
  *
+ * Memory follows the records' size, not the answer's: blanks between records are never kept (100 MB
+ * of spaces in `data` once held 375 MB), and a record past MAX_RECORD_BYTES is not kept either:
+ * its bytes are only counted (never parsed: whether they are JSON is not asked), and `each` gets an
+ * `OversizedRecord` (one invalid record) instead of a string of tens of MB (a 50 MB record once took
+ * 1 GB, and quoted itself in every report).
+ *
  * A body that does not start as an object (an array, a byte-order mark, an HTML page) is kept
  * whole and read as before: JSON.parse of its text.
  */
@@ -27,6 +33,17 @@ const COLON = 0x3a
 
 const decoder = new TextDecoder()
 
+/**
+ * The largest record read: far past any real one. Notes run to 30 KB each (fields.ts), an animal
+ * has six of them, and 10,000 reservations are 12.8 MB: a record of 4 MiB is no Gingr record.
+ */
+export const MAX_RECORD_BYTES = 4 * 1024 * 1024
+
+/** What `each` gets instead of a record larger than MAX_RECORD_BYTES: its size, never its bytes. */
+export class OversizedRecord {
+  constructor(readonly bytes: number) {}
+}
+
 /** The whole body as text, as fetch's `text()` would decode it (invalid UTF-8 as U+FFFD, no BOM). */
 export function decodeText(bytes: Uint8Array): string {
   return decoder.decode(bytes)
@@ -41,6 +58,8 @@ export interface SplitAnswer {
   recordsParse: boolean
   /** The length of the whole body as text, in UTF-16 units (what its `text.length` was). */
   characters: number
+  /** The envelope names `data` twice: which one is meant cannot be told (see http.ts). */
+  duplicateData: boolean
 }
 
 const isSpace = (byte: number) => byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d
@@ -66,12 +85,14 @@ export class AnswerSplitter {
   /** The member's name being read (its bytes, quotes included); the last one read. */
   #name: Uint8Array[] | null = null
   #lastName = ''
+  #dataNamed = 0
   /** Inside `data`'s array or object (depth 2): where its records are. */
   #records: 'array' | 'object' | null = null
   /** There, the next value is a record. */
   #atRecord = false
   /** The record being read: its bytes so far, and what ends it. */
   #record: Uint8Array[] | null = null
+  #recordBytes = 0
   #recordKind: 'container' | 'string' | 'scalar' = 'scalar'
 
   constructor(each: (record: unknown) => unknown) {
@@ -113,6 +134,7 @@ export class AnswerSplitter {
         results: this.#results,
         recordsParse: this.#recordsParse,
         characters: this.#characters.total(),
+        duplicateData: this.#dataNamed > 1,
       },
     }
   }
@@ -144,25 +166,35 @@ export class AnswerSplitter {
           this.#name.push(chunk.subarray(nameFrom, at + 1))
           this.#lastName = nameOf(concat(this.#name))
           this.#name = null
+          if (this.#lastName === 'data') this.#dataNamed++
         }
         if (this.#record !== null && this.#recordKind === 'string' && this.#depth === 2) {
-          this.#record.push(chunk.subarray(run, at + 1))
+          this.#keep(chunk.subarray(run, at + 1))
           this.#finishRecord()
           run = at + 1
         }
         continue
       }
       if (this.#record !== null && this.#recordKind === 'scalar' && endsScalar(byte)) {
-        this.#record.push(chunk.subarray(run, at))
+        this.#keep(chunk.subarray(run, at))
         this.#finishRecord()
         run = at
         byte = chunk[at] as number
       }
-      if (isSpace(byte)) continue
+      if (isSpace(byte)) {
+        // Blanks outside a record are dropped from the skeleton, a run of them at once.
+        if (this.#record === null) {
+          this.#skeleton.append(chunk.subarray(run, at))
+          while (at + 1 < chunk.length && isSpace(chunk[at + 1] as number)) at++
+          run = at + 1
+        }
+        continue
+      }
       if (this.#record === null && this.#atRecord && this.#depth === 2 && byte !== CLOSE_ARRAY && byte !== CLOSE_OBJECT) {
         this.#skeleton.append(chunk.subarray(run, at))
         run = at
         this.#record = []
+        this.#recordBytes = 0
         this.#atRecord = false
         this.#recordKind = byte === OPEN_OBJECT || byte === OPEN_ARRAY ? 'container' : byte === QUOTE ? 'string' : 'scalar'
       }
@@ -192,7 +224,7 @@ export class AnswerSplitter {
             this.#atRecord = false
           }
           if (this.#record !== null && this.#recordKind === 'container' && this.#depth === 2) {
-            this.#record.push(chunk.subarray(run, at + 1))
+            this.#keep(chunk.subarray(run, at + 1))
             this.#finishRecord()
             run = at + 1
           }
@@ -207,14 +239,26 @@ export class AnswerSplitter {
       }
     }
     if (this.#name !== null) this.#name.push(chunk.subarray(nameFrom))
-    if (this.#record !== null) this.#record.push(chunk.subarray(run))
+    if (this.#record !== null) this.#keep(chunk.subarray(run))
     else this.#skeleton.append(chunk.subarray(run))
+  }
+
+  /** A piece of the record being read, kept while the record is within MAX_RECORD_BYTES. */
+  #keep(bytes: Uint8Array): void {
+    this.#recordBytes += bytes.length
+    if (this.#recordBytes <= MAX_RECORD_BYTES) this.#record?.push(bytes)
+    else if (this.#record !== null) this.#record.length = 0
   }
 
   /** The record's bytes parsed and handed to `each`; the skeleton gets its index instead. */
   #finishRecord(): void {
     const bytes = concat(this.#record ?? [])
     this.#record = null
+    if (this.#recordBytes > MAX_RECORD_BYTES) {
+      if (this.#recordsParse) this.#results.push(this.#each(new OversizedRecord(this.#recordBytes)))
+      this.#skeleton.appendAscii(String(this.#results.length - 1))
+      return
+    }
     try {
       const value: unknown = JSON.parse(decoder.decode(bytes))
       if (this.#recordsParse) this.#results.push(this.#each(value))

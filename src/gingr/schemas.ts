@@ -20,6 +20,7 @@ import {
   Text,
   timestamp,
 } from './fields.ts'
+import { MAX_RECORD_BYTES, OversizedRecord } from './json.ts'
 import { clip, parseTimestamp } from './timestamp.ts'
 
 /**
@@ -30,7 +31,16 @@ export const Envelope = plainObject({
   success: v.optional(v.boolean()),
   error: v.optional(v.union([v.string(), v.boolean(), v.null()])),
   message: v.optional(v.nullable(v.string())),
-  data: v.optional(v.union([v.array(v.unknown()), v.record(v.string(), v.unknown()), v.null()]), null),
+  // Not v.record: it drops the keys `__proto__`, `constructor` and `prototype`, and with them the
+  // records Gingr keyed so (a reservation lost, never created). JSON.parse made them own keys.
+  data: v.optional(
+    v.union([
+      v.array(v.unknown()),
+      v.custom<Record<string, unknown>>((value) => typeof value === 'object' && value !== null && !Array.isArray(value)),
+      v.null(),
+    ]),
+    null,
+  ),
 })
 export type Envelope = v.InferOutput<typeof Envelope>
 
@@ -166,7 +176,9 @@ export type Owner = v.InferOutput<typeof Owner>
  * The day is the facility's (`timeZone`) calendar day of that instant, stored as midnight UTC of
  * that day, so that it never prints a day off in any zone (a bug production once had). Absent,
  * blank, 0 and MySQL's zero date mean "unknown"; anything else unreadable makes the animal invalid,
- * since the birthdate is a column the full sync writes.
+ * since the birthdate is a column the full sync writes. So does a day outside the years 1900 to 2199,
+ * the range every Gingr timestamp is held to (timestamp.ts): "9999-12-31" or year 1 is a
+ * placeholder or a typo, never a pet's birthday, and it was stored (or silently dropped) before.
  */
 function birthday(timeZone?: string) {
   return v.pipe(
@@ -174,12 +186,14 @@ function birthday(timeZone?: string) {
     v.rawTransform(({ dataset, addIssue, NEVER }) => {
       const value = dataset.value
       if (value === null || UNKNOWN_BIRTHDAY.test(String(value))) return null
-      if (typeof value === 'number' ? value < 0 : /^\s*-/.test(value)) return null
       const text = String(value).trim()
       const day = CALENDAR_DAY.test(text) ? text : dayOf(parseTimestamp(text, timeZone ?? 'UTC'))
       const midnight = day === null ? Number.NaN : Date.parse(`${day}T00:00:00Z`)
-      if (day === null || Number.isNaN(midnight) || new Date(midnight).toISOString().slice(0, 10) !== day) {
-        addIssue({ message: `Invalid birthday: expected unix seconds or YYYY-MM-DD, received ${JSON.stringify(clip(text))}` })
+      const year = new Date(midnight).getUTCFullYear()
+      if (day === null || Number.isNaN(midnight) || new Date(midnight).toISOString().slice(0, 10) !== day || year < 1900 || year > 2199) {
+        addIssue({
+          message: `Invalid birthday: expected unix seconds or YYYY-MM-DD from 1900 to 2199, received ${JSON.stringify(clip(text))}`,
+        })
         return NEVER
       }
       return new Date(midnight)
@@ -195,19 +209,32 @@ function dayOf(parsed: ReturnType<typeof parseTimestamp>): string | null {
 }
 
 /**
- * A weight: a number, a numeric string, or one with its unit after it ("45 lbs", as front desks
- * type it). Anything else is unknown (`null`).
+ * A weight: a number, or a plain decimal as text, perhaps with its unit after it ("45 lbs",
+ * as front desks type it). Absent, `null` and blank mean "unknown". Anything else makes the animal
+ * invalid, as an unreadable birthday does (both are columns the full sync writes): "1e3", "12,5" or
+ * "0x10" were read as 1, 12 and 0 before. So does a weight past MAX_WEIGHT.
  */
-const weight = v.fallback(
-  v.pipe(
-    v.unknown(),
-    v.transform((value) => {
-      const number = typeof value === 'string' ? Number.parseFloat(/^\s*\d+(\.\d+)?/.exec(value)?.[0] ?? '') : value
-      return typeof number === 'number' && Number.isFinite(number) && number >= 0 ? number : null
-    }),
-  ),
-  null,
+const weight = v.pipe(
+  v.nullish(v.unknown(), null),
+  v.rawTransform(({ dataset, addIssue, NEVER }) => {
+    const value = dataset.value
+    if (value === null || (typeof value === 'string' && !/\S/.test(value))) return null
+    const number =
+      typeof value === 'number' ? value : typeof value === 'string' && PLAIN_WEIGHT.test(value) ? Number.parseFloat(value) : Number.NaN
+    if (Number.isFinite(number) && number >= 0 && number <= MAX_WEIGHT) return number
+    const shown = typeof value === 'string' ? JSON.stringify(clip(value)) : typeof value === 'number' ? String(value) : typeof value
+    addIssue({ message: `Invalid weight: expected a decimal number from 0 to ${MAX_WEIGHT.toLocaleString('en-US')}, received ${shown}` })
+    return NEVER
+  }),
 )
+
+const PLAIN_WEIGHT = /^\s*\d{1,9}(\.\d{1,9})?\s*(lbs?\.?|pounds?)?\s*$/i
+
+/**
+ * A horse, the heaviest animal a boarding facility might list, weighs about 2,000 lb (900 kg): past
+ * 10,000 in either unit a weight is a typo or a placeholder ("1e308"), never an animal's.
+ */
+const MAX_WEIGHT = 10_000
 
 /** An animal of `/animals`, its birthday read as the facility's (`timeZone`) day; one schema per zone. */
 export function animalSchema(timeZone?: string) {
@@ -328,10 +355,25 @@ function checkRecord<const TSchema extends v.GenericSchema, Kept>(
   idKey: string,
   keep: (record: v.InferOutput<TSchema>) => Kept,
 ): Checked<Kept> {
+  if (item instanceof OversizedRecord) {
+    const size = (bytes: number) => `${(bytes / (1024 * 1024)).toFixed(1)} MB`
+    return { invalid: { id: null, issue: `record: ${size(item.bytes)}, more than the ${size(MAX_RECORD_BYTES)} a Gingr record can have` } }
+  }
   const result = v.safeParse(schema, item, { abortEarly: true })
   if (result.success) return { kept: keep(result.output) }
   const [issue] = result.issues
-  return { invalid: { id: readKey(item, idKey), issue: `${v.getDotPath(issue) ?? 'record'}: ${issue.message}` } }
+  return { invalid: { id: readKey(item, idKey), issue: boundedIssue(`${v.getDotPath(issue) ?? 'record'}: ${issue.message}`) } }
+}
+
+/**
+ * The longest issue reported. Most messages cut the value they quote (fields.ts), but valibot's own
+ * quote the value whole ("Expected Object but received" a string of 1 MB), in every report.
+ */
+const MAX_ISSUE_LENGTH = 300
+
+function boundedIssue(issue: string): string {
+  if (issue.length <= MAX_ISSUE_LENGTH) return issue
+  return `${issue.slice(0, MAX_ISSUE_LENGTH)}… (${issue.length.toLocaleString('en-US')} characters)`
 }
 
 function collectChecked<Kept>(checked: readonly Checked<Kept>[]): { records: Kept[]; invalid: InvalidItem[] } {

@@ -45,6 +45,8 @@ export interface FullResult {
   emailConflicts: string[]
   /** Gingr animal ids whose owner has no customer (its record was invalid): no pet made yet. */
   petsWithoutOwner: string[]
+  /** Ids Gingr listed more than once: each counts once, as the last one listed (the one written). */
+  listedTwice: { owners: string[]; animals: string[] }
   invalid: FullInvalid[]
   /** Why the guard withheld deactivations, for the log and the run history. */
   notes: string[]
@@ -103,6 +105,7 @@ function emptyResult(tenant: Pick<Tenant, 'id' | 'businessName'>, dryRun: boolea
     missing: { customers: [], pets: [], deactivated: { customers: 0, pets: 0 }, withheld: false },
     emailConflicts: [],
     petsWithoutOwner: [],
+    listedTwice: { owners: [], animals: [] },
     invalid: [],
     notes: [],
     durationMs: 0,
@@ -269,6 +272,7 @@ async function fetchAll(client: GingrClient, result: FullResult, options: FullRu
   result.invalid = invalid
   result.customers.skipped = owners.invalid.length
   result.pets.skipped = animals.invalid.length
+  result.listedTwice = { owners: listedTwice(owners.records), animals: listedTwice(animals.records) }
   options.onProgress?.({
     step: 'fetched',
     owners: result.fetched.owners,
@@ -295,6 +299,14 @@ async function fetchAll(client: GingrClient, result: FullResult, options: FullRu
     { breeds: lookupMap(breeds.records), species: lookupMap(species.records) },
     { owners: readable(owners.invalid), animals: readable(animals.invalid) },
   )
+}
+
+/** The ids more than one record carries, each once, in order. */
+function listedTwice(records: readonly { id: string }[]): string[] {
+  const seen = new Set<string>()
+  const twice = new Set<string>()
+  for (const { id } of records) (seen.has(id) ? twice : seen).add(id)
+  return [...twice].sort()
 }
 
 /**

@@ -53,7 +53,8 @@ function customerRow(owner: Owner): FullCustomerRow {
     zipCode: clean(owner.zip),
     emergencyContact: clean(owner.emergency_contact_name),
     emergencyPhone: clean(owner.emergency_contact_phone),
-    notes: clean(owner.notes),
+    // Notes that were only NULs are none: '' would "fill" Tailtown's empty notes on every run.
+    notes: clean(owner.notes) || null,
   }
 }
 
