@@ -7,7 +7,7 @@ import { checkMetricsPath, writeMetricsFile } from '../metrics-file.ts'
 import { writeResult } from '../output.ts'
 import { ping } from '../ping.ts'
 import { redact } from '../secrets.ts'
-import { HourlyRun, hourlyExitCode, type Outcomes, outcomesOf } from '../sync/hourly.ts'
+import { type HourlyReport, HourlyRun, hourlyExitCode, type Outcomes, outcomesOf } from '../sync/hourly.ts'
 import { metricsOfRun } from '../sync/metrics.ts'
 import type { ProgressEvent, TenantResult } from '../sync/run.ts'
 import { timing } from '../timing.ts'
@@ -73,6 +73,11 @@ export default defineCommand({
       },
       ping: (tenant, url, event) => ping(url, event, blocks.of(tenant.id)),
     })
+    /** The run's metrics, when asked for: at its end, or at a stop with the stop's exit code. */
+    const writeRunMetrics = async (report: HourlyReport, exitCode: number) => {
+      if (metricsFile === undefined) return
+      await writeMetrics(metricsFile, () => metricsOfRun(sql, report, { durationMs: performance.now() - startedMs, exitCode }), log)
+    }
     const stop = onSignals(
       log,
       abort,
@@ -80,12 +85,7 @@ export default defineCommand({
         const report = await hourly.stop(reason)
         // What the run did before the stop, as a finished run says it: the tenants synced are kept.
         if (args.tenant === undefined) printOutcomes(log, outcomesOf(report), report.stopped)
-        if (metricsFile !== undefined)
-          await writeMetrics(
-            metricsFile,
-            () => metricsOfRun(sql, report, { durationMs: performance.now() - startedMs, exitCode: code }),
-            log,
-          )
+        await writeRunMetrics(report, code)
         await sql.end({ timeout: 0 })
       },
       runtimeLimitMs,
@@ -101,8 +101,7 @@ export default defineCommand({
       const code = hourlyExitCode(results)
       // A dry run's counts are not the hourly job's: the collector keeps seeing the last real run.
       if (metricsFile !== undefined && dryRun) log.info(`🧪 Dry run: the metrics file ${metricsFile} is left as it is.`)
-      else if (metricsFile !== undefined)
-        await writeMetrics(metricsFile, () => metricsOfRun(sql, report, { durationMs: performance.now() - startedMs, exitCode: code }), log)
+      else await writeRunMetrics(report, code)
       await ping(monitor, code === ExitCode.Failed ? 'fail' : 'success', log)
       if (args.json) await writeResult(`${redact(JSON.stringify({ ok: code !== ExitCode.Failed, tenants: results }))}\n`)
       return code
