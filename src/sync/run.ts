@@ -35,7 +35,7 @@ export interface TenantResult {
   invalid: InvalidRecord[]
   /** Stays Gingr stopped returning for the window: moved, cancelled, withheld by the guard, ... */
   vanished: VanishedReport
-  /** The refresh of owners changed in Gingr; null when the run wrote nothing (failed, locked) or skipped it. */
+  /** The refresh of owners changed in Gingr; null when the run wrote nothing (failed, locked). */
   ownerRefresh: OwnerRefreshReport | null
 }
 
@@ -51,8 +51,6 @@ export interface TenantRunOptions {
   onProgress?: (event: ProgressEvent) => void
   /** What to do with stays deleted in Gingr; default: cancel them (within the guard's limit). */
   vanished?: { mode: VanishedMode; maxCancel?: number; limitSetting?: string }
-  /** Refresh the customers of owners changed in Gingr in the same transaction; default true. */
-  refreshOwners?: boolean
   /** The clock that decides the facility's today for the owner refresh (tests). */
   now?: Date
 }
@@ -166,16 +164,8 @@ export async function syncTenant(options: TenantRunOptions): Promise<TenantResul
     result.vanished = report
 
     // After the window, and never fatal: a failure is reported and the next run asks again.
-    const owners =
-      options.refreshOwners === false
-        ? null
-        : await changedOwnersSince(
-            options.sql,
-            options.tenant.id,
-            client,
-            todayIn(options.gingr.timeZone ?? 'UTC', options.now),
-            MAX_INVALID_SHARE,
-          )
+    const today = todayIn(options.gingr.timeZone ?? 'UTC', options.now)
+    const owners = await changedOwnersSince(options.sql, options.tenant.id, client, today, MAX_INVALID_SHARE)
 
     const rows = collectWindow([...fetched.reservations, ...found.map(keep)])
     const outcome = await writeInTransaction(options, rows, toCancel, owners, (counts, cancelled, refreshed) => {
@@ -223,8 +213,8 @@ async function writeInTransaction(
   options: TenantRunOptions,
   rows: ReturnType<typeof collectWindow>,
   toCancel: readonly string[],
-  owners: ChangedOwners | null,
-  complete: (counts: WriteCounts, cancelled: string[], refreshed: OwnerRefreshReport | null) => RunRecord,
+  owners: ChangedOwners,
+  complete: (counts: WriteCounts, cancelled: string[], refreshed: OwnerRefreshReport) => RunRecord,
 ): Promise<'written' | 'locked'> {
   try {
     return await inTransaction(options.sql, async (tx) => {
@@ -235,7 +225,7 @@ async function writeInTransaction(
       await tx`SELECT ${sessionForWrites(tx)}`
       const counts = await writeWindow(tx, options.tenant.id, rows)
       const cancelled = await cancelStays(tx, options.tenant.id, toCancel)
-      const refreshed = owners === null ? null : await writeChangedOwners(tx, options.tenant.id, owners)
+      const refreshed = await writeChangedOwners(tx, options.tenant.id, owners)
       await stampTenantSynced(tx, options.tenant.id)
       await recordRun(tx, complete(counts, cancelled, refreshed))
       if (options.dryRun) throw new DryRunRollback()
