@@ -4,16 +4,16 @@
  * (the hourly run's: the two never write a tenant at once), set-based, a fixed number of
  * statements whatever the account's size. Callable without a CLI: `syncFullTenant(options)`.
  */
-import type { gingrAccountFor, Settings } from '../config.ts'
+import type { GingrAccountSettings, Settings } from '../config.ts'
 import type { Sql } from '../db/connect.ts'
 import { deactivate, type FullRows, type FullWriteCounts, findMissing, type MissingRows, writeFull } from '../db/full-writes.ts'
 import { type RunRecord, recordRun } from '../db/runs.ts'
-import { findTenant, listSyncableTenants, type Tenant } from '../db/tenants.ts'
+import type { Tenant } from '../db/tenants.ts'
 import { inTransaction } from '../db/transaction.ts'
-import { ExitCode, UsageError } from '../errors.ts'
+import { ExitCode } from '../errors.ts'
 import { GingrClient, type GingrClientOptions } from '../gingr/client.ts'
 import type { InvalidItem } from '../gingr/schemas.ts'
-import { tenantAccount } from './hourly.ts'
+import { selectTenants, tenantAccount } from './hourly.ts'
 import { lookupMap, mapFull } from './map-full.ts'
 import { describeFailure, MAX_INVALID_SHARE, recordFailure } from './run.ts'
 
@@ -138,7 +138,7 @@ export interface FullSyncAllOptions {
  * alone), then synced one after the other, each on its own.
  */
 export async function fullSyncAll(options: FullSyncAllOptions): Promise<FullResult[]> {
-  const tenants = await selectTenants(options)
+  const tenants = await selectTenants(options.sql, options)
   const plans = tenants.map((tenant) => planTenant(options.settings, tenant))
   const results: FullResult[] = []
   for (const plan of plans) {
@@ -164,15 +164,7 @@ export async function fullSyncAll(options: FullSyncAllOptions): Promise<FullResu
   return results
 }
 
-async function selectTenants(options: FullSyncAllOptions): Promise<Tenant[]> {
-  if (options.tenantId === undefined) return listSyncableTenants(options.sql)
-  const tenant = await findTenant(options.sql, options.tenantId)
-  if (!tenant) throw new UsageError(`Tenant ${options.tenantId} does not exist.`)
-  if (!tenant.enabled) options.onNotEnabled?.(tenant)
-  return [tenant]
-}
-
-type Plan = { tenant: Tenant; account: ReturnType<typeof gingrAccountFor> } | { tenant: Tenant; problem: string }
+type Plan = { tenant: Tenant; account: GingrAccountSettings } | { tenant: Tenant; problem: string }
 
 function planTenant(settings: Settings, tenant: Tenant): Plan {
   const account = tenantAccount(settings, tenant)

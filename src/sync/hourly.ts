@@ -123,7 +123,7 @@ export class HourlyRun {
 
   async run(): Promise<HourlyReport> {
     const { sql, settings } = this.#options
-    const tenants = await this.#selectTenants()
+    const tenants = await selectTenants(sql, this.#options)
     // A typo in a config file's tenant id: that tenant would sync with the shared account, unsaid.
     for (const id of await unknownTenantIds(sql, Object.keys(settings.config.tenants))) this.#options.onUnknownTenant?.(id)
     // Every tenant's account and window are settled before anything runs. The run-wide settings
@@ -233,15 +233,6 @@ export class HourlyRun {
     return this.#report()
   }
 
-  async #selectTenants(): Promise<Tenant[]> {
-    const { sql, tenantId } = this.#options
-    if (tenantId === undefined) return listSyncableTenants(sql)
-    const tenant = await findTenant(sql, tenantId)
-    if (!tenant) throw new UsageError(`Tenant ${tenantId} does not exist.`)
-    if (!tenant.enabled) this.#options.onNotEnabled?.(tenant)
-    return [tenant]
-  }
-
   /** One tenant, between its own pings. */
   async #syncOne(plan: Plan, { sql, statements }: { sql: Sql; statements?: () => number }): Promise<TenantResult> {
     const { tenant } = plan
@@ -281,6 +272,18 @@ export class HourlyRun {
       this.#inFlight.delete(tenant.id)
     }
   }
+}
+
+/**
+ * The tenants a run takes (the hourly one's and the full sync's): every enabled one, or the one
+ * asked for by hand, which runs even when not enabled (`onNotEnabled` says so) and must exist.
+ */
+export async function selectTenants(sql: Sql, options: { tenantId?: string; onNotEnabled?: (tenant: Tenant) => void }): Promise<Tenant[]> {
+  if (options.tenantId === undefined) return listSyncableTenants(sql)
+  const tenant = await findTenant(sql, options.tenantId)
+  if (!tenant) throw new UsageError(`Tenant ${options.tenantId} does not exist.`)
+  if (!tenant.enabled) options.onNotEnabled?.(tenant)
+  return [tenant]
 }
 
 function queueOf(plans: readonly Plan[]): () => Promise<Plan | undefined> {
