@@ -1,7 +1,7 @@
 import type { FullCustomerRow, FullPetRow, FullRows, Gender } from '../db/full-writes.ts'
 import type { PetType } from '../db/writes.ts'
 import type { Animal, Lookup, Owner } from '../gingr/schemas.ts'
-import { clean } from './map.ts'
+import { clean, joinAddress, ownerEmail } from './map.ts'
 
 /** Gingr's look-ups, by id: `/get_breeds` and `/get_species`. */
 export interface Lookups {
@@ -113,20 +113,3 @@ export function gender(text: string | null): Gender {
 }
 
 const digits = (phone: string) => phone.replace(/\D/g, '').slice(-10)
-
-/**
- * The owner's email, or none. The hourly run's rule (map.ts's ownerEmail, which that file keeps to
- * itself): trimmed, and an address in the reserved `.invalid` domain, where placeholders live, is none.
- */
-const RESERVED_DOMAIN = /[@.]invalid\.?$/i
-
-function ownerEmail(email: string | null | undefined): string | null {
-  const address = clean(email)?.trim()
-  return address && !RESERVED_DOMAIN.test(address) ? address : null
-}
-
-/** address_1 and address_2, as map.ts joins them for the hourly run. */
-function joinAddress(line1: string | null | undefined, line2: string | null | undefined): string | null {
-  const parts = [clean(line1), clean(line2)].filter((part): part is string => Boolean(part))
-  return parts.length > 0 ? parts.join(', ') : null
-}

@@ -66,14 +66,18 @@ export function clean(text: string | null | undefined): string | null {
  */
 const RESERVED_DOMAIN = /[@.]invalid\.?$/i
 
-/** The owner's email as the customer's, or none (the customer then gets a placeholder). */
-function ownerEmail(email: string | null | undefined): string | null {
+/**
+ * The owner's email as the customer's, or none (the customer then gets a placeholder): the hourly
+ * run's rule and the full sync's.
+ */
+export function ownerEmail(email: string | null | undefined): string | null {
   // Trimmed again: a NUL dropped by clean() can uncover blanks.
   const address = clean(email)?.trim()
   return address && !RESERVED_DOMAIN.test(address) ? address : null
 }
 
-function joinAddress(line1: string | null | undefined, line2: string | null | undefined): string | null {
+/** address_1 and address_2 as one `address`, for the hourly run and the full sync. */
+export function joinAddress(line1: string | null | undefined, line2: string | null | undefined): string | null {
   const parts = [clean(line1), clean(line2)].filter((part): part is string => Boolean(part))
   return parts.length > 0 ? parts.join(', ') : null
 }
