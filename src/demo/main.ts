@@ -75,7 +75,10 @@ try {
   })
   await finish(0, `${synced} reservations synced, ${changed} changes applied, ${unchanged} unchanged on the rerun.`)
 } catch (error) {
-  // An interruption is reported, cleaned up and ended by its signal handler.
+  // An interruption is reported, cleaned up and ended by its signal handler. A Ctrl-C kills the
+  // children as well (one process group), and their failure can arrive before that handler has run:
+  // it gets its turn first.
+  await Bun.sleep(50)
   if (!abort.signal.aborted) {
     const reason = error instanceof DemoFailure ? error.message : `Unexpected error: ${errorMessage(error)}`
     process.stderr.write(`${colors.red(`\n❌ The demo failed: ${reason}`)}\n`)

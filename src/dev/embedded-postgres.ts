@@ -12,7 +12,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { chownSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { chownSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { type AddressInfo, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join, parse } from 'node:path'
@@ -140,26 +140,48 @@ async function packagedBinDir(): Promise<string> {
   }
 }
 
-/** The uid and gid of SERVER_USER, created as a system user when the machine has none. */
+/**
+ * The uid and gid of SERVER_USER, created as a system user when the machine has none. /etc/passwd is
+ * read first, without a child process: a Ctrl-C reaches every process of the terminal's group, and a
+ * lookup it killed must not read as "no such user".
+ */
 function serverUser(): Owner {
-  const lookUp = () => {
-    const uid = spawnSync('id', ['-u', SERVER_USER], { encoding: 'utf8' })
-    const gid = spawnSync('id', ['-g', SERVER_USER], { encoding: 'utf8' })
-    if (uid.status !== 0 || gid.status !== 0) return undefined
-    return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) }
-  }
-  const found = lookUp()
+  const found = fromPasswdFile() ?? fromIdCommand()
   if (found) return found
   const made = spawnSync('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', SERVER_USER], {
     encoding: 'utf8',
   })
-  const created = made.status === 0 ? lookUp() : undefined
+  // Another start (a demo or a test run beside this one) may have created it a moment ago.
+  const created = fromPasswdFile() ?? fromIdCommand()
   if (!created) {
     throw new EmbeddedStartError(
       `PostgreSQL does not run as root, and no \`${SERVER_USER}\` system user could be created to run it (${oneLine(made.stderr || String(made.error))}); create one with \`useradd --system ${SERVER_USER}\`, or run as another user`,
     )
   }
   return created
+}
+
+function fromPasswdFile(): Owner | undefined {
+  let text: string
+  try {
+    text = readFileSync('/etc/passwd', 'utf8')
+  } catch {
+    return undefined
+  }
+  for (const line of text.split('\n')) {
+    const [name, , uid, gid] = line.split(':')
+    if (name === SERVER_USER && uid && gid && /^\d+$/.test(uid) && /^\d+$/.test(gid)) return { uid: Number(uid), gid: Number(gid) }
+  }
+  return undefined
+}
+
+/** The user database beyond /etc/passwd (NSS); a lookup killed by a signal is an interruption. */
+function fromIdCommand(): Owner | undefined {
+  const uid = spawnSync('id', ['-u', SERVER_USER], { encoding: 'utf8' })
+  const gid = spawnSync('id', ['-g', SERVER_USER], { encoding: 'utf8' })
+  if (uid.signal || gid.signal) throw new EmbeddedStartError('the start was interrupted')
+  if (uid.status !== 0 || gid.status !== 0) return undefined
+  return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) }
 }
 
 /**
