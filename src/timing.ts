@@ -31,6 +31,8 @@ export const PRODUCTION_TIMING = {
    */
   leaseMs: 60_000,
   leaseRenewMs: 10_000,
+  /** A full sync waiting for the tenant's lock (held by an hourly run) tries again this often. */
+  lockPollMs: 500,
   /** A monitoring ping is a courtesy to the monitor: a silent one must not hold the run. */
   pingTimeoutMs: 5_000,
   /**

@@ -36,6 +36,7 @@ export const TEST_TIMING = {
   paceMs: 0,
   pingTimeoutMs: 500,
   closeTimeoutMs: 200,
+  lockPollMs: 50,
 } as const satisfies Partial<Timing>
 
 /**

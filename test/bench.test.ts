@@ -19,7 +19,7 @@ import { TIMING_VARIABLE } from '../src/timing.ts'
 import { binary, TEST_TIMING } from './_binary.ts'
 import { serverUrl } from './_db.ts'
 
-const MANY: ManyPlan = { tenants: 6, latencyMs: 100, concurrency: 3, reservations: 20 }
+const MANY: ManyPlan = { tenants: 6, latencyMs: 50, concurrency: 3, reservations: 20 }
 const REMOTE: RemotePlan = { target: 60, oneWayMs: 0.5, repetitions: 1, naiveRepetitions: 1 }
 
 let result: BenchResult
@@ -46,7 +46,7 @@ beforeAll(async () => {
       sizes: [60, 150].map((target) => ({ target, repetitions: 1, naiveRepetitions: 1, naiveCap: 100 })),
       seed: 5,
     }),
-    runBench({ serverUrl: url, binary: built, sizes: [], seed: 7, full: { owners: 60, animals: 90, repetitions: 2, naiveRepetitions: 1 } }),
+    runBench({ serverUrl: url, binary: built, sizes: [], seed: 7, full: { owners: 60, animals: 90, repetitions: 1, naiveRepetitions: 1 } }),
     benchMany({ databases, binary: built, plan: MANY, log, env: { [TIMING_VARIABLE]: JSON.stringify(TEST_TIMING) } }),
     benchRemote({ databases, serverUrl: url, binary: built, plan: REMOTE, seed: 4, log }),
     benchMemory({

@@ -11,6 +11,8 @@ import { join, resolve } from 'node:path'
 import { connect } from '../src/db/connect.ts'
 import { DEMO_DATABASE_PREFIX } from '../src/demo/database.ts'
 import { startEmbeddedPostgres } from '../src/dev/embedded-postgres.ts'
+import { TIMING_VARIABLE } from '../src/timing.ts'
+import { TEST_TIMING } from './_binary.ts'
 import { serverUrl } from './_db.ts'
 
 // Bun resets the default timeout for every file; servers and the binary need more than 5 s here.
@@ -34,7 +36,15 @@ interface DemoRun {
 function runDemo(env: Record<string, string> = {}, interruptWhen?: { seen: string; signal: NodeJS.Signals }): Promise<DemoRun> {
   const child = spawn(process.execPath, ['run', 'demo'], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NO_COLOR: '1', DATABASE_URL: PRODUCTION_URL, ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      NO_COLOR: '1',
+      DATABASE_URL: PRODUCTION_URL,
+      // No pause between Gingr requests: the simulator needs none (the README's demo keeps production's).
+      [TIMING_VARIABLE]: JSON.stringify(TEST_TIMING),
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   })

@@ -268,3 +268,19 @@ describe.concurrent('which server the tests use', () => {
     }
   })
 })
+
+describe("the server's own output", () => {
+  // bun test stops reading a pipe its preload opened (where the suite's server starts): a server
+  // logging into one blocked every process that logged, a checkpoint's line included, for good.
+  test('goes to a file, so that a server logging megabytes never waits on a reader', async () => {
+    const admin = connect(await serverUrl(), { max: 1 })
+    try {
+      // LOG lines reach the server's log, not this client: 2 MB, more than any pipe holds.
+      await admin.unsafe(`DO $$ BEGIN FOR i IN 1..20000 LOOP RAISE LOG 'flood %', repeat('x', 100); END LOOP; END $$`)
+      await admin.unsafe('CHECKPOINT')
+      expect([...(await admin`SELECT 1 AS n`)]).toEqual([{ n: 1 }])
+    } finally {
+      await admin.end({ timeout: 5 })
+    }
+  }, 20_000)
+})

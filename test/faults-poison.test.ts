@@ -242,7 +242,7 @@ async function copyProxy(bed: Bed): Promise<CopyProxy> {
 }
 
 describe.concurrent("the binary's COPY refused after its last chunk: the run ends, exit 1, nothing written", () => {
-  const cases: Array<[string, Record<string, string>, (bed: Bed) => Promise<void>, RegExp]> = [
+  const cases: Array<[string, { query?: string }, (bed: Bed) => Promise<void>, RegExp]> = [
     [
       'pg_cancel_backend',
       {},
@@ -260,18 +260,20 @@ describe.concurrent("the binary's COPY refused after its last chunk: the run end
       /The connection to PostgreSQL at .* was terminated/,
     ],
     [
-      'GINGR_SYNC_STATEMENT_TIMEOUT=1',
-      { GINGR_SYNC_STATEMENT_TIMEOUT: '1' },
+      // PostgreSQL's own units, in the URL: shorter than GINGR_SYNC_STATEMENT_TIMEOUT's whole seconds
+      // (faults-db.test.ts proves that setting on a statement blocked by a lock).
+      'a statement timeout of 200 ms in DATABASE_URL',
+      { query: 'statement_timeout=200' },
       // Held past the timeout: PostgreSQL acts on it once the rows arrive.
-      () => Bun.sleep(1_200),
+      () => Bun.sleep(400),
       /A statement ran longer than the statement timeout and was cancelled by PostgreSQL at /,
     ],
   ]
-  test.each(cases)('%s', async (_name, settings, refuse, says) => {
+  test.each(cases)('%s', async (_name, { query }, refuse, says) => {
     const bed = await beds.bed()
     const proxy = await copyProxy(bed)
     try {
-      await expectCopyRefused(bed, proxy, settings, () => refuse(bed), says)
+      await expectCopyRefused(bed, proxy, query, () => refuse(bed), says)
     } finally {
       await proxy.close()
     }
@@ -281,14 +283,17 @@ describe.concurrent("the binary's COPY refused after its last chunk: the run end
 async function expectCopyRefused(
   bed: Bed,
   proxy: CopyProxy,
-  settings: Record<string, string>,
+  /** Session settings for DATABASE_URL's query string. */
+  query: string | undefined,
   refuse: () => Promise<void>,
   says: RegExp,
 ): Promise<void> {
   bed.sim.account.addReservation()
   const before = await snapshot(bed.db.sql, bed.tenant)
   const holding = proxy.hold({ until: 'copy-done' })
-  const running = gingrSync(bed, ['--tenant', bed.tenant], { DATABASE_URL: proxy.url(bed.env.DATABASE_URL!), ...settings }, 30_000)
+  const url = new URL(proxy.url(bed.env.DATABASE_URL!))
+  for (const [name, value] of new URLSearchParams(query)) url.searchParams.set(name, value)
+  const running = gingrSync(bed, ['--tenant', bed.tenant], { DATABASE_URL: url.toString() }, 30_000)
   const held = await holding
   await refuse()
   held.release()

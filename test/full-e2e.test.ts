@@ -5,6 +5,7 @@
  * API key and the database password (test/_faults.ts's gingrSync does it on every run).
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { TEST_TIMING } from './_binary.ts'
 import { reserveConnection } from './_db.ts'
 import { type Bed, type Beds, errorLines, gingrSync, snapshot, startBeds, startRun } from './_faults.ts'
 import { fullTruth } from './_full-truth.ts'
@@ -212,10 +213,10 @@ describe.concurrent('gingr-sync full', () => {
       await holder`BEGIN`
       await holder`SELECT pg_advisory_xact_lock(hashtext('gingr-sync'), hashtext(${bed.tenant}))`
       const run = await startRun(bed, ['full', '--tenant', bed.tenant, '--json'])
-      // Its fetch done (the species look-up comes last), then long enough for two more tries at
-      // the lock (it polls every 500 ms).
+      // Its fetch done (the species look-up comes last), then long enough for a few more tries at
+      // the lock (it polls every TEST_TIMING.lockPollMs).
       while (!bed.sim.requests.some((r) => r.endpoint === '/get_species') && run.proc.exitCode === null) await Bun.sleep(20)
-      await Bun.sleep(1_100)
+      await Bun.sleep(4 * TEST_TIMING.lockPollMs)
       expect(run.proc.exitCode).toBeNull()
       await holder`ROLLBACK`
       const result = await run.done

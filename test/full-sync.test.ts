@@ -567,7 +567,8 @@ describe.concurrent('the full sync', () => {
       expect(fullExitCode([gaveUp])).toBe(1)
       expect(await idOf(b.sql, 'customers', b.tenant, ownerIds(b.sim)[0]!)).toEqual([])
       const waiting = b.full({ lockWaitMs: 20_000 })
-      await Bun.sleep(700)
+      // Its fetch (a few records, in this process) and its first try at the lock come well within this.
+      await Bun.sleep(300)
       await holder`ROLLBACK`
       const done = await waiting
       expect(done.status).toBe('synced')

@@ -143,13 +143,12 @@ describe.concurrent('the deadline bounds everything', () => {
     const sim = await simulator()
     sim.faults.add({ endpoint: '/reservations', fault: { kind: 'rate-limit', retryAfter: 1 } })
     const started = Date.now()
-    // Retry-After's whole seconds: the first 1 s wait fits in 2.5 s even when answers are slow (a
-    // loaded machine, the cases beside this one), a third one never does.
-    const error = await failure(client(sim, { maxAttempts: 100, deadlineMs: 2_500 }).fetchReservationWindow(WINDOW))
-    expect(Date.now() - started).toBeLessThan(4_500)
+    // Retry-After's whole seconds: the first 1 s wait fits in 1.9 s even when the first answer is
+    // slow (a loaded machine, the cases beside this one), a second one never does.
+    const error = await failure(client(sim, { maxAttempts: 100, deadlineMs: 1_900 }).fetchReservationWindow(WINDOW))
+    expect(Date.now() - started).toBeLessThan(3_500)
     expect(error.kind).toBe('deadline')
-    expect(sim.requests.length).toBeGreaterThanOrEqual(2)
-    expect(sim.requests.length).toBeLessThanOrEqual(3)
+    expect(sim.requests).toHaveLength(2)
   })
 })
 

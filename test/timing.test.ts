@@ -20,6 +20,7 @@ describe('parseTiming', () => {
       doctorBackoffBaseMs: 500,
       leaseMs: 60_000,
       leaseRenewMs: 10_000,
+      lockPollMs: 500,
       pingTimeoutMs: 5_000,
       closeTimeoutMs: 5_000,
     })

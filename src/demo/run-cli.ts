@@ -7,6 +7,7 @@
 import { resolve } from 'node:path'
 import { colors } from 'consola/utils'
 import * as v from 'valibot'
+import { TIMING_VARIABLE } from '../timing.ts'
 
 const ROOT = resolve(import.meta.dir, '../..')
 /** A run takes a second; a minute means something hangs, and the demo must not. */
@@ -31,7 +32,15 @@ export class DemoFailure extends Error {
 
 export async function runCli(args: string[], settings: CliSettings, signal: AbortSignal, note = 'bun run src/cli.ts'): Promise<CliRun> {
   process.stdout.write(`${colors.dim(`   $ gingr-sync ${args.join(' ')}   (${note})`)}\n`)
-  const env = { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: process.env.NO_COLOR, ...settings }
+  // The tests' short waits (src/timing.ts) reach the CLI too when they run the demo; nobody else sets them.
+  const timingOverride = process.env[TIMING_VARIABLE]
+  const env = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    NO_COLOR: process.env.NO_COLOR,
+    [TIMING_VARIABLE]: timingOverride,
+    ...settings,
+  }
   const child = Bun.spawn([process.execPath, 'run', 'src/cli.ts', ...args], {
     cwd: ROOT,
     env,

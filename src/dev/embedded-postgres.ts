@@ -10,9 +10,9 @@
  * As root the server's files (a hard-linked copy of the binaries, the data) live in a private
  * folder owned by that user, in a temporary folder every user can reach.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { type ChildProcess, type StdioOptions, spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { chownSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { chownSync, closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { type AddressInfo, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join, parse } from 'node:path'
@@ -42,6 +42,8 @@ export const BIN_DIR_VARIABLE = 'GINGR_SYNC_EMBEDDED_PG_BIN'
 
 /** initdb and the server's start each get this long before they count as failed. */
 const START_LIMIT_MS = 60_000
+/** How often the start looks whether the server is ready. */
+const READY_POLL_MS = 20
 /** How long stop() waits for a fast shutdown before it kills the server outright. */
 const STOP_LIMIT_MS = 5_000
 /** PostgreSQL runs as this system user when we are root (it refuses to run as root). */
@@ -229,7 +231,13 @@ function runToEnd(program: string, owner: Owner | undefined, signal: AbortSignal
   })
 }
 
-/** Starts the server; resolves once it accepts connections, rejects if it exits or overruns first. */
+/**
+ * Starts the server; resolves once it accepts connections, rejects if it exits or overruns first.
+ * Its log goes to a file in its folder, never to a pipe of ours: a pipe left unread (bun test stops
+ * reading one opened by its preload) fills up, and then every PostgreSQL process that logs a line,
+ * a checkpoint for instance, waits for ever. Readiness is the status line PostgreSQL writes into
+ * postmaster.pid, as pg_ctl reads it.
+ */
 function startServer(
   program: string,
   owner: Owner | undefined,
@@ -240,46 +248,71 @@ function startServer(
 ): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(new EmbeddedStartError('the start was interrupted'))
-    const child = spawnAs(program, owner, [
-      '-D',
-      data,
-      '-p',
-      String(port),
-      // Throwaway data: durability off for speed (and no WAL beyond what crash recovery needs: a
-      // CREATE DATABASE, once per test file, takes 160 ms instead of 270); the socket stays inside
-      // the server's folder.
-      ...['-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${dir}`],
-      ...['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'],
-      ...['-c', 'wal_level=minimal', '-c', 'max_wal_senders=0'],
-    ])
-    const detach = killOnAbort(child, signal)
-    const output: string[] = []
-    let ready = false
-    const fail = (error: EmbeddedStartError) => {
-      clearTimeout(timer)
-      if (!ready) reject(error)
+    const logFile = join(dir, `server-${port}.log`)
+    const log = openSync(logFile, 'a', 0o600)
+    let child: ChildProcess
+    try {
+      child = spawnAs(
+        program,
+        owner,
+        [
+          '-D',
+          data,
+          '-p',
+          String(port),
+          // Throwaway data: durability off for speed (and no WAL beyond what crash recovery needs: a
+          // CREATE DATABASE, once per test file, takes 160 ms instead of 270). The socket and the
+          // dynamic shared memory stay inside the server's folder: a server killed outright leaves no
+          // segment in /dev/shm.
+          ...['-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${dir}`, '-c', 'dynamic_shared_memory_type=mmap'],
+          ...['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'],
+          ...['-c', 'wal_level=minimal', '-c', 'max_wal_senders=0'],
+        ],
+        ['ignore', log, log],
+      )
+    } finally {
+      closeSync(log)
     }
-    const timer = setTimeout(() => {
+    const detach = killOnAbort(child, signal)
+    const said = () => lastLines([readOrEmpty(logFile)])
+    let settled = false
+    const settle = (outcome: () => void) => {
+      if (settled) return
+      settled = true
+      clearTimeout(limit)
+      clearInterval(poll)
+      outcome()
+    }
+    const fail = (error: EmbeddedStartError) => settle(() => reject(error))
+    const limit = setTimeout(() => {
       void stopChild(child)
-      fail(new EmbeddedStartError(`the server was not ready within ${START_LIMIT_MS / 1000} s: ${lastLines(output)}`))
+      fail(new EmbeddedStartError(`the server was not ready within ${START_LIMIT_MS / 1000} s: ${said()}`))
     }, START_LIMIT_MS)
-    child.stdout?.on('data', () => {})
-    child.stderr?.on('data', (chunk: Buffer) => {
-      output.push(chunk.toString())
-      if (!ready && output.join('').includes('database system is ready to accept connections')) {
-        ready = true
-        detach()
-        clearTimeout(timer)
-        resolve(child)
-      }
-    })
+    const poll = setInterval(() => {
+      if (!isReady(data)) return
+      detach()
+      settle(() => resolve(child))
+    }, READY_POLL_MS)
     child.once('error', (error) => fail(cannotRun(program, error)))
     child.once('close', (code, signal) => {
-      const said = lastLines(output)
-      const Failure = /Address already in use/.test(said) ? PortTaken : EmbeddedStartError
-      fail(new Failure(`the server stopped at once (${exitOf(code, signal)}): ${said}`))
+      const lines = said()
+      const Failure = /Address already in use/.test(lines) ? PortTaken : EmbeddedStartError
+      fail(new Failure(`the server stopped at once (${exitOf(code, signal)}): ${lines}`))
     })
   })
+}
+
+/** postmaster.pid's eighth line says "ready" once the server accepts connections. */
+function isReady(data: string): boolean {
+  return readOrEmpty(join(data, 'postmaster.pid')).split('\n')[7]?.trim() === 'ready'
+}
+
+function readOrEmpty(path: string): string {
+  try {
+    return readFileSync(path, 'utf8')
+  } catch {
+    return ''
+  }
 }
 
 /**
@@ -295,12 +328,17 @@ function killOnAbort(child: ChildProcess, signal: AbortSignal | undefined): () =
   return detach
 }
 
-function spawnAs(program: string, owner: Owner | undefined, args: string[]): ChildProcess {
+function spawnAs(
+  program: string,
+  owner: Owner | undefined,
+  args: string[],
+  stdio: StdioOptions = ['ignore', 'pipe', 'pipe'],
+): ChildProcess {
   return spawn(program, args, {
     ...(owner ?? {}),
     cwd: '/',
     env: { ...process.env, LC_MESSAGES: 'C' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio,
   })
 }
 

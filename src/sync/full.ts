@@ -13,6 +13,7 @@ import { inTransaction } from '../db/transaction.ts'
 import { ExitCode } from '../errors.ts'
 import { GingrClient, type GingrClientOptions } from '../gingr/client.ts'
 import type { InvalidItem } from '../gingr/schemas.ts'
+import { timing } from '../timing.ts'
 import { selectTenants, tenantAccount } from './hourly.ts'
 import { lookupMap, mapFull } from './map-full.ts'
 import { describeFailure, MAX_INVALID_SHARE, recordFailure } from './run.ts'
@@ -89,7 +90,6 @@ export const DEFAULT_LOCK_WAIT_MS = 120_000
  * run's 30 s are for answers a tenth that size.
  */
 export const DEFAULT_FULL_TIMEOUT_MS = 120_000
-const LOCK_POLL_MS = 500
 
 class DryRunRollback extends Error {}
 
@@ -312,10 +312,11 @@ async function writeWithLock(
   complete: (counts: FullWriteCounts, missing: Resolved) => RunRecord,
 ): Promise<'written' | 'locked'> {
   const waitUntil = Date.now() + (options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS)
+  const pollMs = timing().lockPollMs
   for (;;) {
     const outcome = await writeInTransaction(options, rows, complete)
-    if (outcome !== 'locked' || Date.now() + LOCK_POLL_MS > waitUntil) return outcome
-    await Bun.sleep(LOCK_POLL_MS)
+    if (outcome !== 'locked' || Date.now() + pollMs > waitUntil) return outcome
+    await Bun.sleep(pollMs)
   }
 }
 
