@@ -64,6 +64,8 @@ export interface CronSettings {
   databaseUrl: string
   gingrBaseUrl: string
   gingrApiKey: string
+  /** Added to cron's bare environment: the harness's tests give their GINGR_SYNC_TEST_TIMING. */
+  env?: Record<string, string>
 }
 
 /** Long enough for a 50,000-reservation window on a slow machine; a hang must not stall the bench. */
@@ -122,7 +124,14 @@ export async function runProcessLikeCron(
       ].join('\n')}\n`,
       { mode: 0o600 },
     )
-    const env = { PATH: '/usr/bin:/bin', HOME: dir, SHELL: '/bin/sh', LOGNAME: process.env.LOGNAME ?? 'root', ...options.env }
+    const env = {
+      PATH: '/usr/bin:/bin',
+      HOME: dir,
+      SHELL: '/bin/sh',
+      LOGNAME: process.env.LOGNAME ?? 'root',
+      ...settings.env,
+      ...options.env,
+    }
     const rssFile = join(dir, 'rss')
     const args = [binary, ...command, '--env-file', envFile, '--json']
     const timed = existsSync(GNU_TIME)

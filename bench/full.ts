@@ -65,6 +65,8 @@ export async function benchFull(options: {
   plan: FullPlan
   seed?: number
   log: (line: string) => void
+  /** Added to each binary run's environment; none by default. */
+  env?: Record<string, string>
 }): Promise<FullBenchResult> {
   const { plan, log } = options
   const sim = await startSimulator({
@@ -83,18 +85,18 @@ export async function benchFull(options: {
     for (let rep = 0; rep < plan.repetitions; rep++) {
       await database?.drop()
       database = await options.databases.fresh()
-      first.push(await runOnce(options.binary, sim, database))
+      first.push(await runOnce(options, sim, database))
     }
     log(`full: first run ${summary(first)}`)
     const synced = database!
     const unchanged: FullRun[] = []
-    for (let rep = 0; rep < plan.repetitions; rep++) unchanged.push(await runOnce(options.binary, sim, synced))
+    for (let rep = 0; rep < plan.repetitions; rep++) unchanged.push(await runOnce(options, sim, synced))
     log(`full: unchanged rerun ${summary(unchanged)}`)
     const changed: FullRun[] = []
     const changedPerRun: number[] = []
     for (let rep = 0; rep < plan.repetitions; rep++) {
       changedPerRun.push(changeShare(sim, FULL_CHANGED_SHARE, rep))
-      changed.push(await runOnce(options.binary, sim, synced))
+      changed.push(await runOnce(options, sim, synced))
     }
     log(`full: ${Math.round(FULL_CHANGED_SHARE * 100)}% changed ${summary(changed)}`)
     await synced.drop()
@@ -108,9 +110,14 @@ export async function benchFull(options: {
   }
 }
 
-async function runOnce(binary: string, sim: Simulator, database: BenchDatabase): Promise<FullRun> {
+async function runOnce(
+  { binary, env }: { binary: string; env?: Record<string, string> },
+  sim: Simulator,
+  database: BenchDatabase,
+): Promise<FullRun> {
   const mark = await writeMark(database.sql)
-  const run = await runProcessLikeCron(binary, { databaseUrl: database.url, gingrBaseUrl: sim.baseUrl, gingrApiKey: sim.apiKey }, ['full'])
+  const settings = { databaseUrl: database.url, gingrBaseUrl: sim.baseUrl, gingrApiKey: sim.apiKey, ...(env ? { env } : {}) }
+  const run = await runProcessLikeCron(binary, settings, ['full'])
   const report = JSON.parse(run.stdout) as {
     tenants: { status: string; statements: number; customers: FullRun['customers']; pets: FullRun['pets']; error?: string }[]
   }

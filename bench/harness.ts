@@ -59,6 +59,8 @@ export interface BenchOptions {
   many?: ManyPlan
   /** The hourly sync and the naive way behind a slow link to the database (bench/remote.ts). */
   remote?: RemotePlan
+  /** Added to each binary run's environment (the tests' GINGR_SYNC_TEST_TIMING); none by default. */
+  env?: Record<string, string>
 }
 
 export interface BinaryFigures {
@@ -126,13 +128,13 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     const audit = await statementAudit(databases.admin)
     const sizes: SizeResult[] = []
     for (const plan of options.sizes) {
-      sizes.push(await benchSize({ plan, databases, audit, binary: options.binary, seed: options.seed ?? 1, log }))
+      sizes.push(await benchSize({ plan, databases, audit, binary: options.binary, seed: options.seed ?? 1, log, env: options.env }))
     }
-    const { binary, seed } = options
-    const full = options.full ? await benchFull({ databases, binary, plan: options.full, seed, log }) : undefined
-    const many = options.many ? await benchMany({ databases, binary, plan: options.many, log }) : undefined
+    const { binary, seed, env } = options
+    const full = options.full ? await benchFull({ databases, binary, plan: options.full, seed, log, env }) : undefined
+    const many = options.many ? await benchMany({ databases, binary, plan: options.many, log, env }) : undefined
     const remote = options.remote
-      ? await benchRemote({ databases, serverUrl: options.serverUrl, binary, plan: options.remote, seed, log })
+      ? await benchRemote({ databases, serverUrl: options.serverUrl, binary, plan: options.remote, seed, log, env })
       : null
     return {
       serverVersion: databases.serverVersion,
@@ -154,6 +156,7 @@ interface SizeContext {
   binary: string
   seed: number
   log: (line: string) => void
+  env: Record<string, string> | undefined
 }
 
 async function benchSize(context: SizeContext): Promise<SizeResult> {
@@ -223,6 +226,7 @@ async function runBinaryOnce(context: SizeContext, sim: Simulator, database: Ben
     databaseUrl: database.url,
     gingrBaseUrl: sim.baseUrl,
     gingrApiKey: sim.apiKey,
+    ...(context.env ? { env: context.env } : {}),
   })
   const auditedStatements = context.audit ? await context.audit.calls(database.name) : null
   const written = await rowsWrittenSince(database.sql, mark)

@@ -64,6 +64,8 @@ export interface RemoteOptions {
   plan: RemotePlan
   seed?: number
   log: (line: string) => void
+  /** Added to each binary run's environment; none by default. */
+  env?: Record<string, string>
 }
 
 /** A link needs a TCP address: a server reached by a Unix socket cannot be put behind one. */
@@ -101,7 +103,12 @@ export async function benchRemote(options: RemoteOptions): Promise<RemoteResult 
       `remote database: ${rows.reservations.length} reservations, round trip ${roundTrip.linkMs.toFixed(2)} ms through the link, ${roundTrip.directMs.toFixed(2)} ms direct`,
     )
     const cron = (path: Path, database: BenchDatabase) => async () => {
-      const settings = { databaseUrl: via(path, database.url), gingrBaseUrl: sim.baseUrl, gingrApiKey: sim.apiKey }
+      const settings = {
+        databaseUrl: via(path, database.url),
+        gingrBaseUrl: sim.baseUrl,
+        gingrApiKey: sim.apiKey,
+        ...(options.env ? { env: options.env } : {}),
+      }
       const run = await runLikeCron(options.binary, settings)
       return { ms: run.wallMs, statements: run.tenant.statements }
     }

@@ -20,6 +20,8 @@ import { binary, TEST_TIMING } from './_binary.ts'
 import { serverUrl } from './_db.ts'
 
 const MANY: ManyPlan = { tenants: 6, latencyMs: 50, concurrency: 3, reservations: 20 }
+/** The tests' waits for every binary the benches run: no pause between requests to the simulator. */
+const env = { [TIMING_VARIABLE]: JSON.stringify(TEST_TIMING) }
 const REMOTE: RemotePlan = { target: 60, oneWayMs: 0.5, repetitions: 1, naiveRepetitions: 1 }
 
 let result: BenchResult
@@ -45,10 +47,18 @@ beforeAll(async () => {
       binary: built,
       sizes: [60, 150].map((target) => ({ target, repetitions: 1, naiveRepetitions: 1, naiveCap: 100 })),
       seed: 5,
+      env,
     }),
-    runBench({ serverUrl: url, binary: built, sizes: [], seed: 7, full: { owners: 60, animals: 90, repetitions: 1, naiveRepetitions: 1 } }),
-    benchMany({ databases, binary: built, plan: MANY, log, env: { [TIMING_VARIABLE]: JSON.stringify(TEST_TIMING) } }),
-    benchRemote({ databases, serverUrl: url, binary: built, plan: REMOTE, seed: 4, log }),
+    runBench({
+      serverUrl: url,
+      binary: built,
+      sizes: [],
+      seed: 7,
+      full: { owners: 60, animals: 90, repetitions: 1, naiveRepetitions: 1 },
+      env,
+    }),
+    benchMany({ databases, binary: built, plan: MANY, log, env }),
+    benchRemote({ databases, serverUrl: url, binary: built, plan: REMOTE, seed: 4, log, env }),
     benchMemory({
       databases: memoryDatabases,
       // The same build twice: the comparison's plumbing, not a difference, is under test.
