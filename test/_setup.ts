@@ -4,7 +4,7 @@
  * the run ends: passed, failed or interrupted (set-up included).
  */
 import { afterAll } from 'bun:test'
-import { statfsSync, statSync } from 'node:fs'
+import { readFileSync, statfsSync, statSync } from 'node:fs'
 import { errorMessage } from '../src/errors.ts'
 import { serverUrl, shutdownTestDatabases } from './_db.ts'
 
@@ -24,10 +24,19 @@ function roomyMemoryFolder(): boolean {
     const fs = statfsSync(MEMORY_FOLDER)
     // World-writable with the sticky bit, as /tmp is: as root, the server's own user must reach it.
     const open = (statSync(MEMORY_FOLDER).mode & 0o1777) === 0o1777
-    return open && fs.type === TMPFS_MAGIC && fs.bavail * fs.bsize >= MEMORY_ROOM_BYTES
+    return open && fs.type === TMPFS_MAGIC && fs.bavail * fs.bsize >= MEMORY_ROOM_BYTES && mayRunPrograms(MEMORY_FOLDER)
   } catch {
     return false
   }
+}
+
+/** Not mounted noexec (as containers mount /dev/shm): the tests run PostgreSQL and scripts from there. */
+function mayRunPrograms(mountPoint: string): boolean {
+  const mount = readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' '))
+    .findLast((fields) => fields[1] === mountPoint)
+  return mount !== undefined && !(mount[3] ?? '').split(',').includes('noexec')
 }
 if (!process.env.TMPDIR && roomyMemoryFolder()) process.env.TMPDIR = MEMORY_FOLDER
 
