@@ -32,13 +32,12 @@ export class DemoFailure extends Error {
 
 export async function runCli(args: string[], settings: CliSettings, signal: AbortSignal, note = 'bun run src/cli.ts'): Promise<CliRun> {
   process.stdout.write(`${colors.dim(`   $ gingr-sync ${args.join(' ')}   (${note})`)}\n`)
-  // The tests' short waits (src/timing.ts) reach the CLI too when they run the demo; nobody else sets them.
-  const timingOverride = process.env[TIMING_VARIABLE]
   const env = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
     NO_COLOR: process.env.NO_COLOR,
-    [TIMING_VARIABLE]: timingOverride,
+    // The tests' short waits (src/timing.ts) reach the CLI when they run the demo; nobody else sets them.
+    [TIMING_VARIABLE]: process.env[TIMING_VARIABLE],
     ...settings,
   }
   const child = Bun.spawn([process.execPath, 'run', 'src/cli.ts', ...args], {
