@@ -22,7 +22,7 @@ import { serverUrl } from './_db.ts'
 const MANY: ManyPlan = { tenants: 6, latencyMs: 50, concurrency: 3, reservations: 20 }
 /** The tests' waits for every binary the benches run: no pause between requests to the simulator. */
 const env = { [TIMING_VARIABLE]: JSON.stringify(TEST_TIMING) }
-const REMOTE: RemotePlan = { target: 60, oneWayMs: 0.5, repetitions: 1, naiveRepetitions: 1 }
+const REMOTE: RemotePlan = { target: 30, oneWayMs: 0.5, repetitions: 1, naiveRepetitions: 1 }
 
 let result: BenchResult
 let fullResult: BenchResult
@@ -45,7 +45,7 @@ beforeAll(async () => {
     runBench({
       serverUrl: url,
       binary: built,
-      sizes: [60, 150].map((target) => ({ target, repetitions: 1, naiveRepetitions: 1, naiveCap: 100 })),
+      sizes: [40, 120].map((target) => ({ target, repetitions: 1, naiveRepetitions: 1, naiveCap: 100 })),
       seed: 5,
       env,
     }),
