@@ -85,7 +85,8 @@ export function outcomesOf(report: HourlyReport): Outcomes {
   return { synced: count('synced'), failed: count('failed'), locked: count('locked'), skipped: report.skipped }
 }
 
-type Plan = { tenant: Tenant; account: GingrAccountSettings; window: DateRange } | { tenant: Tenant; problem: string }
+/** What a tenant's run needs, settled before anything runs; `pingUrl` is its own monitor's, when it has a good one. */
+type Plan = { tenant: Tenant; pingUrl?: string } & ({ account: GingrAccountSettings; window: DateRange } | { problem: string })
 
 interface InFlight {
   tenant: Tenant
@@ -237,16 +238,15 @@ export class HourlyRun {
   async #syncOne(plan: Plan, { sql, statements }: { sql: Sql; statements?: () => number }): Promise<TenantResult> {
     const { tenant } = plan
     this.#options.onStart?.(tenant)
-    await this.#ping(tenant, 'start')
+    await this.#ping(plan, 'start')
     const result = await this.#syncPlanned(plan, { sql, statements })
-    await this.#ping(tenant, result.status === 'failed' ? 'fail' : 'success')
+    await this.#ping(plan, result.status === 'failed' ? 'fail' : 'success')
     this.#options.onResult?.(result)
     return result
   }
 
-  async #ping(tenant: Tenant, event: PingEvent): Promise<void> {
-    const url = pingUrlOf(this.#options.settings, tenant)
-    if (typeof url === 'string' && !this.#options.dryRun) await this.#options.ping?.(tenant, url, event)
+  async #ping({ tenant, pingUrl }: Plan, event: PingEvent): Promise<void> {
+    if (pingUrl !== undefined && !this.#options.dryRun) await this.#options.ping?.(tenant, pingUrl, event)
   }
 
   async #syncPlanned(plan: Plan, { sql, statements }: { sql: Sql; statements?: () => number }): Promise<TenantResult> {
@@ -291,13 +291,15 @@ function queueOf(plans: readonly Plan[]): () => Promise<Plan | undefined> {
   return async () => queue.shift()
 }
 
+/** A bad account fails the tenant, pinged when its ping URL is good; a bad ping URL fails it unpinged. */
 function planTenant(settings: Settings, tenant: Tenant, flags: HourlyFlags): Plan {
   const account = tenantAccount(settings, tenant)
-  if ('problem' in account) return { tenant, problem: account.problem }
-  const pingUrl = pingUrlOf(settings, tenant)
-  if (typeof pingUrl === 'object') return { tenant, problem: pingUrl.problem }
+  const url = pingUrlOf(settings, tenant)
+  const pingUrl = typeof url === 'string' ? { pingUrl: url } : {}
+  if ('problem' in account) return { tenant, ...pingUrl, problem: account.problem }
+  if (typeof url === 'object') return { tenant, problem: url.problem }
   const { pastDays, futureDays } = windowDaysFor(settings, tenant.id, flags)
-  return { tenant, account, window: syncWindow(tenant.timezone, pastDays, futureDays) }
+  return { tenant, ...pingUrl, account, window: syncWindow(tenant.timezone, pastDays, futureDays) }
 }
 
 /**
