@@ -225,19 +225,21 @@ describe('the client and a record that is not JSON', () => {
     },
   })
   afterAll(() => server.stop(true))
-
-  test('is an invalid answer, asked again, and the second answer is used', async () => {
-    calls = 0
-    broken = 1
-    const client = new GingrClient({
+  const client = (options: { maxAttempts?: number } = {}) =>
+    new GingrClient({
       subdomain: 'test',
       apiKey: 'k',
       baseUrl: `http://127.0.0.1:${server.port}`,
       backoffBaseMs: 1,
       backoffMaxMs: 1,
       paceMs: 0,
+      ...options,
     })
-    const owners = await client.owners()
+
+  test('is an invalid answer, asked again, and the second answer is used', async () => {
+    calls = 0
+    broken = 1
+    const owners = await client().owners()
     expect(calls).toBe(2)
     expect(owners.records.map((owner) => owner.first_name)).toEqual(['Al', 'Bo'])
     expect(owners.invalid).toEqual([])
@@ -246,16 +248,7 @@ describe('the client and a record that is not JSON', () => {
   test('fails as invalid JSON when every attempt has it', async () => {
     calls = 0
     broken = 2
-    const client = new GingrClient({
-      subdomain: 'test',
-      apiKey: 'k',
-      baseUrl: `http://127.0.0.1:${server.port}`,
-      maxAttempts: 2,
-      backoffBaseMs: 1,
-      backoffMaxMs: 1,
-      paceMs: 0,
-    })
-    await expect(client.owners()).rejects.toThrow(/failed after 2 attempts: invalid JSON \(106 characters\)\./)
+    await expect(client({ maxAttempts: 2 }).owners()).rejects.toThrow(/failed after 2 attempts: invalid JSON \(106 characters\)\./)
     expect(calls).toBe(2)
   })
 })
