@@ -4,41 +4,13 @@
  * the run ends: passed, failed or interrupted (set-up included).
  */
 import { afterAll } from 'bun:test'
-import { readFileSync, statfsSync, statSync } from 'node:fs'
 import { errorMessage } from '../src/errors.ts'
 import { serverUrl, shutdownTestDatabases } from './_db.ts'
+import { memoryScratch } from './_scratch.ts'
 
-/**
- * The suite's throwaway files (the test server's data, the demos' servers, each test's own folder)
- * go to a memory file system when TMPDIR is not set and /dev/shm is one with room: the run creates
- * and deletes tens of thousands of files, and on a disk without a journal (ext4 then skips every
- * recently freed inode when it makes a file) that cost a third of the run. A TMPDIR of your own is
- * always used as it is.
- */
-const MEMORY_FOLDER = '/dev/shm'
-const TMPFS_MAGIC = 0x01021994
-const MEMORY_ROOM_BYTES = 2 * 1024 ** 3
-
-function roomyMemoryFolder(): boolean {
-  try {
-    const fs = statfsSync(MEMORY_FOLDER)
-    // World-writable with the sticky bit, as /tmp is: as root, the server's own user must reach it.
-    const open = (statSync(MEMORY_FOLDER).mode & 0o1777) === 0o1777
-    return open && fs.type === TMPFS_MAGIC && fs.bavail * fs.bsize >= MEMORY_ROOM_BYTES && mayRunPrograms(MEMORY_FOLDER)
-  } catch {
-    return false
-  }
-}
-
-/** Not mounted noexec (as containers mount /dev/shm): the tests run PostgreSQL and scripts from there. */
-function mayRunPrograms(mountPoint: string): boolean {
-  const mount = readFileSync('/proc/self/mounts', 'utf8')
-    .split('\n')
-    .map((line) => line.split(' '))
-    .findLast((fields) => fields[1] === mountPoint)
-  return mount !== undefined && !(mount[3] ?? '').split(',').includes('noexec')
-}
-if (!process.env.TMPDIR && roomyMemoryFolder()) process.env.TMPDIR = MEMORY_FOLDER
+// The suite's throwaway files go to memory when TMPDIR is not set and /dev/shm suits (test/_scratch.ts).
+const scratch = process.env.TMPDIR ? undefined : memoryScratch()
+if (scratch) process.env.TMPDIR = scratch
 
 /** An interrupted run still cleans up, but ends within 10 s even when the server does not answer. */
 const CLEANUP_LIMIT_MS = 8_000
