@@ -55,7 +55,9 @@ function startServer(): Promise<Server> {
   server ??= (async () => {
     const given = givenServerUrl()
     const started = given ? { url: given, stop: async () => {} } : await startEmbeddedPostgres({ signal: starting.signal })
-    const admin = connect(started.url, { max: 1 })
+    // Kept open for the whole run: it creates and drops every database, and each reconnection costs
+    // a backend start.
+    const admin = connect(started.url, { max: 1, idleTimeoutSeconds: 0 })
     if (given) {
       await mayCreateDatabases(admin, given)
       await dropLeftoverDatabases(admin, PREFIX)

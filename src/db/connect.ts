@@ -13,6 +13,11 @@ export interface ConnectOptions {
   max?: number
   connectTimeoutSeconds?: number
   statementTimeoutMs?: number
+  /**
+   * Seconds an idle connection stays open (default 2: a finished command never waits on the pool
+   * to exit). A long-lived process that queries now and then keeps its connection longer.
+   */
+  idleTimeoutSeconds?: number
   /** Called with the text of every statement sent, so benchmarks can count them. */
   onQuery?: (query: string) => void
 }
@@ -69,8 +74,7 @@ export function connect(databaseUrl: string, options: ConnectOptions = {}): Sql 
     ssl: socket ? false : DRIVER_SSL[target.sslMode],
     max: options.max ?? 4,
     connect_timeout: options.connectTimeoutSeconds ?? 10,
-    // Idle connections close soon, so a finished command never waits on the pool to exit.
-    idle_timeout: 2,
+    idle_timeout: options.idleTimeoutSeconds ?? 2,
     onnotice: () => {},
     connection: {
       application_name: 'gingr-sync',
