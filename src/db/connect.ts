@@ -15,7 +15,8 @@ export interface ConnectOptions {
   statementTimeoutMs?: number
   /**
    * Seconds an idle connection stays open (default 2: a finished command never waits on the pool
-   * to exit). A long-lived process that queries now and then keeps its connection longer.
+   * to exit; 0: until the pool ends). A long-lived process that queries now and then keeps its
+   * connection longer.
    */
   idleTimeoutSeconds?: number
   /** Called with the text of every statement sent, so benchmarks can count them. */
