@@ -96,8 +96,6 @@ export interface ProcessRun {
 export interface ProcessOptions {
   /** Killed past this; default 5 minutes. */
   limitMs?: number
-  /** Added to cron's bare environment (a test's GINGR_SYNC_TEST_TIMING). */
-  env?: Record<string, string>
 }
 
 /**
@@ -130,7 +128,6 @@ export async function runProcessLikeCron(
       SHELL: '/bin/sh',
       LOGNAME: process.env.LOGNAME ?? 'root',
       ...settings.env,
-      ...options.env,
     }
     const rssFile = join(dir, 'rss')
     const args = [binary, ...command, '--env-file', envFile, '--json']

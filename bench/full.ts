@@ -116,7 +116,7 @@ async function runOnce(
   database: BenchDatabase,
 ): Promise<FullRun> {
   const mark = await writeMark(database.sql)
-  const settings = { databaseUrl: database.url, gingrBaseUrl: sim.baseUrl, gingrApiKey: sim.apiKey, ...(env ? { env } : {}) }
+  const settings = { databaseUrl: database.url, gingrBaseUrl: sim.baseUrl, gingrApiKey: sim.apiKey, env }
   const run = await runProcessLikeCron(binary, settings, ['full'])
   const report = JSON.parse(run.stdout) as {
     tenants: { status: string; statements: number; customers: FullRun['customers']; pets: FullRun['pets']; error?: string }[]

@@ -226,7 +226,7 @@ async function runBinaryOnce(context: SizeContext, sim: Simulator, database: Ben
     databaseUrl: database.url,
     gingrBaseUrl: sim.baseUrl,
     gingrApiKey: sim.apiKey,
-    ...(context.env ? { env: context.env } : {}),
+    env: context.env,
   })
   const auditedStatements = context.audit ? await context.audit.calls(database.name) : null
   const written = await rowsWrittenSince(database.sql, mark)

@@ -149,17 +149,15 @@ async function runMode(context: ModeContext, name: string, processes: number, co
   try {
     await addTenants(database, context.tenants)
     const first = context.sims[0]!
-    const settings = { databaseUrl: database.url, gingrBaseUrl: first.baseUrl, gingrApiKey: first.apiKey }
+    const settings = { databaseUrl: database.url, gingrBaseUrl: first.baseUrl, gingrApiKey: first.apiKey, env: context.env }
     // The binary's own objects (its lease columns, say) may be newer than the bench's migrate.
-    await runProcessLikeCron(context.binary, settings, ['migrate'], { env: context.env })
+    await runProcessLikeCron(context.binary, settings, ['migrate'])
     const requestsBefore = requestCount(context.sims)
     const args = ['--config', context.config, ...(concurrency === null ? [] : ['--concurrency', String(concurrency)])]
     const connections = pollConnections(context.databases.admin, database.name)
     const started = performance.now()
     const runs = await Promise.all(
-      Array.from({ length: processes }, () =>
-        runProcessLikeCron(context.binary, settings, args, { limitMs: MODE_LIMIT_MS, env: context.env }),
-      ),
+      Array.from({ length: processes }, () => runProcessLikeCron(context.binary, settings, args, { limitMs: MODE_LIMIT_MS })),
     ).finally(() => connections.stop())
     const mode: ManyMode = {
       ...emptyMode(name, processes, concurrency),

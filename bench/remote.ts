@@ -107,7 +107,7 @@ export async function benchRemote(options: RemoteOptions): Promise<RemoteResult 
         databaseUrl: via(path, database.url),
         gingrBaseUrl: sim.baseUrl,
         gingrApiKey: sim.apiKey,
-        ...(options.env ? { env: options.env } : {}),
+        env: options.env,
       }
       const run = await runLikeCron(options.binary, settings)
       return { ms: run.wallMs, statements: run.tenant.statements }
